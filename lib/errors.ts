@@ -1,0 +1,152 @@
+/**
+ * Typed errors for every way a mapping can go wrong, each with a hint that
+ * teaches.
+ *
+ * @module
+ */
+
+import { errnoName } from "./ffi/constants.ts";
+
+/** Options for constructing an {@link MmapError}. */
+export interface MmapErrorOptions {
+  /** The libc call that failed or was refused, e.g. `"mmap"`. */
+  syscall: string;
+  /** The errno value (from `__errno_location()`, or the one the kernel would give). */
+  errno: number;
+  /** A one-line hint that says what to check; a default per syscall and errno is used if omitted. */
+  hint?: string;
+  /**
+   * `true` when the kernel returned the error; `false` when mmap-lab refused
+   * the call before making it because the answer was certain.
+   */
+  fromKernel?: boolean;
+  /** Extra words for the message, e.g. the path. */
+  detail?: string;
+}
+
+/**
+ * A failed (or refused) memory-mapping call: which syscall, which errno, and
+ * a one-line hint.
+ *
+ * @example
+ * ```ts
+ * import { mapFile, MmapError } from "./mod.ts";
+ * try {
+ *   mapFile("/no/such/file");
+ * } catch (err) {
+ *   if (err instanceof MmapError) console.log(err.syscall, err.code, err.hint);
+ * }
+ * ```
+ */
+export class MmapError extends Error {
+  /** The libc call, e.g. `"mmap"`, `"msync"`, `"open"`. */
+  readonly syscall: string;
+  /** The errno number, e.g. 22. */
+  readonly errno: number;
+  /** The errno name, e.g. `"EINVAL"`. */
+  readonly code: string;
+  /** What to check, in one line. */
+  readonly hint: string;
+  /** Whether the kernel itself returned this error (`false`: refused before the call). */
+  readonly fromKernel: boolean;
+
+  /**
+   * @example
+   * ```ts
+   * const err = new MmapError({ syscall: "mmap", errno: 22 });
+   * console.log(err.message); // mmap failed: EINVAL (…)
+   * ```
+   */
+  constructor(options: MmapErrorOptions) {
+    const code = errnoName(options.errno);
+    const hint = options.hint ?? defaultHint(options.syscall, code);
+    const detail = options.detail ? ` ${options.detail}` : "";
+    const origin = options.fromKernel === false ? " (refused before calling)" : "";
+    super(`${options.syscall} failed: ${code}${origin}${detail}: ${hint}`);
+    this.name = "MmapError";
+    this.syscall = options.syscall;
+    this.errno = options.errno;
+    this.code = code;
+    this.hint = hint;
+    this.fromKernel = options.fromKernel ?? true;
+  }
+}
+
+/**
+ * Thrown by every method of a {@link Mapping} after `unmap()`: the memory is
+ * gone, and touching it would crash the process.
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous, MappingClosedError } from "./mod.ts";
+ * const m = mapAnonymous(4096);
+ * m.unmap();
+ * try { m.sync(); } catch (err) { console.log(err instanceof MappingClosedError); }
+ * ```
+ */
+export class MappingClosedError extends Error {
+  /** The method that was called on the closed mapping. */
+  readonly operation: string;
+  /**
+   * @example
+   * ```ts
+   * console.log(new MappingClosedError("sync").message);
+   * ```
+   */
+  constructor(operation: string) {
+    super(
+      `${operation}() on an unmapped Mapping: the memory was released by unmap(); ` +
+        `map again instead of keeping the old Mapping`,
+    );
+    this.name = "MappingClosedError";
+    this.operation = operation;
+  }
+}
+
+const HINTS: Record<string, string> = {
+  "mmap EINVAL":
+    "length must be > 0, offset a multiple of the page size, and flags exactly one of MAP_SHARED/MAP_PRIVATE",
+  "mmap EACCES":
+    "MAP_SHARED with PROT_WRITE needs the file opened read-write (O_RDWR); any mapping needs it readable",
+  "mmap EBADF": "the file descriptor is not open (closed already?) and MAP_ANONYMOUS was not given",
+  "mmap ENODEV": "this file system (or file type) does not support memory mapping",
+  "mmap ENOMEM":
+    "no room for the mapping: address space exhausted or a resource limit (RLIMIT_AS) hit",
+  "mmap EPERM": "the operation is forbidden here (a sealed memfd, or PROT_EXEC on a noexec mount?)",
+  "mmap ETXTBSY": "MAP_DENYWRITE on a file open for writing",
+  "mmap EOVERFLOW": "offset + length is too large for the file offset type",
+  "munmap EINVAL": "the address must be page-aligned and the length > 0",
+  "msync EINVAL":
+    "the address must be page-aligned, and flags exactly one of MS_SYNC/MS_ASYNC (MS_INVALIDATE optional)",
+  "msync ENOMEM":
+    "part of the range is not mapped (synced after munmap, or past the mapping's end?)",
+  "msync EBUSY": "MS_INVALIDATE on a locked range",
+  "mprotect EINVAL": "the address must be page-aligned",
+  "mprotect EACCES": "cannot add PROT_WRITE to a MAP_SHARED mapping of a file opened read-only",
+  "mprotect ENOMEM": "part of the range is not mapped",
+  "madvise EINVAL": "the address must be page-aligned and the advice known to this kernel",
+  "madvise ENOMEM": "part of the range is not mapped",
+  "mincore EINVAL": "the address must be page-aligned",
+  "mincore ENOMEM": "part of the range is not mapped",
+  "open ENOENT": "no such file: check the path",
+  "open EACCES": "permission denied: check the file's mode and the directories on its path",
+  "open EISDIR": "that path is a directory, not a file",
+  "open EEXIST": "the file exists already (O_EXCL)",
+  "open EROFS": "read-only file system: open it read-only",
+  "close EBADF": "the descriptor was not open: closed twice?",
+  "ftruncate EBADF": "the descriptor is not open for writing: open the file read-write",
+  "ftruncate EINVAL":
+    "the length is negative, or the descriptor is not a regular file open for writing",
+  "ftruncate EFBIG": "the length is past the file size limit (RLIMIT_FSIZE)",
+  "pread EBADF": "the descriptor is not open for reading",
+  "pwrite EBADF": "the descriptor is not open for writing",
+  "lseek EBADF": "the descriptor is not open",
+  "memfd_create EINVAL": "the name is too long or the flags are unknown",
+};
+
+function defaultHint(syscall: string, code: string): string {
+  return HINTS[`${syscall} ${code}`] ??
+    (code === "EBADF"
+      ? "the file descriptor is not open (closed already?)"
+      : `see the ERRORS section of man 2 ${syscall}`);
+}

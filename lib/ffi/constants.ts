@@ -1,0 +1,191 @@
+/**
+ * Linux constants for `mmap` and friends, for x86-64 and aarch64.
+ *
+ * Both architectures use the kernel's generic values for everything here
+ * (`include/uapi/asm-generic/mman-common.h`, `fcntl.h`, `errno-base.h`,
+ * `errno.h`), except the syscall numbers, which are looked up per
+ * architecture in {@link SYS}. On any other platform {@link assertSupported}
+ * throws {@link UnsupportedPlatformError} instead of handing out wrong numbers.
+ *
+ * @module
+ */
+
+/** Thrown on first use of the native layer on a platform other than Linux x86-64 or aarch64. */
+export class UnsupportedPlatformError extends Error {
+  /** The operating system Deno reports, e.g. `"darwin"`. */
+  readonly os: string;
+  /** The CPU architecture Deno reports, e.g. `"aarch64"`. */
+  readonly arch: string;
+  /**
+   * @example
+   * ```ts
+   * const err = new UnsupportedPlatformError("darwin", "aarch64");
+   * console.log(err.message);
+   * ```
+   */
+  constructor(os: string, arch: string) {
+    super(
+      `unsupported platform ${os}/${arch}: mmap-lab runs on Linux x86-64 and aarch64 ` +
+        `(use a Linux VM, WSL 2 or a container)`,
+    );
+    this.name = "UnsupportedPlatformError";
+    this.os = os;
+    this.arch = arch;
+  }
+}
+
+/** The architectures whose constants this module knows. */
+export type SupportedArch = "x86_64" | "aarch64";
+
+/**
+ * Throws {@link UnsupportedPlatformError} unless this is Linux on x86-64 or aarch64.
+ *
+ * @example
+ * ```ts
+ * assertSupported(); // returns the architecture, or throws
+ * ```
+ */
+export function assertSupported(): SupportedArch {
+  const { os, arch } = Deno.build;
+  if (os !== "linux" || (arch !== "x86_64" && arch !== "aarch64")) {
+    throw new UnsupportedPlatformError(os, arch);
+  }
+  return arch;
+}
+
+/** Page protection bits for `mmap(2)` and `mprotect(2)`. */
+export const PROT = {
+  NONE: 0x0,
+  READ: 0x1,
+  WRITE: 0x2,
+  EXEC: 0x4,
+} as const;
+
+/** Mapping flags for `mmap(2)`. */
+export const MAP = {
+  SHARED: 0x01,
+  PRIVATE: 0x02,
+  SHARED_VALIDATE: 0x03,
+  FIXED: 0x10,
+  ANONYMOUS: 0x20,
+  NORESERVE: 0x4000,
+  POPULATE: 0x8000,
+  FIXED_NOREPLACE: 0x100000,
+} as const;
+
+/** Flags for `msync(2)`: exactly one of `ASYNC` and `SYNC`, optionally `INVALIDATE`. */
+export const MS = {
+  ASYNC: 1,
+  INVALIDATE: 2,
+  SYNC: 4,
+} as const;
+
+/** Advice values for `madvise(2)`. */
+export const MADV = {
+  NORMAL: 0,
+  RANDOM: 1,
+  SEQUENTIAL: 2,
+  WILLNEED: 3,
+  DONTNEED: 4,
+  FREE: 8,
+  REMOVE: 9,
+  DONTFORK: 10,
+  DOFORK: 11,
+  HUGEPAGE: 14,
+  NOHUGEPAGE: 15,
+  COLD: 20,
+  PAGEOUT: 21,
+  POPULATE_READ: 22,
+  POPULATE_WRITE: 23,
+} as const;
+
+/** Flags for `open(2)` (the generic values, shared by x86-64 and aarch64). */
+export const O = {
+  RDONLY: 0,
+  WRONLY: 1,
+  RDWR: 2,
+  CREAT: 0o100,
+  EXCL: 0o200,
+  TRUNC: 0o1000,
+  APPEND: 0o2000,
+  CLOEXEC: 0o2000000,
+} as const;
+
+/** Flags for `memfd_create(2)`. */
+export const MFD = {
+  CLOEXEC: 0x1,
+  ALLOW_SEALING: 0x2,
+} as const;
+
+/** `whence` values for `lseek(2)`. */
+export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
+
+/** `who` values for `getrusage(2)`. */
+export const RUSAGE = { SELF: 0, CHILDREN: -1 } as const;
+
+/** Futex operations for `syscall(SYS_futex, …)`. */
+export const FUTEX = { WAIT: 0, WAKE: 1 } as const;
+
+/** Syscall numbers that differ between the architectures. */
+export const SYS: Record<SupportedArch, { futex: number; getpid: number }> = {
+  x86_64: { futex: 202, getpid: 39 },
+  aarch64: { futex: 98, getpid: 172 },
+};
+
+/** File system magic numbers from `statfs(2)` that matter to the lab. */
+export const FS_MAGIC = {
+  TMPFS: 0x01021994,
+  EXT4: 0xef53,
+  XFS: 0x58465342,
+  BTRFS: 0x9123683e,
+  OVERLAYFS: 0x794c7630,
+  PROC: 0x9fa0,
+} as const;
+
+/** errno numbers to names, Linux generic (x86-64 and aarch64 agree). */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = {
+  1: "EPERM",
+  2: "ENOENT",
+  3: "ESRCH",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  7: "E2BIG",
+  9: "EBADF",
+  10: "ECHILD",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  23: "ENFILE",
+  24: "EMFILE",
+  25: "ENOTTY",
+  26: "ETXTBSY",
+  27: "EFBIG",
+  28: "ENOSPC",
+  29: "ESPIPE",
+  30: "EROFS",
+  36: "ENAMETOOLONG",
+  38: "ENOSYS",
+  75: "EOVERFLOW",
+  95: "EOPNOTSUPP",
+  110: "ETIMEDOUT",
+};
+
+/**
+ * The name of an errno value, e.g. `errnoName(22) === "EINVAL"`.
+ *
+ * @example
+ * ```ts
+ * console.log(errnoName(13)); // "EACCES"
+ * ```
+ */
+export function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `E${errno}`;
+}

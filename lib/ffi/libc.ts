@@ -1,0 +1,88 @@
+/**
+ * The one place where mmap-lab talks to C: the libc symbol table for
+ * `Deno.dlopen`, with the C prototype beside each entry.
+ *
+ * Nothing outside `lib/ffi/` and `lib/sys.ts` should call these symbols
+ * directly: `lib/sys.ts` wraps each one in a typed function that records the
+ * call and turns a failure into an {@link MmapError}. The library is opened on
+ * first use, after a platform check, so importing this module is free and
+ * safe on every OS.
+ *
+ * @module
+ */
+
+import { assertSupported } from "./constants.ts";
+
+/** The libc symbols mmap-lab uses, as `Deno.dlopen` declarations. */
+export const LIBC_SYMBOLS = {
+  /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  /** int munmap(void *addr, size_t length); */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int msync(void *addr, size_t length, int flags); */
+  msync: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int mprotect(void *addr, size_t len, int prot); */
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int madvise(void *addr, size_t length, int advice); */
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  /** int mincore(void *addr, size_t length, unsigned char *vec); */
+  mincore: { parameters: ["pointer", "usize", "buffer"], result: "i32" },
+  /** int open(const char *pathname, int flags, mode_t mode); */
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  /** int close(int fd); */
+  close: { parameters: ["i32"], result: "i32" },
+  /** int ftruncate(int fd, off_t length); */
+  ftruncate: { parameters: ["i32", "i64"], result: "i32" },
+  /** off_t lseek(int fd, off_t offset, int whence); */
+  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  /** ssize_t pread(int fd, void *buf, size_t count, off_t offset); */
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /** ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset); */
+  pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  /** int fsync(int fd); */
+  fsync: { parameters: ["i32"], result: "i32" },
+  /** int memfd_create(const char *name, unsigned int flags); */
+  memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
+  /** int getpagesize(void); */
+  getpagesize: { parameters: [], result: "i32" },
+  /** int getrusage(int who, struct rusage *usage); */
+  getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int statfs(const char *path, struct statfs *buf); */
+  statfs: { parameters: ["buffer", "buffer"], result: "i32" },
+  /** pid_t getpid(void); */
+  getpid: { parameters: [], result: "i32" },
+  /** long syscall(long number, ...); used for SYS_futex(uaddr, op, val, timeout, uaddr2, val3) */
+  syscall: {
+    parameters: ["i64", "pointer", "i32", "i32", "pointer", "pointer", "i32"],
+    result: "i64",
+  },
+  /** int *__errno_location(void); */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** char *strerror(int errnum); */
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** The opened libc: its typed symbols. */
+export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+
+let opened: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/**
+ * The libc symbols, opened on first call. Throws `UnsupportedPlatformError`
+ * off Linux x86-64/aarch64.
+ *
+ * @example
+ * ```ts
+ * const pageSize = libc().getpagesize();
+ * ```
+ */
+export function libc(): Libc {
+  if (opened === undefined) {
+    assertSupported();
+    opened = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  }
+  return opened.symbols;
+}

@@ -1,0 +1,406 @@
+/**
+ * Seeing memory: what the kernel says about a mapping, per mapping
+ * (`/proc/PID/smaps`), per page (`/proc/PID/pagemap`, `mincore`) and per
+ * process (fault counters, `/proc/PID/io`, `/proc/PID/maps`).
+ *
+ * Everything under `/proc` is read through libc (`open`/`pread`), so only
+ * `--allow-ffi` is needed: Deno's own file API asks for `--allow-all` there.
+ * These reads are never part of the call record.
+ *
+ * @module
+ */
+
+import * as sys from "./sys.ts";
+import { FS_MAGIC, O } from "./ffi/constants.ts";
+import { withoutRecording } from "./trace.ts";
+
+/** A process id, or `"self"`. */
+export type Pid = number | "self";
+
+const decoder = new TextDecoder();
+
+function readProcBytes(path: string, at = 0, count?: number): Uint8Array<ArrayBuffer> {
+  return withoutRecording(() => {
+    const fd = sys.open(path, O.RDONLY | O.CLOEXEC);
+    try {
+      if (count !== undefined) {
+        const buf = new Uint8Array(count);
+        let got = 0;
+        while (got < count) {
+          const n = sys.pread(fd, buf.subarray(got) as Uint8Array<ArrayBuffer>, at + got);
+          if (n === 0) break;
+          got += n;
+        }
+        return buf.subarray(0, got) as Uint8Array<ArrayBuffer>;
+      }
+      const chunks: Uint8Array[] = [];
+      let total = 0;
+      for (;;) {
+        const buf = new Uint8Array(65536);
+        const n = sys.pread(fd, buf, at + total);
+        if (n === 0) break;
+        chunks.push(buf.subarray(0, n));
+        total += n;
+      }
+      const out = new Uint8Array(total);
+      let pos = 0;
+      for (const c of chunks) {
+        out.set(c, pos);
+        pos += c.length;
+      }
+      return out;
+    } finally {
+      sys.close(fd);
+    }
+  });
+}
+
+/**
+ * Reads a text file under `/proc` (or anywhere) through libc, with
+ * `--allow-ffi` only.
+ *
+ * @example
+ * ```ts
+ * const status = readProcText("/proc/self/status");
+ * console.log(status.split("\n")[0]); // Name:	deno
+ * ```
+ */
+export function readProcText(path: string): string {
+  return decoder.decode(readProcBytes(path));
+}
+
+/** One line of `/proc/PID/maps`: a virtual memory area. */
+export interface MapsEntry {
+  /** First address. */
+  start: bigint;
+  /** One past the last address. */
+  end: bigint;
+  /** Permissions as the kernel writes them, e.g. `"rw-s"` (`s` shared, `p` private). */
+  perms: string;
+  /** Offset into the file, bytes. */
+  offset: number;
+  /** The file's path, `[heap]`, `[stack]`, `/memfd:name (deleted)`, or `""` for anonymous memory. */
+  path: string;
+}
+
+const HEADER = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/;
+
+function parseHeader(line: string): MapsEntry | undefined {
+  const m = HEADER.exec(line);
+  if (!m) return undefined;
+  return {
+    start: BigInt("0x" + m[1]),
+    end: BigInt("0x" + m[2]),
+    perms: m[3],
+    offset: parseInt(m[4], 16),
+    path: m[5],
+  };
+}
+
+/**
+ * The memory areas of a process, from `/proc/PID/maps`.
+ *
+ * @example
+ * ```ts
+ * const areas = procMaps("self");
+ * console.log(areas.some((a) => a.path === "[stack]")); // true
+ * ```
+ */
+export function procMaps(pid: Pid = "self"): MapsEntry[] {
+  const out: MapsEntry[] = [];
+  for (const line of readProcText(`/proc/${pid}/maps`).split("\n")) {
+    const entry = parseHeader(line);
+    if (entry) out.push(entry);
+  }
+  return out;
+}
+
+/** One entry of `/proc/PID/smaps`; sizes in bytes. */
+export interface SmapsEntry extends MapsEntry {
+  /** Size of the area. */
+  size: number;
+  /** Resident set: bytes of this area in RAM now. */
+  rss: number;
+  /** Proportional share of `rss` (shared pages divided among their users). */
+  pss: number;
+  /** Clean pages mapped by more than one process. */
+  sharedClean: number;
+  /** Dirty pages mapped by more than one process. */
+  sharedDirty: number;
+  /** Clean pages mapped only here. */
+  privateClean: number;
+  /** Dirty pages mapped only here. */
+  privateDirty: number;
+  /** Pages referenced recently. */
+  referenced: number;
+  /** Anonymous pages: for a private file mapping, the copied-on-write pages. */
+  anonymous: number;
+  /** Bytes swapped out. */
+  swap: number;
+  /** Two-letter flags, e.g. `["rd", "wr", "sh", "mr", "mw", "me", "ms", "sr"]`. */
+  vmFlags: string[];
+  /** Every `Name: N kB` field, in bytes, by the kernel's name. */
+  fields: Record<string, number>;
+}
+
+function parseSmaps(text: string): SmapsEntry[] {
+  const out: SmapsEntry[] = [];
+  let current: SmapsEntry | undefined;
+  for (const line of text.split("\n")) {
+    const header = parseHeader(line);
+    if (header) {
+      current = {
+        ...header,
+        size: 0,
+        rss: 0,
+        pss: 0,
+        sharedClean: 0,
+        sharedDirty: 0,
+        privateClean: 0,
+        privateDirty: 0,
+        referenced: 0,
+        anonymous: 0,
+        swap: 0,
+        vmFlags: [],
+        fields: {},
+      };
+      out.push(current);
+      continue;
+    }
+    if (!current) continue;
+    if (line.startsWith("VmFlags:")) {
+      current.vmFlags = line.slice(8).trim().split(/\s+/).filter(Boolean);
+      continue;
+    }
+    const field = /^(\w+):\s+(\d+) kB$/.exec(line);
+    if (field) current.fields[field[1]] = Number(field[2]) * 1024;
+  }
+  for (const e of out) {
+    const f = e.fields;
+    e.size = f.Size ?? 0;
+    e.rss = f.Rss ?? 0;
+    e.pss = f.Pss ?? 0;
+    e.sharedClean = f.Shared_Clean ?? 0;
+    e.sharedDirty = f.Shared_Dirty ?? 0;
+    e.privateClean = f.Private_Clean ?? 0;
+    e.privateDirty = f.Private_Dirty ?? 0;
+    e.referenced = f.Referenced ?? 0;
+    e.anonymous = f.Anonymous ?? 0;
+    e.swap = f.Swap ?? 0;
+  }
+  return out;
+}
+
+/** A range of addresses: anything with a start address and a length, like a `Mapping`. */
+export interface AddressRange {
+  /** First address. */
+  address: bigint;
+  /** Length in bytes. */
+  length: number;
+}
+
+/**
+ * The smaps entries of a process; with `range`, only those overlapping it
+ * (an area split by `mprotect` shows up as several).
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous } from "./mod.ts";
+ * using m = mapAnonymous(4096);
+ * m.bytes[0] = 1;
+ * console.log(smaps("self", m)[0].anonymous); // 4096
+ * ```
+ */
+export function smaps(pid: Pid = "self", range?: AddressRange): SmapsEntry[] {
+  const all = parseSmaps(readProcText(`/proc/${pid}/smaps`));
+  if (!range) return all;
+  const end = range.address + BigInt(range.length);
+  return all.filter((e) => e.start < end && e.end > range.address);
+}
+
+/** What `/proc/PID/pagemap` says about one virtual page. */
+export interface PageInfo {
+  /** Bit 63: the page is in RAM and mapped here. */
+  present: boolean;
+  /** Bit 62: the page is in swap. */
+  swapped: boolean;
+  /** Bit 61: a page-cache (file) page or shared anonymous memory; cleared by copy-on-write. */
+  fileOrShared: boolean;
+  /** Bit 56: mapped by this process only. */
+  exclusive: boolean;
+  /** Bit 55: written since the soft-dirty bits were last cleared. */
+  softDirty: boolean;
+  /** Bits 0–54: the physical frame number, or `null` when the kernel hides it (no CAP_SYS_ADMIN). */
+  frame: bigint | null;
+}
+
+/**
+ * The pagemap entries of `pages` consecutive virtual pages from `address`.
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous } from "./mod.ts";
+ * using m = mapAnonymous(2 * 4096);
+ * m.bytes[0] = 1;
+ * const [first, second] = pagemap(m.address, 2);
+ * console.log(first.present, second.present); // true false
+ * ```
+ */
+export function pagemap(address: bigint, pages: number, pid: Pid = "self"): PageInfo[] {
+  const size = BigInt(sys.pageSize());
+  const at = Number((address / size) * 8n);
+  const bytes = readProcBytes(`/proc/${pid}/pagemap`, at, pages * 8);
+  const words = new BigUint64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+  return Array.from(words, (w) => {
+    const frame = w & ((1n << 55n) - 1n);
+    const present = (w >> 63n & 1n) === 1n;
+    return {
+      present,
+      swapped: (w >> 62n & 1n) === 1n,
+      fileOrShared: (w >> 61n & 1n) === 1n,
+      exclusive: (w >> 56n & 1n) === 1n,
+      softDirty: (w >> 55n & 1n) === 1n,
+      frame: present && frame !== 0n ? frame : null,
+    };
+  });
+}
+
+/** Page fault counters. */
+export interface FaultCounts {
+  /** Faults served from memory (first touch, copy-on-write, write-protect after msync). */
+  minor: number;
+  /** Faults that waited for I/O. */
+  major: number;
+}
+
+/**
+ * Fault counters of this process (`getrusage`) or of another (`/proc/PID/stat`).
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous } from "./mod.ts";
+ * using m = mapAnonymous(8 * 4096);
+ * const before = faultCounts();
+ * for (let i = 0; i < 8; i++) m.bytes[i * 4096] = 1;
+ * console.log(faultCounts().minor - before.minor); // 8
+ * ```
+ */
+export function faultCounts(pid: Pid = "self"): FaultCounts {
+  if (pid === "self") {
+    const usage = sys.getrusage();
+    return { minor: usage.minorFaults, major: usage.majorFaults };
+  }
+  const stat = readProcText(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After "pid (comm) ", field 3 (state) is index 0: minflt is field 10, majflt field 12.
+  return { minor: Number(fields[7]), major: Number(fields[9]) };
+}
+
+/** I/O counters of a process, from `/proc/PID/io`. */
+export interface IoCounters {
+  /** Bytes read through read()-like calls (page cache included). */
+  rchar: number;
+  /** Bytes written through write()-like calls. */
+  wchar: number;
+  /** Number of read()-like calls. */
+  syscr: number;
+  /** Number of write()-like calls. */
+  syscw: number;
+  /** Bytes really fetched from storage. */
+  readBytes: number;
+  /** Bytes really sent to storage. */
+  writeBytes: number;
+}
+
+/**
+ * The I/O counters of a process: did it read the file with read(), or
+ * through a mapping?
+ *
+ * @example
+ * ```ts
+ * console.log(procIo("self").rchar > 0); // true: Deno read its own files
+ * ```
+ */
+export function procIo(pid: Pid = "self"): IoCounters {
+  const values: Record<string, number> = {};
+  for (const line of readProcText(`/proc/${pid}/io`).split("\n")) {
+    const [key, value] = line.split(":");
+    if (value !== undefined) values[key.trim()] = Number(value.trim());
+  }
+  return {
+    rchar: values.rchar ?? 0,
+    wchar: values.wchar ?? 0,
+    syscr: values.syscr ?? 0,
+    syscw: values.syscw ?? 0,
+    readBytes: values.read_bytes ?? 0,
+    writeBytes: values.write_bytes ?? 0,
+  };
+}
+
+/** The kind of file system a path lives on. */
+export interface FileSystemInfo {
+  /** The `statfs` magic number. */
+  type: number;
+  /** A name for it: `"ext4"`, `"tmpfs"`, … or the hex magic. */
+  name: string;
+  /** `false` on tmpfs: no writeback there, so `msync` never cleans a page. */
+  diskBacked: boolean;
+}
+
+/**
+ * Which file system holds `path`, and whether it writes back to storage (not
+ * tmpfs).
+ *
+ * @example
+ * ```ts
+ * console.log(fileSystemOf(".").diskBacked);
+ * ```
+ */
+export function fileSystemOf(path: string): FileSystemInfo {
+  const type = withoutRecording(() => sys.fileSystemType(path));
+  const entry = Object.entries(FS_MAGIC).find(([, magic]) => magic === type);
+  const name = entry ? entry[0].toLowerCase() : `0x${type.toString(16)}`;
+  return { type, name, diskBacked: type !== FS_MAGIC.TMPFS && type !== FS_MAGIC.PROC };
+}
+
+/** How a page of a mapping stands, as drawn by `drawPages`. */
+export type PageState =
+  | "absent"
+  | "swapped"
+  | "file"
+  | "copied"
+  | "own"
+  | "zero"
+  | "shared";
+
+/** The kind of mapping a page belongs to; it decides what the pagemap bits mean. */
+export type MappingKind = "file-shared" | "file-private" | "anonymous-private" | "anonymous-shared";
+
+/**
+ * Names the state of one page from its pagemap bits:
+ * - `absent`: never touched (or discarded); `swapped`: in swap;
+ * - `file`: the file's page-cache page itself (shared mapping, or a private one not yet written);
+ * - `copied`: a private file page after copy-on-write: this process's own copy;
+ * - `own`: a private anonymous page that was written; `zero`: one only read (the shared zero page);
+ * - `shared`: shared anonymous memory (memfd, `MAP_SHARED|MAP_ANONYMOUS`).
+ *
+ * @example
+ * ```ts
+ * const page = { present: true, swapped: false, fileOrShared: false, exclusive: true, softDirty: true, frame: null };
+ * console.log(pageState(page, "file-private")); // "copied"
+ * ```
+ */
+export function pageState(page: PageInfo, kind: MappingKind): PageState {
+  if (page.swapped) return "swapped";
+  if (!page.present) return "absent";
+  switch (kind) {
+    case "file-shared":
+      return "file";
+    case "file-private":
+      return page.fileOrShared ? "file" : "copied";
+    case "anonymous-private":
+      return page.exclusive ? "own" : "zero";
+    case "anonymous-shared":
+      return "shared";
+  }
+}

@@ -1,0 +1,701 @@
+/**
+ * `Mapping`: a region of memory mapped with `mmap(2)`, safe to hold and to
+ * drop. Views of it never outlive it: `unmap()` detaches the one
+ * `ArrayBuffer` it handed out, so a stale `Uint8Array` reads as length 0
+ * instead of crashing the process.
+ *
+ * @module
+ */
+
+import * as sys from "./sys.ts";
+import { MADV, MAP, MS, O, PROT } from "./ffi/constants.ts";
+import { MappingClosedError, MmapError } from "./errors.ts";
+import {
+  type MappingKind,
+  type PageInfo,
+  pagemap,
+  type PageState,
+  pageState,
+  smaps,
+  type SmapsEntry,
+} from "./inspect.ts";
+
+/** `"shared"`: writes reach the file and every other mapping (`MAP_SHARED`); `"private"`: copy-on-write (`MAP_PRIVATE`). */
+export type MapMode = "shared" | "private";
+
+/** What a mapping allows when it is made. */
+export type Access = "read" | "readwrite";
+
+/** What `protect()` can set: `"none"` makes every access fault. */
+export type Protection = "none" | "read" | "readwrite";
+
+/** Hints for `advise()`. None of them changes the data (see `discard()` for the one that does). */
+export type Advice =
+  | "normal"
+  | "random"
+  | "sequential"
+  | "willneed"
+  | "cold"
+  | "pageout"
+  | "hugepage"
+  | "nohugepage"
+  | "dontfork"
+  | "dofork";
+
+/** Options for {@link mapFile} and {@link mapDescriptor}. */
+export interface MapFileOptions {
+  /** `"shared"` (default) or `"private"`. */
+  mode?: MapMode;
+  /** `"read"` (default) or `"readwrite"`. A private read-write mapping needs the file readable only. */
+  access?: Access;
+  /** Where in the file the mapping starts, in bytes; a multiple of the page size. Default 0. */
+  offset?: number;
+  /** How many bytes to map. Default: the file's size minus `offset`. */
+  length?: number;
+  /** Pre-fault every page now (`MAP_POPULATE`) instead of on first touch. */
+  populate?: boolean;
+  /**
+   * Allow a mapping that reaches past the end of the file. Touching a page
+   * that lies wholly past the end raises SIGBUS, which kills the process, so
+   * this is refused unless you say you will grow the file first.
+   */
+  allowPastEnd?: boolean;
+}
+
+/** Options for {@link mapAnonymous}. */
+export interface MapAnonymousOptions {
+  /** Share the memory with child processes (`MAP_SHARED`); default `false` (`MAP_PRIVATE`). */
+  shared?: boolean;
+  /** `"readwrite"` (default), `"read"` or `"none"`. */
+  access?: Protection;
+  /** Pre-fault every page now (`MAP_POPULATE`). */
+  populate?: boolean;
+}
+
+/** Options for {@link Mapping.sync}. */
+export interface SyncOptions {
+  /** `"sync"` (default) waits for the write to storage (`MS_SYNC`); `"async"` only schedules it (`MS_ASYNC`). */
+  mode?: "sync" | "async";
+  /** Also `MS_INVALIDATE`: drop other cached copies (almost a no-op on Linux). */
+  invalidate?: boolean;
+  /** First byte of the range to sync, relative to the mapping; aligned down to a page. Default 0. */
+  offset?: number;
+  /** Bytes to sync from `offset`; the end is aligned up to a page. Default: to the end. */
+  length?: number;
+}
+
+/** A byte range inside a mapping, for `advise()` and `discard()`; aligned out to whole pages. */
+export interface ByteRange {
+  /** First byte, relative to the mapping. Default 0. */
+  offset?: number;
+  /** Length in bytes. Default: to the end. */
+  length?: number;
+}
+
+/** A page of a mapping with what the kernel says about it, from {@link Mapping.pages}. */
+export interface MappingPage extends PageInfo {
+  /** Page number within the mapping. */
+  index: number;
+  /** Its state, as `pageState()` names it. */
+  state: PageState;
+}
+
+/** Where a {@link Mapping} came from. */
+export interface MappingSource {
+  /** The file's path, or the descriptor's `/proc/self/fd/N`; `undefined` for anonymous memory. */
+  path?: string;
+  /** `"shared"` or `"private"`. */
+  mode: MapMode;
+  /** Offset of the mapping in the file. */
+  offset: number;
+}
+
+const PROTECTION: Record<Protection, number> = {
+  none: PROT.NONE,
+  read: PROT.READ,
+  readwrite: PROT.READ | PROT.WRITE,
+};
+
+const ADVICE: Record<Advice, number> = {
+  normal: MADV.NORMAL,
+  random: MADV.RANDOM,
+  sequential: MADV.SEQUENTIAL,
+  willneed: MADV.WILLNEED,
+  cold: MADV.COLD,
+  pageout: MADV.PAGEOUT,
+  hugepage: MADV.HUGEPAGE,
+  nohugepage: MADV.NOHUGEPAGE,
+  dontfork: MADV.DONTFORK,
+  dofork: MADV.DOFORK,
+};
+
+function refuse(syscall: string, errno: number, hint: string): never {
+  throw new MmapError({ syscall, errno, hint, fromKernel: false });
+}
+
+function requireCount(value: number, what: string, syscall: string, allowZero = false): void {
+  if (!Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)) {
+    refuse(
+      syscall,
+      22,
+      `${what} must be a ${
+        allowZero ? "non-negative" : "positive"
+      } whole number of bytes (got ${value})` +
+        (value === 0 ? ": mmap of length 0 is EINVAL" : ""),
+    );
+  }
+}
+
+/**
+ * A live memory mapping. Make one with {@link mapFile}, {@link mapAnonymous}
+ * or {@link mapDescriptor}; release it with `unmap()` or a `using`
+ * declaration.
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous } from "./mod.ts";
+ * using m = mapAnonymous(4096);
+ * m.bytes[0] = 42;
+ * console.log(m.residency()); // [true]
+ * ```
+ */
+export class Mapping {
+  #pointer: Deno.PointerObject | undefined;
+  #buffer: ArrayBuffer | undefined;
+  #bytes: Uint8Array | undefined;
+  #access: Protection;
+  readonly #kind: MappingKind;
+
+  /** The mapping's first address. */
+  readonly address: bigint;
+  /** Its length in bytes, as asked for. The kernel maps whole pages: see {@link Mapping.pageCount}. */
+  readonly length: number;
+  /** The system page size in bytes. */
+  readonly pageSize: number;
+  /** Where it came from: file path (if any), shared or private, file offset. */
+  readonly source: MappingSource;
+
+  /**
+   * Wraps an address returned by `mmap`. Prefer `mapFile`/`mapAnonymous`;
+   * this is for a region you mapped yourself with `sys.mmap` and now hand over
+   * (the `Mapping` will unmap it).
+   *
+   * @example
+   * ```ts
+   * import * as sys from "./sys.ts";
+   * import { MAP, PROT } from "./ffi/constants.ts";
+   * const ptr = sys.mmap(null, 4096, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, -1, 0);
+   * using m = new Mapping(ptr, 4096, "readwrite", { mode: "private", offset: 0 });
+   * ```
+   */
+  constructor(
+    pointer: Deno.PointerObject,
+    length: number,
+    access: Protection,
+    source: MappingSource,
+    kind?: MappingKind,
+  ) {
+    this.#pointer = pointer;
+    this.#access = access;
+    this.address = sys.addressOf(pointer);
+    this.length = length;
+    this.pageSize = sys.pageSize();
+    this.source = source;
+    this.#kind = kind ??
+      `${source.path === undefined ? "anonymous" : "file"}-${source.mode}` as MappingKind;
+  }
+
+  #live(operation: string): Deno.PointerObject {
+    if (this.#pointer === undefined) throw new MappingClosedError(operation);
+    return this.#pointer;
+  }
+
+  /** `true` once `unmap()` has run. */
+  get closed(): boolean {
+    return this.#pointer === undefined;
+  }
+
+  /** Number of pages the mapping spans (`ceil(length / pageSize)`). */
+  get pageCount(): number {
+    return Math.ceil(this.length / this.pageSize);
+  }
+
+  /** The current protection: `"none"`, `"read"` or `"readwrite"`. */
+  get access(): Protection {
+    return this.#access;
+  }
+
+  /**
+   * The whole region as bytes, without a copy: reading and writing it reads
+   * and writes the mapped memory. Always the same view; make others from
+   * `bytes.buffer` (e.g. an `Int32Array` for `Atomics`). After `unmap()`
+   * every such view has length 0. Writing a read-only mapping, or touching
+   * a `"none"` one, kills the process with SIGSEGV.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(4096);
+   * const counters = new Int32Array(m.bytes.buffer);
+   * Atomics.add(counters, 0, 1);
+   * ```
+   */
+  get bytes(): Uint8Array {
+    const pointer = this.#live("bytes");
+    if (this.#bytes === undefined) {
+      this.#buffer = Deno.UnsafePointerView.getArrayBuffer(pointer, this.length);
+      this.#bytes = new Uint8Array(this.#buffer);
+    }
+    return this.#bytes;
+  }
+
+  #range(range: ByteRange | undefined, operation: string): [Deno.PointerObject, number] {
+    const pointer = this.#live(operation);
+    const offset = range?.offset ?? 0;
+    const length = range?.length ?? this.length - offset;
+    requireCount(offset, "offset", operation, true);
+    requireCount(length, "length", operation, true);
+    if (offset + length > this.length) {
+      refuse(
+        operation,
+        12,
+        `range ${offset}+${length} reaches past the mapping's end (${this.length} bytes)`,
+      );
+    }
+    const start = Math.floor(offset / this.pageSize) * this.pageSize;
+    const end = Math.min(
+      Math.ceil((offset + length) / this.pageSize) * this.pageSize,
+      this.pageCount * this.pageSize,
+    );
+    return [Deno.UnsafePointer.offset(pointer, start)!, end - start];
+  }
+
+  /**
+   * Flushes dirty pages to the file (`msync`). The range is aligned out to
+   * whole pages for you. Visibility to other processes never needs this:
+   * `MAP_SHARED` writes are seen at once. `sync` is about reaching storage.
+   *
+   * @example
+   * ```ts
+   * import { mapFile } from "./mod.ts";
+   * const path = Deno.makeTempFileSync();
+   * Deno.writeFileSync(path, new Uint8Array(8192));
+   * using m = mapFile(path, { access: "readwrite" });
+   * m.bytes[5000] = 1;
+   * m.sync({ offset: 5000, length: 1 }); // syncs the second page only
+   * ```
+   */
+  sync(options: SyncOptions = {}): void {
+    const [pointer, length] = this.#range(options, "msync");
+    const flags = (options.mode === "async" ? MS.ASYNC : MS.SYNC) |
+      (options.invalidate ? MS.INVALIDATE : 0);
+    sys.msync(pointer, length, flags);
+  }
+
+  /**
+   * Changes the protection of the whole mapping (`mprotect`). `"read"` makes
+   * writes fault; `"none"` makes every access fault.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(4096);
+   * m.protect("read");
+   * console.log(m.access); // "read"
+   * ```
+   */
+  protect(access: Protection): void {
+    const pointer = this.#live("mprotect");
+    if (!(access in PROTECTION)) {
+      refuse("mprotect", 22, `unknown protection ${JSON.stringify(access)}`);
+    }
+    sys.mprotect(pointer, this.pageCount * this.pageSize, PROTECTION[access]);
+    this.#access = access;
+  }
+
+  /**
+   * Gives the kernel a hint about how the memory will be used (`madvise`).
+   * Hints never change the data; see {@link Mapping.discard} for the one
+   * that does.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(4096);
+   * m.advise("sequential"); // VmFlags in smaps now shows "sr"
+   * ```
+   */
+  advise(advice: Advice, range?: ByteRange): void {
+    const [pointer, length] = this.#range(range, "madvise");
+    if (!(advice in ADVICE)) refuse("madvise", 22, `unknown advice ${JSON.stringify(advice)}`);
+    sys.madvise(pointer, length, ADVICE[advice]);
+  }
+
+  /**
+   * Drops pages (`MADV_DONTNEED`). On private memory this **destroys data**:
+   * anonymous pages read as zeros afterwards, private file pages show the
+   * file again. On a shared file mapping the data stays in the file.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(4096);
+   * m.bytes[0] = 7;
+   * m.discard();
+   * console.log(m.bytes[0]); // 0
+   * ```
+   */
+  discard(range?: ByteRange): void {
+    const [pointer, length] = this.#range(range, "madvise");
+    sys.madvise(pointer, length, MADV.DONTNEED);
+  }
+
+  /**
+   * Which pages are resident in memory (`mincore`): one boolean per page.
+   * For a file mapping this is the page cache, whoever brought the page in.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(3 * 4096);
+   * m.bytes[4096] = 1;
+   * console.log(m.residency()); // [false, true, false]
+   * ```
+   */
+  residency(): boolean[] {
+    const pointer = this.#live("mincore");
+    const vec = new Uint8Array(this.pageCount);
+    sys.mincore(pointer, this.pageCount * this.pageSize, vec);
+    return Array.from(vec, (b) => (b & 1) === 1);
+  }
+
+  /**
+   * This mapping's `/proc/self/smaps` numbers (Rss, Private_Dirty, Anonymous,
+   * VmFlags, …). If `mprotect` split it into several areas, the sizes are
+   * summed and the flags are those of the first.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(2 * 4096);
+   * m.bytes[0] = 1;
+   * console.log(m.smaps().rss); // 4096
+   * ```
+   */
+  smaps(): SmapsEntry {
+    this.#live("smaps");
+    const entries = smaps("self", this);
+    const sum = { ...entries[0], fields: { ...entries[0].fields } };
+    for (const e of entries.slice(1)) {
+      for (const [name, value] of Object.entries(e.fields)) {
+        sum.fields[name] = (sum.fields[name] ?? 0) + value;
+      }
+      for (
+        const key of [
+          "size",
+          "rss",
+          "pss",
+          "sharedClean",
+          "sharedDirty",
+          "privateClean",
+          "privateDirty",
+          "referenced",
+          "anonymous",
+          "swap",
+        ] as const
+      ) sum[key] += e[key];
+      sum.end = e.end > sum.end ? e.end : sum.end;
+    }
+    return sum;
+  }
+
+  /**
+   * Every page of the mapping as `/proc/self/pagemap` shows it, with its
+   * state named (`absent`, `file`, `copied`, `own`, `zero`, `shared`).
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * using m = mapAnonymous(2 * 4096);
+   * m.bytes[0] = 1;
+   * console.log(m.pages().map((p) => p.state)); // ["own", "absent"]
+   * ```
+   */
+  pages(): MappingPage[] {
+    this.#live("pages");
+    return pagemap(this.address, this.pageCount).map((page, index) => ({
+      ...page,
+      index,
+      state: pageState(page, this.#kind),
+    }));
+  }
+
+  /**
+   * Releases the memory (`munmap`). Every view handed out by `bytes` is
+   * detached first and reads as length 0 from now on. Calling it again does
+   * nothing.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous } from "./mod.ts";
+   * const m = mapAnonymous(4096);
+   * const view = m.bytes;
+   * m.unmap();
+   * console.log(view.length, m.closed); // 0 true
+   * ```
+   */
+  unmap(): void {
+    const pointer = this.#pointer;
+    if (pointer === undefined) return;
+    sys.munmap(pointer, this.pageCount * this.pageSize);
+    this.#pointer = undefined;
+    this.#buffer?.transfer(0);
+    this.#buffer = undefined;
+    this.#bytes = undefined;
+  }
+
+  /** Unmaps at the end of a `using` scope. */
+  [Symbol.dispose](): void {
+    this.unmap();
+  }
+
+  /** A one-line description for `console.log`. */
+  toString(): string {
+    const what = this.source.path === undefined ? "anonymous" : this.source.path;
+    const state = this.closed ? "unmapped" : `0x${this.address.toString(16)}`;
+    return `Mapping(${this.source.mode} ${what}, ${this.length} bytes, ${this.#access}, ${state})`;
+  }
+
+  /** How `console.log` shows a mapping. */
+  [Symbol.for("Deno.customInspect")](): string {
+    return this.toString();
+  }
+}
+
+function mapOpenFile(
+  fd: number,
+  path: string,
+  options: MapFileOptions,
+  access: Access,
+  mode: MapMode,
+): Mapping {
+  const pageSize = sys.pageSize();
+  const offset = options.offset ?? 0;
+  requireCount(offset, "offset", "mmap", true);
+  if (offset % pageSize !== 0) {
+    const base = offset - (offset % pageSize);
+    refuse(
+      "mmap",
+      22,
+      `offset must be a multiple of the page size ${pageSize} (got ${offset}: map from ${base} and skip ${
+        offset - base
+      } bytes)`,
+    );
+  }
+  const size = sys.fileSize(fd);
+  if (options.length === undefined && size === 0) {
+    refuse(
+      "mmap",
+      22,
+      `the file is empty: mmap of length 0 is EINVAL, so handle an empty file without mapping it`,
+    );
+  }
+  if (options.length === undefined && offset >= size) {
+    refuse("mmap", 22, `offset ${offset} is at or past the end of the file (${size} bytes)`);
+  }
+  const length = options.length ?? size - offset;
+  requireCount(length, "length", "mmap");
+  const lastPageStart = Math.ceil(size / pageSize) * pageSize;
+  if (offset + length > lastPageStart && !options.allowPastEnd) {
+    refuse(
+      "mmap",
+      22,
+      `the mapping would reach past the end of the file (${size} bytes): touching a page wholly past ` +
+        `the end raises SIGBUS; grow the file with ftruncate first, or pass allowPastEnd: true`,
+    );
+  }
+  const prot = access === "readwrite" ? PROT.READ | PROT.WRITE : PROT.READ;
+  const flags = (mode === "shared" ? MAP.SHARED : MAP.PRIVATE) |
+    (options.populate ? MAP.POPULATE : 0);
+  const pointer = sys.mmap(null, length, prot, flags, fd, offset);
+  return new Mapping(pointer, length, access, { path, mode, offset });
+}
+
+function checkModeAccess(options: MapFileOptions): [Access, MapMode] {
+  const access = options.access ?? "read";
+  const mode = options.mode ?? "shared";
+  if (access !== "read" && access !== "readwrite") {
+    refuse("mmap", 22, `access must be "read" or "readwrite" (got ${JSON.stringify(access)})`);
+  }
+  if (mode !== "shared" && mode !== "private") {
+    refuse("mmap", 22, `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`);
+  }
+  return [access, mode];
+}
+
+/**
+ * Maps a file into memory. The file is opened through libc (read-write only
+ * for a shared read-write mapping) and its descriptor is **closed** before
+ * this returns: the mapping keeps the file alive by itself.
+ *
+ * Refused before calling the kernel, with an `MmapError` whose hint says why:
+ * an empty file without `length`, a length of 0, an offset that is not a
+ * multiple of the page size, and a mapping reaching past the end of the file
+ * (unless `allowPastEnd`). Use `sys.mmap` to meet the kernel's own errors.
+ *
+ * @example
+ * ```ts
+ * import { mapFile } from "./mod.ts";
+ * const path = Deno.makeTempFileSync();
+ * Deno.writeTextFileSync(path, "hello, mmap\n");
+ * {
+ *   using m = mapFile(path, { access: "readwrite" });
+ *   m.bytes[0] = "H".charCodeAt(0);
+ *   m.sync();
+ * }
+ * console.log(Deno.readTextFileSync(path)); // "Hello, mmap\n"
+ * ```
+ */
+export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
+  const [access, mode] = checkModeAccess(options);
+  const writable = access === "readwrite" && mode === "shared";
+  const fd = sys.open(path, (writable ? O.RDWR : O.RDONLY) | O.CLOEXEC);
+  try {
+    return mapOpenFile(fd, path, options, access, mode);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/**
+ * Maps an open file descriptor, such as one from `sys.memfdCreate` or
+ * `sys.open`. The descriptor stays open and stays yours to close.
+ *
+ * @example
+ * ```ts
+ * import { mapDescriptor, sys } from "./mod.ts";
+ * const fd = sys.memfdCreate("demo");
+ * sys.ftruncate(fd, 4096);
+ * using m = mapDescriptor(fd, { access: "readwrite" });
+ * m.bytes[0] = 1;
+ * sys.close(fd);
+ * ```
+ */
+export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping {
+  const [access, mode] = checkModeAccess(options);
+  return mapOpenFile(fd, `/proc/self/fd/${fd}`, options, access, mode);
+}
+
+/**
+ * Maps fresh memory not backed by any file (`MAP_ANONYMOUS`): zero-filled,
+ * given pages only as they are touched. `shared: true` makes it visible to
+ * child processes made with `fork` (not to `Deno.Command` children: share a
+ * memfd or a file with those).
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous } from "./mod.ts";
+ * using m = mapAnonymous(1 << 20);
+ * console.log(m.bytes[12345]); // 0
+ * ```
+ */
+export function mapAnonymous(length: number, options: MapAnonymousOptions = {}): Mapping {
+  requireCount(length, "length", "mmap");
+  const access = options.access ?? "readwrite";
+  if (!(access in PROTECTION)) refuse("mmap", 22, `unknown access ${JSON.stringify(access)}`);
+  const mode: MapMode = options.shared ? "shared" : "private";
+  const flags = MAP.ANONYMOUS | (options.shared ? MAP.SHARED : MAP.PRIVATE) |
+    (options.populate ? MAP.POPULATE : 0);
+  const pointer = sys.mmap(null, length, PROTECTION[access], flags, -1, 0);
+  return new Mapping(pointer, length, access, { mode, offset: 0 });
+}
+
+/**
+ * Sets a file's size (`ftruncate`), creating it if needed: grow a file
+ * before you map (or touch) past its old end.
+ *
+ * @example
+ * ```ts
+ * const path = Deno.makeTempFileSync();
+ * resizeFile(path, 8192);
+ * console.log(Deno.statSync(path).size); // 8192
+ * ```
+ */
+export function resizeFile(path: string, size: number): void {
+  requireCount(size, "size", "ftruncate", true);
+  const fd = sys.open(path, O.RDWR | O.CREAT | O.CLOEXEC, 0o644);
+  try {
+    sys.ftruncate(fd, size);
+  } finally {
+    sys.close(fd);
+  }
+}
+
+/**
+ * Shared memory with no file on disk, that other processes can map: a
+ * `memfd_create(2)` file of `length` bytes, mapped shared read-write. Another
+ * process maps the same memory with `mapFile(shm.path, { access: "readwrite" })`
+ * while this one keeps it open. The memory is gone once the last mapping and
+ * descriptor are.
+ *
+ * @example
+ * ```ts
+ * import { mapSharedMemory } from "./mod.ts";
+ * using shm = mapSharedMemory(4096);
+ * shm.bytes[0] = 1;
+ * console.log(shm.path); // /proc/<pid>/fd/<fd>: pass it to another process
+ * ```
+ */
+export class SharedMemory extends Mapping {
+  /** The memfd's descriptor in this process; closed by `unmap()`. */
+  readonly fd: number;
+  /** A path other processes can open or map while this one lives: `/proc/<pid>/fd/<fd>`. */
+  readonly path: string;
+
+  /**
+   * Prefer {@link mapSharedMemory}.
+   *
+   * @example
+   * ```ts
+   * import { mapSharedMemory } from "./mod.ts";
+   * using shm = mapSharedMemory(4096);
+   * console.log(shm instanceof SharedMemory); // true
+   * ```
+   */
+  constructor(pointer: Deno.PointerObject, length: number, fd: number) {
+    const path = `/proc/${sys.getpid()}/fd/${fd}`;
+    super(pointer, length, "readwrite", { path, mode: "shared", offset: 0 }, "anonymous-shared");
+    this.fd = fd;
+    this.path = path;
+  }
+
+  /** Unmaps and closes the memfd. Calling it again does nothing. */
+  override unmap(): void {
+    if (this.closed) return;
+    super.unmap();
+    sys.close(this.fd);
+  }
+}
+
+/**
+ * Creates shared memory without a file on disk (see {@link SharedMemory}).
+ *
+ * @example
+ * ```ts
+ * import { mapSharedMemory } from "./mod.ts";
+ * using shm = mapSharedMemory(8192, "counters");
+ * new Int32Array(shm.bytes.buffer)[0] = 5;
+ * ```
+ */
+export function mapSharedMemory(length: number, name = "mmap-lab"): SharedMemory {
+  requireCount(length, "length", "mmap");
+  const fd = sys.memfdCreate(name, 0x1);
+  try {
+    sys.ftruncate(fd, length);
+    const pointer = sys.mmap(null, length, PROT.READ | PROT.WRITE, MAP.SHARED, fd, 0);
+    return new SharedMemory(pointer, length, fd);
+  } catch (err) {
+    sys.close(fd);
+    throw err;
+  }
+}

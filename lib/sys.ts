@@ -1,0 +1,326 @@
+/**
+ * The raw layer: one typed function per libc call, with no validation of its
+ * own. Each call is recorded in the call record (see `trace.ts`) and a
+ * failure throws an {@link MmapError} carrying the kernel's errno, read from
+ * `__errno_location()` right after the call.
+ *
+ * Use it to meet the kernel's own answers (`mmap` of length 0 really is
+ * `EINVAL` here); use `mapFile`/`mapAnonymous` for everything else.
+ *
+ * @example
+ * ```ts
+ * import * as sys from "./sys.ts";
+ * import { MAP, PROT } from "./ffi/constants.ts";
+ * const size = sys.pageSize();
+ * const ptr = sys.mmap(null, size, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, -1, 0);
+ * sys.munmap(ptr, size);
+ * ```
+ *
+ * @module
+ */
+
+import { type Libc, libc } from "./ffi/libc.ts";
+import { assertSupported, FUTEX, RUSAGE, SEEK, SYS } from "./ffi/constants.ts";
+import { MmapError } from "./errors.ts";
+import { type CallValue, isRecording, record } from "./trace.ts";
+import { errnoName } from "./ffi/constants.ts";
+
+let lib: Libc | undefined;
+function L(): Libc {
+  return lib ??= libc();
+}
+
+const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+
+/**
+ * A 64-bit C argument passed as a JS number. Deno's types say `bigint` for
+ * `usize`/`i64` parameters, but the runtime takes any safe integer number
+ * (measured), which spares a BigInt allocation on every call.
+ */
+function n64(value: number): bigint {
+  return value as unknown as bigint;
+}
+const encoder = new TextEncoder();
+
+/** The current thread's errno, read through `__errno_location()`. */
+export function errno(): number {
+  return new Deno.UnsafePointerView(L().__errno_location()!).getInt32();
+}
+
+/**
+ * A pointer as a `0x…` hex string (`"NULL"` for null), for messages and the call record.
+ *
+ * @example
+ * ```ts
+ * console.log(hex(null)); // "NULL"
+ * ```
+ */
+export function hex(ptr: Deno.PointerValue): string {
+  if (ptr === null) return "NULL";
+  return "0x" + BigInt(Deno.UnsafePointer.value(ptr)).toString(16);
+}
+
+/**
+ * The address of a pointer as a bigint (0n for null).
+ *
+ * @example
+ * ```ts
+ * console.log(addressOf(null)); // 0n
+ * ```
+ */
+export function addressOf(ptr: Deno.PointerValue): bigint {
+  return ptr === null ? 0n : BigInt(Deno.UnsafePointer.value(ptr));
+}
+
+/**
+ * A pointer from an address (`null` for 0).
+ *
+ * @example
+ * ```ts
+ * console.log(pointerAt(0n)); // null
+ * ```
+ */
+export function pointerAt(address: bigint | number): Deno.PointerValue {
+  return Deno.UnsafePointer.create(BigInt(address));
+}
+
+function ptrArg(ptr: Deno.PointerValue): string | null {
+  return ptr === null ? null : hex(ptr);
+}
+
+function cString(text: string): Uint8Array<ArrayBuffer> {
+  return encoder.encode(text + "\0");
+}
+
+function fail(
+  call: string,
+  args: Record<string, CallValue>,
+  result: CallValue,
+  err: number,
+  detail?: string,
+): never {
+  if (isRecording()) record({ call, args, result, error: errnoName(err) });
+  throw new MmapError({ syscall: call, errno: err, detail });
+}
+
+function ok(call: string, args: Record<string, CallValue>, result: CallValue): void {
+  record({ call, args, result });
+}
+
+/**
+ * `mmap(2)`: maps `length` bytes. Returns the mapping's address; throws
+ * `MmapError` on `MAP_FAILED`.
+ */
+export function mmap(
+  addr: Deno.PointerValue,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number,
+): Deno.PointerObject {
+  const ptr = L().mmap(addr, n64(length), prot, flags, fd, n64(offset));
+  if (ptr === null || BigInt(Deno.UnsafePointer.value(ptr)) === MAP_FAILED) {
+    const err = errno();
+    fail("mmap", { addr: ptrArg(addr), length, prot, flags, fd, offset }, "MAP_FAILED", err);
+  }
+  if (isRecording()) ok("mmap", { addr: ptrArg(addr), length, prot, flags, fd, offset }, hex(ptr));
+  return ptr;
+}
+
+/** `munmap(2)`: removes the mappings in a range. Unmapping nothing is not an error. */
+export function munmap(addr: Deno.PointerValue, length: number): void {
+  if (L().munmap(addr, n64(length)) !== 0) {
+    fail("munmap", { addr: ptrArg(addr), length }, -1, errno());
+  }
+  if (isRecording()) ok("munmap", { addr: ptrArg(addr), length }, 0);
+}
+
+/** `msync(2)`: flushes a page-aligned range; `flags` from `MS`. */
+export function msync(addr: Deno.PointerValue, length: number, flags: number): void {
+  if (L().msync(addr, n64(length), flags) !== 0) {
+    fail("msync", { addr: ptrArg(addr), length, flags }, -1, errno());
+  }
+  if (isRecording()) ok("msync", { addr: ptrArg(addr), length, flags }, 0);
+}
+
+/** `mprotect(2)`: changes the protection of a page-aligned range; `prot` from `PROT`. */
+export function mprotect(addr: Deno.PointerValue, length: number, prot: number): void {
+  if (L().mprotect(addr, n64(length), prot) !== 0) {
+    fail("mprotect", { addr: ptrArg(addr), length, prot }, -1, errno());
+  }
+  if (isRecording()) ok("mprotect", { addr: ptrArg(addr), length, prot }, 0);
+}
+
+/** `madvise(2)`: gives advice about a page-aligned range; `advice` from `MADV`. */
+export function madvise(addr: Deno.PointerValue, length: number, advice: number): void {
+  if (L().madvise(addr, n64(length), advice) !== 0) {
+    fail("madvise", { addr: ptrArg(addr), length, advice }, -1, errno());
+  }
+  if (isRecording()) ok("madvise", { addr: ptrArg(addr), length, advice }, 0);
+}
+
+/**
+ * `mincore(2)`: fills `vec` with one byte per page of the range (bit 0:
+ * resident in memory). `vec` needs `ceil(length / pageSize)` bytes.
+ */
+export function mincore(
+  addr: Deno.PointerValue,
+  length: number,
+  vec: Uint8Array<ArrayBuffer>,
+): void {
+  if (L().mincore(addr, n64(length), vec) !== 0) {
+    fail("mincore", { addr: ptrArg(addr), length }, -1, errno());
+  }
+  if (isRecording()) ok("mincore", { addr: ptrArg(addr), length }, 0);
+}
+
+/** `open(2)`: opens a file; `flags` from `O`. Returns the descriptor. */
+export function open(path: string, flags: number, mode = 0o644): number {
+  const fd = L().open(cString(path), flags, mode);
+  if (fd < 0) fail("open", { path, flags, mode }, -1, errno(), path);
+  if (isRecording()) ok("open", { path, flags, mode }, fd);
+  return fd;
+}
+
+/** `close(2)`. Closing does not unmap: mappings keep their own reference to the file. */
+export function close(fd: number): void {
+  if (L().close(fd) !== 0) fail("close", { fd }, -1, errno());
+  if (isRecording()) ok("close", { fd }, 0);
+}
+
+/** `ftruncate(2)`: sets a file's size (growing it with zeros, or cutting it). */
+export function ftruncate(fd: number, length: number): void {
+  if (L().ftruncate(fd, n64(length)) !== 0) fail("ftruncate", { fd, length }, -1, errno());
+  if (isRecording()) ok("ftruncate", { fd, length }, 0);
+}
+
+/** `lseek(2)`: moves the file offset; returns the new offset. */
+export function lseek(fd: number, offset: number, whence: number): number {
+  const pos = Number(L().lseek(fd, n64(offset), whence));
+  if (pos < 0) fail("lseek", { fd, offset, whence }, -1, errno());
+  if (isRecording()) ok("lseek", { fd, offset, whence }, pos);
+  return pos;
+}
+
+/** The size of an open file in bytes (`lseek(fd, 0, SEEK_END)`, then back to 0). */
+export function fileSize(fd: number): number {
+  const size = lseek(fd, 0, SEEK.END);
+  lseek(fd, 0, SEEK.SET);
+  return size;
+}
+
+/** `pread(2)`: reads into `buf` at `offset`; returns the count read (0 at end of file). */
+export function pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+  const n = Number(L().pread(fd, buf, n64(buf.byteLength), n64(offset)));
+  if (n < 0) fail("pread", { fd, count: buf.byteLength, offset }, -1, errno());
+  if (isRecording()) ok("pread", { fd, count: buf.byteLength, offset }, n);
+  return n;
+}
+
+/** `pwrite(2)`: writes `buf` at `offset`; returns the count written. */
+export function pwrite(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
+  const n = Number(L().pwrite(fd, buf, n64(buf.byteLength), n64(offset)));
+  if (n < 0) fail("pwrite", { fd, count: buf.byteLength, offset }, -1, errno());
+  if (isRecording()) ok("pwrite", { fd, count: buf.byteLength, offset }, n);
+  return n;
+}
+
+/** `fsync(2)`: flushes a file's data and metadata to storage. */
+export function fsync(fd: number): void {
+  if (L().fsync(fd) !== 0) fail("fsync", { fd }, -1, errno());
+  if (isRecording()) ok("fsync", { fd }, 0);
+}
+
+/**
+ * `memfd_create(2)`: an anonymous file in RAM; returns its descriptor. Other
+ * processes can open it as `/proc/<pid>/fd/<fd>`.
+ */
+export function memfdCreate(name: string, flags = 0): number {
+  const fd = L().memfd_create(cString(name), flags);
+  if (fd < 0) fail("memfd_create", { name, flags }, -1, errno());
+  if (isRecording()) ok("memfd_create", { name, flags }, fd);
+  return fd;
+}
+
+let cachedPageSize = 0;
+/** The page size in bytes (4096 on most x86-64 and aarch64 Linux systems; 16384 or 65536 on some). */
+export function pageSize(): number {
+  return cachedPageSize ||= L().getpagesize();
+}
+
+/** The process id, from libc. */
+export function getpid(): number {
+  return L().getpid();
+}
+
+/** Resource usage of this process (`getrusage(RUSAGE_SELF)`). */
+export interface ResourceUsage {
+  /** Page faults served without I/O (`ru_minflt`). */
+  minorFaults: number;
+  /** Page faults that needed I/O (`ru_majflt`). */
+  majorFaults: number;
+  /** User CPU time, microseconds. */
+  userMicros: number;
+  /** System CPU time, microseconds. */
+  systemMicros: number;
+  /** Peak resident set size, KiB (`ru_maxrss`). */
+  maxRssKiB: number;
+}
+
+const rusage = new BigInt64Array(18);
+const rusageBytes = new Uint8Array(rusage.buffer);
+/** `getrusage(2)` for this process (not recorded: checkers call it around student code). */
+export function getrusage(who: number = RUSAGE.SELF): ResourceUsage {
+  if (L().getrusage(who, rusageBytes) !== 0) fail("getrusage", { who }, -1, errno());
+  // struct rusage on 64-bit Linux: two timevals (sec, usec), then longs.
+  return {
+    userMicros: Number(rusage[0] * 1_000_000n + rusage[1]),
+    systemMicros: Number(rusage[2] * 1_000_000n + rusage[3]),
+    maxRssKiB: Number(rusage[4]),
+    minorFaults: Number(rusage[8]),
+    majorFaults: Number(rusage[9]),
+  };
+}
+
+const statfsBuf = new BigInt64Array(16);
+/** `statfs(2)`: the file system's magic number (`f_type`) for a path, e.g. `0xef53` for ext4. */
+export function fileSystemType(path: string): number {
+  if (L().statfs(cString(path), new Uint8Array(statfsBuf.buffer)) !== 0) {
+    fail("statfs", { path }, -1, errno(), path);
+  }
+  return Number(statfsBuf[0]);
+}
+
+function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
+  if (index < 0 || index >= view.length) throw new RangeError(`futex index ${index} out of range`);
+  const base = Deno.UnsafePointer.of(view);
+  return Deno.UnsafePointer.offset(base!, index * 4);
+}
+
+/**
+ * `futex(FUTEX_WAIT)`: sleeps while `view[index] === expected` (returns at
+ * once otherwise). Returns `false` when the value had already changed
+ * (`EAGAIN`) or a signal woke it (`EINTR`), `true` after a wake-up.
+ * Works across processes on a `MAP_SHARED` mapping.
+ */
+export function futexWait(view: Int32Array, index: number, expected: number): boolean {
+  const sys = SYS[assertSupported()].futex;
+  const addr = futexAddress(view, index);
+  const r = L().syscall(n64(sys), addr, FUTEX.WAIT, expected, null, null, 0);
+  if (r !== 0n) {
+    const err = errno();
+    if (err === 11 || err === 4) return false;
+    fail("futex", { addr: hex(addr), op: FUTEX.WAIT, val: expected }, -1, err);
+  }
+  return true;
+}
+
+/** `futex(FUTEX_WAKE)`: wakes up to `count` processes sleeping on `view[index]`; returns how many woke. */
+export function futexWake(view: Int32Array, index: number, count = 1): number {
+  const sys = SYS[assertSupported()].futex;
+  const addr = futexAddress(view, index);
+  const r = L().syscall(n64(sys), addr, FUTEX.WAKE, count, null, null, 0);
+  if (r < 0n) fail("futex", { addr: hex(addr), op: FUTEX.WAKE, val: count }, -1, errno());
+  return Number(r);
+}

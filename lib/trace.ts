@@ -1,0 +1,205 @@
+/**
+ * The call record: a small built-in strace. While recording is on, every
+ * libc call made through `lib/sys.ts` (and so through the whole wrapper)
+ * appends one {@link CallRecord}: name, arguments, result and errno.
+ *
+ * Checkers read it to see exactly what a student's code did; students read it
+ * with `deno task lab trace <lab>`.
+ *
+ * @module
+ */
+
+import { MADV, MAP, MS, O, PROT } from "./ffi/constants.ts";
+
+/** An argument or result value as recorded: numbers, strings, or `null` for NULL. */
+export type CallValue = number | string | null;
+
+/** One libc call, as the wrapper made it. */
+export interface CallRecord {
+  /** The libc function, e.g. `"mmap"`. */
+  call: string;
+  /** The arguments by C parameter name, pointers as hex strings. */
+  args: Record<string, CallValue>;
+  /** The return value (pointers as hex strings; -1 or `"MAP_FAILED"` on failure). */
+  result: CallValue;
+  /** The errno name when the call failed, e.g. `"EINVAL"`. */
+  error?: string;
+}
+
+const MAX_RECORDS = 10_000;
+let records: CallRecord[] | undefined;
+let dropped = 0;
+
+/**
+ * Whether the call record is on. Checked on every call, so it is a plain
+ * variable read when off.
+ */
+export function isRecording(): boolean {
+  return records !== undefined;
+}
+
+/**
+ * Turns the call record on (clearing what it held).
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous, startRecording, stopRecording } from "./mod.ts";
+ * startRecording();
+ * mapAnonymous(4096).unmap();
+ * console.log(stopRecording().map((r) => r.call)); // ["mmap", "munmap"]
+ * ```
+ */
+export function startRecording(): void {
+  records = [];
+  dropped = 0;
+}
+
+/**
+ * Turns the call record off and returns what it held (at most 10,000 calls;
+ * see {@link droppedRecords} for how many more were made).
+ *
+ * @example
+ * ```ts
+ * startRecording();
+ * const calls = stopRecording();
+ * console.log(calls.length); // 0
+ * ```
+ */
+export function stopRecording(): CallRecord[] {
+  const out = records ?? [];
+  records = undefined;
+  return out;
+}
+
+/**
+ * The calls recorded so far, without stopping.
+ *
+ * @example
+ * ```ts
+ * startRecording();
+ * console.log(recordedCalls().length);
+ * stopRecording();
+ * ```
+ */
+export function recordedCalls(): readonly CallRecord[] {
+  return records ?? [];
+}
+
+/**
+ * How many calls were made past the record's cap since recording started.
+ *
+ * @example
+ * ```ts
+ * console.log(droppedRecords()); // 0
+ * ```
+ */
+export function droppedRecords(): number {
+  return dropped;
+}
+
+/** Appends a call to the record (used by `lib/sys.ts`). */
+export function record(entry: CallRecord): void {
+  if (records === undefined) return;
+  if (records.length >= MAX_RECORDS) {
+    dropped++;
+    return;
+  }
+  records.push(entry);
+}
+
+/**
+ * Runs `fn` with the call record on and returns its result with the calls it
+ * made. Recording is restored to off afterwards, even if `fn` throws.
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous, recordCalls } from "./mod.ts";
+ * const { calls } = recordCalls(() => mapAnonymous(8192).unmap());
+ * console.log(calls.map(formatCall).join("\n"));
+ * ```
+ */
+export function recordCalls<T>(fn: () => T): { value: T; calls: CallRecord[] } {
+  startRecording();
+  try {
+    const value = fn();
+    return { value, calls: stopRecording() };
+  } catch (err) {
+    stopRecording();
+    throw err;
+  }
+}
+
+function flagNames(value: CallValue, table: Record<string, number>, prefix: string): string {
+  if (typeof value !== "number") return String(value);
+  const names: string[] = [];
+  let rest = value;
+  for (const [name, bit] of Object.entries(table)) {
+    if (bit !== 0 && (value & bit) === bit && (rest & bit) !== 0) {
+      names.push(prefix + name);
+      rest &= ~bit;
+    }
+  }
+  if (rest !== 0) names.push(`0x${rest.toString(16)}`);
+  return names.length ? names.join("|") : (prefix === "PROT_" ? "PROT_NONE" : "0");
+}
+
+const MAP_BITS = Object.fromEntries(
+  Object.entries(MAP).filter(([name]) => name !== "SHARED_VALIDATE"),
+);
+const OPEN_BITS = Object.fromEntries(
+  Object.entries(O).filter(([name]) => name !== "RDONLY" && name !== "WRONLY" && name !== "RDWR"),
+);
+const ADVICE_NAMES = Object.fromEntries(Object.entries(MADV).map(([k, v]) => [v, `MADV_${k}`]));
+
+function formatArg(call: string, name: string, value: CallValue): string {
+  if (value === null) return "NULL";
+  if (name === "prot") return flagNames(value, PROT, "PROT_");
+  if (name === "flags" && call === "mmap") return flagNames(value, MAP_BITS, "MAP_");
+  if (name === "flags" && call === "msync") return flagNames(value, MS, "MS_");
+  if (name === "flags" && call === "open" && typeof value === "number") {
+    const mode = ["O_RDONLY", "O_WRONLY", "O_RDWR"][value & 3] ?? String(value & 3);
+    const rest = flagNames(value & ~3, OPEN_BITS, "O_");
+    return rest === "0" ? mode : `${mode}|${rest}`;
+  }
+  if (name === "advice" && typeof value === "number") return ADVICE_NAMES[value] ?? String(value);
+  if (name === "mode" && typeof value === "number") return `0${value.toString(8)}`;
+  if (typeof value === "string" && !value.startsWith("0x")) return JSON.stringify(value);
+  return String(value);
+}
+
+/**
+ * One call as strace would print it, with flags by name:
+ * `mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_SHARED, 3, 0) = 0x7f3a…`.
+ *
+ * @example
+ * ```ts
+ * console.log(formatCall({ call: "munmap", args: { addr: "0x7f00", length: 4096 }, result: 0 }));
+ * // munmap(0x7f00, 4096) = 0
+ * ```
+ */
+export function formatCall(entry: CallRecord): string {
+  const args = Object.entries(entry.args).map(([name, value]) =>
+    formatArg(entry.call, name, value)
+  );
+  const error = entry.error ? ` ${entry.error}` : "";
+  return `${entry.call}(${args.join(", ")}) = ${entry.result}${error}`;
+}
+
+/**
+ * Runs `fn` with the call record paused, so the wrapper's own bookkeeping
+ * (reading /proc, say) does not show up among the student's calls.
+ *
+ * @example
+ * ```ts
+ * const size = withoutRecording(() => 42);
+ * ```
+ */
+export function withoutRecording<T>(fn: () => T): T {
+  const saved = records;
+  records = undefined;
+  try {
+    return fn();
+  } finally {
+    records = saved;
+  }
+}
