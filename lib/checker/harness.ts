@@ -1,0 +1,60 @@
+/**
+ * The main module of every child process a checker starts: it takes the
+ * protocol token out of the environment, turns on the call record, loads the
+ * drive and the student's module, runs the drive and reports its result.
+ * Run only by `spawn.ts`.
+ *
+ * @module
+ */
+
+import { type ChildMessage, type ChildSpec, serializeError, TOKEN_ENV } from "./protocol.ts";
+import type { Drive } from "./drive.ts";
+import { recordedCalls, startRecording } from "../trace.ts";
+import { toFileUrl } from "./paths.ts";
+
+const token = Deno.env.get(TOKEN_ENV) ?? "";
+Deno.env.delete(TOKEN_ENV);
+const spec: ChildSpec = JSON.parse(Deno.args[0]);
+const encoder = new TextEncoder();
+
+function send(message: ChildMessage): void {
+  const line = encoder.encode(`\n${token} ${JSON.stringify(message)}\n`);
+  let written = 0;
+  while (written < line.length) written += Deno.stdout.writeSync(line.subarray(written));
+}
+
+const stdinLines = (async function* () {
+  let pending = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of Deno.stdin.readable) {
+    pending += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      yield pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+    }
+  }
+})();
+
+async function checkpoint(name: string, data?: unknown): Promise<void> {
+  send({ kind: "checkpoint", name, data: data ?? null });
+  const next = await stdinLines.next();
+  if (next.done) throw new Error(`checker went away at checkpoint ${name}`);
+}
+
+if (spec.record) startRecording();
+try {
+  const drive: Drive = (await import(spec.drive)).default;
+  const student = await import(toFileUrl(spec.student));
+  const value = await drive({
+    params: spec.params,
+    student,
+    scratch: spec.scratch,
+    checkpoint,
+    calls: recordedCalls,
+  });
+  send({ kind: "result", value: value ?? null, calls: [...recordedCalls()] });
+} catch (err) {
+  send({ kind: "error", error: serializeError(err), calls: [...recordedCalls()] });
+}
+Deno.exit(0);

@@ -1,0 +1,72 @@
+/**
+ * The line protocol between the checker (parent) and the harness in the
+ * child process. Each protocol line on the child's stdout starts with a
+ * random token the child's code never sees, so printed text cannot pass for
+ * a checkpoint or a result.
+ *
+ * @module
+ */
+
+import type { CallRecord } from "../trace.ts";
+
+/** The environment variable that carries the token to the child's harness (deleted before student code loads). */
+export const TOKEN_ENV = "MMAP_LAB_TOKEN";
+
+/** What the parent tells the harness to run. */
+export interface ChildSpec {
+  /** File URL of the drive module (the checker's code run in the child). */
+  drive: string;
+  /** Absolute path of the student's module. */
+  student: string;
+  /** JSON parameters for the drive. */
+  params: unknown;
+  /** The child's scratch directory. */
+  scratch: string;
+  /** Turn on the call record before the student's code loads. */
+  record: boolean;
+}
+
+/** An error as it crosses the process boundary. */
+export interface SerializedError {
+  /** The class name, e.g. `"MmapError"`. */
+  name: string;
+  /** Its message. */
+  message: string;
+  /** errno name, when an `MmapError`. */
+  code?: string;
+  /** The syscall, when an `MmapError`. */
+  syscall?: string;
+  /** Whether the kernel returned it, when an `MmapError`. */
+  fromKernel?: boolean;
+  /** The stack, trimmed. */
+  stack?: string;
+}
+
+/** A message from the harness to the parent. */
+export type ChildMessage =
+  | { kind: "checkpoint"; name: string; data: unknown }
+  | { kind: "result"; value: unknown; calls: CallRecord[] }
+  | { kind: "error"; error: SerializedError; calls: CallRecord[] };
+
+/**
+ * Turns anything thrown into a {@link SerializedError}.
+ *
+ * @example
+ * ```ts
+ * console.log(serializeError(new Error("boom")).message); // "boom"
+ * ```
+ */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const e = err as Error & { code?: unknown; syscall?: unknown; fromKernel?: unknown };
+    return {
+      name: err.name,
+      message: err.message,
+      code: typeof e.code === "string" ? e.code : undefined,
+      syscall: typeof e.syscall === "string" ? e.syscall : undefined,
+      fromKernel: typeof e.fromKernel === "boolean" ? e.fromKernel : undefined,
+      stack: err.stack?.split("\n").slice(0, 8).join("\n"),
+    };
+  }
+  return { name: "NonError", message: String(err) };
+}

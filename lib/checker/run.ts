@@ -1,0 +1,320 @@
+/**
+ * Runs a lab's checks against a student's file: parents before children,
+ * every check under a time limit, every child process killed at the end, and
+ * every failure turned into a result (the runner never throws for a student's
+ * mistake).
+ *
+ * @module
+ */
+
+import { isDeepStrictEqual } from "node:util";
+import { type Catalog, labFile, type LabInfo } from "./catalog.ts";
+import { type Check, type CheckContext, CheckFailure, type FailureDetails } from "./check.ts";
+import { type ChildHandle, type ChildResult, describeOutcome, spawnChild } from "./spawn.ts";
+import type { CallRecord } from "../trace.ts";
+import { toFileUrl } from "./paths.ts";
+
+/** How a check ended. */
+export type CheckStatus = "passed" | "failed" | "skipped";
+
+/** One check's result. */
+export interface CheckResult {
+  /** The check's id. */
+  id: string;
+  /** Its title. */
+  title: string;
+  /** Points earned. */
+  score: number;
+  /** Points possible. */
+  maxScore: number;
+  /** passed, failed, or skipped because its parent failed. */
+  status: CheckStatus;
+  /** Why it failed (empty when passed). */
+  message: string;
+  /** Expected / observed / likely mistake. */
+  details: FailureDetails;
+  /** Lines the check reported (predictions vs observations). */
+  notes: string[];
+  /** The check's hint. */
+  hint?: string;
+  /** Instructor-only. */
+  hidden: boolean;
+  /** Whether the failure was the checker's own error, not the student's. */
+  internalError?: boolean;
+  /** The libc calls made by the student's code in this check's children. */
+  calls: CallRecord[];
+  /** Wall-clock time, ms. */
+  durationMs: number;
+}
+
+/** A lab's result. */
+export interface LabResult {
+  /** The lab's id. */
+  id: string;
+  /** Its title. */
+  title: string;
+  /** The checks, in order. */
+  checks: CheckResult[];
+  /** Points earned. */
+  score: number;
+  /** Points possible. */
+  maxScore: number;
+  /** Every check passed. */
+  passed: boolean;
+  /** A problem loading the checker itself (not the student's fault). */
+  error?: string;
+  /** Wall-clock time, ms. */
+  durationMs: number;
+}
+
+/** Options for {@link runLab}. */
+export interface RunLabOptions {
+  /** The student's file (default: the lab's file under the catalog's root). */
+  studentFile?: string;
+  /** Where scratch directories go (default `<root>/.mmap-lab/scratch`); must be disk-backed. */
+  scratchRoot?: string;
+  /** Include hidden checks (grading). Default false. */
+  includeHidden?: boolean;
+  /** Only these check ids (their parents run too). */
+  only?: string[];
+  /** Keep the scratch directory (for debugging). */
+  keepScratch?: boolean;
+  /** Called as each check finishes (progress display). */
+  onCheck?: (result: CheckResult) => void;
+}
+
+const encoder = new TextEncoder();
+
+function makeRandom() {
+  const int = (min: number, max: number) => {
+    const span = max - min + 1;
+    const buf = new Uint32Array(1);
+    crypto.getRandomValues(buf);
+    return min + (buf[0] % span);
+  };
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  return {
+    int,
+    pick: <T>(items: readonly T[]) => items[int(0, items.length - 1)],
+    bytes: (length: number) => {
+      const out = new Uint8Array(length);
+      for (let i = 0; i < length; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
+      return out;
+    },
+    nonce: (length = 12) =>
+      Array.from({ length }, () => alphabet[int(0, alphabet.length - 1)]).join(""),
+  };
+}
+
+async function loadChecks(root: string, lab: LabInfo): Promise<Check[]> {
+  const mod = await import(toFileUrl(`${root}/labs/${lab.id}/check.ts`));
+  return mod.default as Check[];
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new CheckFailure(`${what} took longer than ${ms / 1000} s and was stopped`)),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * Runs every check of a lab and returns the results. Never throws for
+ * anything the student's code does.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await runLab(loadCatalog(), findLab(loadCatalog(), "1")!);
+ * console.log(result.score, "/", result.maxScore);
+ * ```
+ */
+export async function runLab(
+  catalog: Catalog,
+  lab: LabInfo,
+  options: RunLabOptions = {},
+): Promise<LabResult> {
+  const start = performance.now();
+  const root = catalog.root;
+  const studentFile = options.studentFile ?? labFile(root, lab);
+  const scratchRoot = options.scratchRoot ?? `${root}/.mmap-lab/scratch`;
+  Deno.mkdirSync(scratchRoot, { recursive: true });
+  const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `${lab.id}-` });
+  const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
+    id: lab.id,
+    title: lab.title,
+  };
+
+  let checks: Check[];
+  try {
+    checks = await loadChecks(root, lab);
+  } catch (err) {
+    if (!options.keepScratch) Deno.removeSync(scratch, { recursive: true });
+    return {
+      ...base,
+      checks: [],
+      score: 0,
+      maxScore: 0,
+      passed: false,
+      error: `could not load the checker of ${lab.id}: ${err instanceof Error ? err.message : err}`,
+      durationMs: performance.now() - start,
+    };
+  }
+  checks = checks.filter((c) => options.includeHidden || !c.hidden);
+  if (options.only?.length) {
+    const wanted = new Set(options.only);
+    for (const c of [...checks].reverse()) if (wanted.has(c.id) && c.parent) wanted.add(c.parent);
+    checks = checks.filter((c) => wanted.has(c.id));
+  }
+
+  const shared = new Map<string, Promise<unknown>>();
+  const results: CheckResult[] = [];
+  const random = makeRandom();
+  const readable = [root];
+
+  for (const check of checks) {
+    const checkStart = performance.now();
+    const notes: string[] = [];
+    const calls: CallRecord[] = [];
+    const children: ChildHandle[] = [];
+    const parent = check.parent ? results.find((r) => r.id === check.parent) : undefined;
+    const result: CheckResult = {
+      id: check.id,
+      title: check.title,
+      score: 0,
+      maxScore: check.points,
+      status: "failed",
+      message: "",
+      details: {},
+      notes,
+      hint: check.hint,
+      hidden: check.hidden ?? false,
+      calls,
+      durationMs: 0,
+    };
+    if (parent && parent.status !== "passed") {
+      result.status = "skipped";
+      result.message = `needs: ${parent.id}`;
+    } else {
+      const spawn = (
+        drive: string,
+        params?: unknown,
+        opts: { timeoutMs?: number; record?: boolean; student?: string } = {},
+      ) => {
+        const child = spawnChild({
+          drive: `${root}/labs/${lab.id}/${drive}`,
+          student: opts.student ?? studentFile,
+          params,
+          scratch,
+          readable,
+          timeoutMs: opts.timeoutMs,
+          record: opts.record,
+        });
+        children.push(child);
+        child.result().then((r) => calls.push(...r.calls));
+        return child;
+      };
+      const ctx: CheckContext = {
+        lab,
+        root,
+        studentFile,
+        scratch,
+        random,
+        file(name, content) {
+          const path = `${scratch}/${name}`;
+          Deno.writeFileSync(path, typeof content === "string" ? encoder.encode(content) : content);
+          return path;
+        },
+        spawn,
+        async run(drive, params, opts) {
+          const r = await spawn(drive, params, opts).result();
+          return r;
+        },
+        once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+          if (!shared.has(key)) shared.set(key, fn());
+          return shared.get(key) as Promise<T>;
+        },
+        expectOk(r: ChildResult, doing?: string) {
+          if (r.outcome === "ok") return r.value;
+          const what = doing ? `${doing}: your code ` : "your code ";
+          const output = r.stderr.trim()
+            ? `\n${r.stderr.trim().split("\n").slice(-6).join("\n")}`
+            : "";
+          throw new CheckFailure(what + describeOutcome(r), {
+            observed: r.error?.stack && r.outcome === "threw"
+              ? r.error.stack
+              : output.trim() || undefined,
+          });
+        },
+        fail(message, details) {
+          throw new CheckFailure(message, details);
+        },
+        expectEqual(actual, expected, { what, mistake }) {
+          if (!isDeepStrictEqual(actual, expected)) {
+            throw new CheckFailure(`${what} is wrong`, {
+              expected: show(expected),
+              observed: show(actual),
+              mistake,
+            });
+          }
+        },
+        note(line) {
+          notes.push(line);
+        },
+      };
+      try {
+        await withTimeout(
+          Promise.resolve().then(() => check.run(ctx)),
+          check.timeoutMs ?? 30_000,
+          `check ${check.id}`,
+        );
+        result.status = "passed";
+        result.score = check.points;
+      } catch (err) {
+        if (err instanceof CheckFailure) {
+          result.message = err.message;
+          result.details = err.details;
+        } else {
+          result.message = `the checker itself failed: ${
+            err instanceof Error ? err.message : String(err)
+          }`;
+          result.internalError = true;
+        }
+      } finally {
+        for (const child of children) child.kill();
+        await Promise.allSettled(children.map((c) => c.result()));
+      }
+    }
+    result.durationMs = performance.now() - checkStart;
+    results.push(result);
+    options.onCheck?.(result);
+  }
+  await Promise.allSettled([...shared.values()]);
+  if (!options.keepScratch) {
+    try {
+      Deno.removeSync(scratch, { recursive: true });
+    } catch { /* a child may have left it read-only; harmless */ }
+  }
+  const score = results.reduce((sum, r) => sum + r.score, 0);
+  const maxScore = results.reduce((sum, r) => sum + r.maxScore, 0);
+  return {
+    ...base,
+    checks: results,
+    score,
+    maxScore,
+    passed: results.every((r) => r.status === "passed"),
+    durationMs: performance.now() - start,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The project's honesty check (like rustlings' `dev check`), for every lab in
+ * labs/labs.json:
+ * - the reference solution passes every check, hidden ones included;
+ * - the untouched stub fails every check (but those marked `stubMayPass`);
+ * - the stub has `TODO` markers;
+ * - every plausible wrong solution in `tests/wrong/<lab>/` is rejected by the
+ *   checks its header names, with a message matching the header's pattern:
+ *   `// expect-fail: <check-id> /<regex>/`.
+ */
+
+import assert from "node:assert/strict";
+import { findLab, labFile, loadCatalog, solutionFile } from "../lib/checker/catalog.ts";
+import { type LabResult, runLab } from "../lib/checker/run.ts";
+import { toFileUrl } from "../lib/checker/paths.ts";
+import type { Check } from "../lib/checker/check.ts";
+
+const catalog = loadCatalog();
+const wrongRoot = new URL("./wrong/", import.meta.url);
+
+function summary(result: LabResult): string {
+  return result.checks.map((c) =>
+    `  ${c.status.padEnd(7)} ${c.id}: ${c.message} ${JSON.stringify(c.details)} ${c.notes.join(" | ")}`
+  ).join("\n") + (result.error ? `\n  error: ${result.error}` : "");
+}
+
+function wrongSolutions(labId: string): { name: string; path: string; expects: { id: string; pattern: RegExp }[] }[] {
+  const dir = new URL(`${labId}/`, wrongRoot);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isFile && e.name.endsWith(".ts")).sort((a, b) =>
+    a.name.localeCompare(b.name)
+  ).map((e) => {
+    const path = decodeURIComponent(new URL(e.name, dir).pathname);
+    const text = Deno.readTextFileSync(path);
+    const expects = [...text.matchAll(/^\/\/ expect-fail: (\S+) \/(.+)\/([a-z]*)$/gm)].map((m) => ({
+      id: m[1],
+      pattern: new RegExp(m[2], m[3]),
+    }));
+    return { name: e.name, path, expects };
+  });
+}
+
+for (const lab of catalog.labs) {
+  Deno.test(`${lab.id}: the reference solution passes every check`, async () => {
+    const result = await runLab(catalog, lab, {
+      studentFile: solutionFile(catalog.root, lab),
+      includeHidden: true,
+    });
+    assert.ok(result.checks.length > 0, `no checks ran:\n${summary(result)}`);
+    assert.ok(result.passed, `solution failed:\n${summary(result)}`);
+  });
+
+  Deno.test(`${lab.id}: the untouched stub fails its checks`, async () => {
+    const checks: Check[] = (await import(toFileUrl(`${catalog.root}/labs/${lab.id}/check.ts`)))
+      .default;
+    const mayPass = new Set(checks.filter((c) => c.stubMayPass).map((c) => c.id));
+    const result = await runLab(catalog, lab, { includeHidden: true });
+    assert.equal(result.error, undefined);
+    for (const c of result.checks) {
+      if (mayPass.has(c.id)) continue;
+      assert.notEqual(c.status, "passed", `stub passes ${c.id}:\n${summary(result)}`);
+      assert.ok(!c.internalError, `checker error on the stub in ${c.id}:\n${summary(result)}`);
+    }
+    assert.ok(result.score < result.maxScore);
+  });
+
+  Deno.test(`${lab.id}: the stub marks what to do with TODO`, () => {
+    const text = Deno.readTextFileSync(labFile(catalog.root, lab));
+    assert.match(text, /\/\/ TODO/);
+    const solution = Deno.readTextFileSync(solutionFile(catalog.root, lab));
+    assert.doesNotMatch(solution, /\/\/ TODO/, "the solution still has a TODO");
+  });
+
+  for (const wrong of wrongSolutions(lab.id)) {
+    Deno.test(`${lab.id}: wrong solution ${wrong.name} is rejected`, async () => {
+      assert.ok(wrong.expects.length > 0, `${wrong.name} has no "// expect-fail:" header`);
+      const result = await runLab(catalog, lab, { studentFile: wrong.path, includeHidden: true });
+      for (const { id, pattern } of wrong.expects) {
+        const check = result.checks.find((c) => c.id === id);
+        assert.ok(check, `no check ${id} in ${lab.id}`);
+        assert.equal(check.status, "failed", `${id} did not fail:\n${summary(result)}`);
+        assert.ok(!check.internalError, `checker error in ${id}:\n${summary(result)}`);
+        const text = [check.message, check.details.expected, check.details.observed, check.details.mistake, ...check.notes]
+          .join("\n");
+        assert.match(text, pattern, `${id} failed, but its message does not name the mistake:\n${summary(result)}`);
+      }
+    });
+  }
+}
+
+Deno.test("labs.json: every lab has its files, and ids are unique and ordered", () => {
+  const ids = catalog.labs.map((l) => l.id);
+  assert.equal(new Set(ids).size, ids.length);
+  assert.deepEqual([...ids].sort(), ids);
+  for (const lab of catalog.labs) {
+    assert.ok(findLab(catalog, lab.id));
+    for (const file of [labFile(catalog.root, lab), solutionFile(catalog.root, lab)]) {
+      assert.ok(Deno.statSync(file).isFile, file);
+    }
+    assert.ok(Deno.statSync(`${catalog.root}/labs/${lab.id}/README.md`).isFile, `${lab.id}/README.md`);
+    assert.ok(lab.hints.length > 0, `${lab.id} has no hints`);
+  }
+});
