@@ -1,0 +1,121 @@
+/**
+ * The runner's small state file, `.mmap-lab/state.json` (git-ignored):
+ * which labs passed when last checked, how many hints were shown, and
+ * pristine copies of the stubs for `reset`. It only remembers; the truth is
+ * always re-checkable with `deno task lab check`.
+ *
+ * @module
+ */
+
+import { labFile, type LabInfo } from "../lib/checker/catalog.ts";
+
+/** What the runner remembers about one lab. */
+export interface LabState {
+  /** Passed every check when last checked. */
+  passed: boolean;
+  /** Points when last checked. */
+  score: number;
+  /** Points possible. */
+  maxScore: number;
+  /** Hints shown so far. */
+  hintsShown: number;
+  /** When last checked (ISO time). */
+  checkedAt?: string;
+}
+
+/** The whole state file. */
+export interface State {
+  /** Per lab id. */
+  labs: Record<string, LabState>;
+  /** The lab the student is on (moved by `n` in watch mode). */
+  current?: string;
+}
+
+/** The state directory under the project root. */
+export function stateDir(root: string): string {
+  return `${root}/.mmap-lab`;
+}
+
+/** Reads the state (empty if missing or unreadable). */
+export function loadState(root: string): State {
+  try {
+    const state = JSON.parse(Deno.readTextFileSync(`${stateDir(root)}/state.json`)) as State;
+    return { labs: state.labs ?? {}, current: state.current };
+  } catch {
+    return { labs: {} };
+  }
+}
+
+/** Writes the state atomically (write a temp file, then rename). */
+export function saveState(root: string, state: State): void {
+  Deno.mkdirSync(stateDir(root), { recursive: true });
+  const tmp = `${stateDir(root)}/state.json.tmp`;
+  Deno.writeTextFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
+  Deno.renameSync(tmp, `${stateDir(root)}/state.json`);
+}
+
+/** The state of one lab, with defaults. */
+export function labState(state: State, id: string): LabState {
+  return state.labs[id] ??= { passed: false, score: 0, maxScore: 0, hintsShown: 0 };
+}
+
+function gitShow(root: string, path: string): string | undefined {
+  try {
+    const out = new Deno.Command("git", {
+      args: ["show", `HEAD:${path}`],
+      cwd: root,
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return out.success ? new TextDecoder().decode(out.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stubCopyPath(root: string, lab: LabInfo): string {
+  return `${stateDir(root)}/stubs/${lab.id}/${lab.file}`;
+}
+
+/**
+ * Keeps a pristine copy of each stub the first time the runner sees it
+ * unchanged from git's HEAD, so `reset` can restore it even after the
+ * student commits their work.
+ */
+export function rememberStubs(root: string, labs: LabInfo[]): void {
+  for (const lab of labs) {
+    const copy = stubCopyPath(root, lab);
+    try {
+      Deno.statSync(copy);
+      continue;
+    } catch { /* not yet */ }
+    let current: string;
+    try {
+      current = Deno.readTextFileSync(labFile(root, lab));
+    } catch {
+      continue;
+    }
+    if (gitShow(root, `labs/${lab.id}/${lab.file}`) !== current) continue;
+    Deno.mkdirSync(copy.slice(0, copy.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(copy, current);
+  }
+}
+
+/** The pristine stub: the remembered copy, else the file as of git's HEAD. */
+export function pristineStub(root: string, lab: LabInfo): string | undefined {
+  try {
+    return Deno.readTextFileSync(stubCopyPath(root, lab));
+  } catch {
+    return gitShow(root, `labs/${lab.id}/${lab.file}`);
+  }
+}
+
+/** Copies the student's file to `.mmap-lab/backups/<lab>/<time>-<file>` and returns that path. */
+export function backupStudentFile(root: string, lab: LabInfo): string {
+  const dir = `${stateDir(root)}/backups/${lab.id}`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const path = `${dir}/${stamp}-${lab.file}`;
+  Deno.copyFileSync(labFile(root, lab), path);
+  return path;
+}

@@ -1,0 +1,246 @@
+/**
+ * Anonymous memory, residency, discard, advice and protection, and the
+ * faults that a wrong protection or a page past end of file cause (in a
+ * child process: Deno cannot catch SIGSEGV or SIGBUS).
+ */
+
+import assert from "node:assert/strict";
+import {
+  faultCounts,
+  mapAnonymous,
+  mapFile,
+  pagemap,
+  pageState,
+  recordCalls,
+  smaps,
+  sys,
+} from "../../lib/mod.ts";
+import { runChild, useScratch, writeSynced } from "../helpers/scratch.ts";
+
+const PAGE = sys.pageSize();
+
+Deno.test("anonymous memory is zero-filled and given only when touched", () => {
+  using m = mapAnonymous(16 * PAGE);
+  assert.equal(m.source.path, undefined);
+  assert.equal(m.source.mode, "private");
+  assert.equal(m.access, "readwrite");
+  assert.equal(m.length, 16 * PAGE);
+  assert.deepEqual(m.pages().map((p) => p.present), new Array(16).fill(false));
+  assert.ok(m.bytes.every((b) => b === 0), "every byte reads 0");
+  m.bytes[3 * PAGE] = 1;
+  assert.equal(m.pages()[3].state, "own");
+  assert.equal(m.bytes[3 * PAGE], 1);
+});
+
+Deno.test("a length that is not a page multiple still maps whole pages", () => {
+  using m = mapAnonymous(PAGE + 1);
+  assert.equal(m.length, PAGE + 1);
+  assert.equal(m.bytes.length, PAGE + 1);
+  assert.equal(m.pageCount, 2);
+  assert.equal(m.residency().length, 2);
+  m.bytes[PAGE] = 9;
+  assert.deepEqual(m.residency(), [false, true]);
+});
+
+Deno.test("residency: untouched pages false, written pages true", () => {
+  using m = mapAnonymous(5 * PAGE);
+  assert.deepEqual(m.residency(), [false, false, false, false, false]);
+  m.bytes[PAGE] = 1;
+  m.bytes[4 * PAGE + 17] = 1;
+  assert.deepEqual(m.residency(), [false, true, false, false, true]);
+});
+
+Deno.test("populate: every page is present before the first touch", () => {
+  using m = mapAnonymous(4 * PAGE, { populate: true });
+  assert.deepEqual(m.residency(), [true, true, true, true]);
+  const before = faultCounts().minor;
+  for (let i = 0; i < 4; i++) m.bytes[i * PAGE] = 1;
+  assert.ok(faultCounts().minor - before < 4, "no fault per page: they were pre-faulted");
+});
+
+Deno.test("first touch of each anonymous page costs one minor fault", () => {
+  using m = mapAnonymous(32 * PAGE);
+  const bytes = m.bytes;
+  const before = faultCounts().minor;
+  for (let i = 0; i < 32; i++) bytes[i * PAGE] = 1;
+  const faults = faultCounts().minor - before;
+  assert.ok(faults >= 32 && faults <= 36, `32 first writes cost ${faults} faults`);
+});
+
+Deno.test("discard() on private anonymous memory gives zeros back and frees the pages", () => {
+  using m = mapAnonymous(3 * PAGE);
+  m.bytes.fill(0xab);
+  assert.deepEqual(m.residency(), [true, true, true]);
+  m.discard({ offset: PAGE + 10, length: 1 }); // aligned out to page 1 only
+  assert.deepEqual(m.residency(), [true, false, true]);
+  assert.equal(m.bytes[PAGE + 10], 0);
+  assert.ok(m.bytes.subarray(PAGE, 2 * PAGE).every((b) => b === 0), "page 1 is all zeros");
+  assert.equal(m.bytes[PAGE - 1], 0xab, "page 0 kept its data");
+  assert.equal(m.bytes[2 * PAGE], 0xab, "page 2 kept its data");
+  m.discard();
+  assert.ok(m.bytes.every((b) => b === 0));
+});
+
+Deno.test("discard() on a shared file mapping keeps the data in the file", () => {
+  using scratch = useScratch("discard-shared");
+  const path = scratch.file("data.bin");
+  writeSynced(path, new Uint8Array(2 * PAGE));
+  using m = mapFile(path, { access: "readwrite" });
+  m.bytes[5] = 0x5e;
+  m.discard();
+  assert.equal(m.bytes[5], 0x5e);
+  assert.equal(Deno.readFileSync(path)[5], 0x5e);
+});
+
+Deno.test("advise('sequential') shows sr in VmFlags, advise('random') shows rr", () => {
+  using m = mapAnonymous(4 * PAGE);
+  m.bytes[0] = 1;
+  assert.ok(!m.smaps().vmFlags.includes("sr"));
+  m.advise("sequential");
+  const seq = m.smaps().vmFlags;
+  assert.ok(seq.includes("sr"), `sr in ${seq}`);
+  assert.ok(!seq.includes("rr"), `no rr in ${seq}`);
+  m.advise("random");
+  const rnd = m.smaps().vmFlags;
+  assert.ok(rnd.includes("rr"), `rr in ${rnd}`);
+  assert.ok(!rnd.includes("sr"), `no sr in ${rnd}`);
+  m.advise("normal");
+  const normal = m.smaps().vmFlags;
+  assert.ok(!normal.includes("rr") && !normal.includes("sr"), `neither in ${normal}`);
+  assert.equal(m.bytes[0], 1, "advice never changes the data");
+});
+
+Deno.test("advise() with a range aligns it out to pages and passes the advice number", () => {
+  using m = mapAnonymous(4 * PAGE);
+  const { calls } = recordCalls(() => {
+    m.advise("willneed", { offset: PAGE + 1, length: PAGE });
+    m.advise("dontfork");
+    m.advise("dofork");
+  });
+  const hex = (page: number) => "0x" + (m.address + BigInt(page * PAGE)).toString(16);
+  assert.deepEqual(calls.map((c) => [c.call, c.args]), [
+    ["madvise", { addr: hex(1), length: 2 * PAGE, advice: 3 }],
+    ["madvise", { addr: hex(0), length: 4 * PAGE, advice: 10 }],
+    ["madvise", { addr: hex(0), length: 4 * PAGE, advice: 11 }],
+  ]);
+});
+
+Deno.test("protect(): access and /proc agree; smaps of a split area sums its parts", () => {
+  using m = mapAnonymous(3 * PAGE);
+  m.bytes.fill(1);
+  assert.deepEqual(m.smaps().vmFlags.filter((f) => f === "rd" || f === "wr"), ["rd", "wr"]);
+  m.protect("read");
+  assert.equal(m.access, "read");
+  const flags = m.smaps().vmFlags;
+  assert.ok(flags.includes("rd") && !flags.includes("wr"), `read-only: ${flags}`);
+  assert.equal(m.bytes[2 * PAGE], 1, "reading is still fine");
+  m.protect("readwrite");
+  // Split the area by hand: the middle page read-only.
+  sys.mprotect(sys.pointerAt(m.address + BigInt(PAGE)), PAGE, 1);
+  const parts = smaps("self", m);
+  assert.equal(parts.length >= 3 || parts.some((p) => p.start !== m.address), true);
+  const total = m.smaps();
+  assert.equal(total.rss, 3 * PAGE, "the three parts' Rss summed");
+  assert.equal(total.anonymous, 3 * PAGE);
+});
+
+// BUG lib/mapping.ts:385-409 (Mapping.smaps) with lib/inspect.ts:214-219:
+// the kernel merges adjacent anonymous mappings with the same flags into one
+// area (VMA), and smaps() returns that whole area's numbers, including pages
+// of *other* Mappings. Measured: two mapAnonymous(4096) made one after the
+// other, one byte written in each: a.smaps().rss === 8192, a.smaps().start ===
+// b.address. Fix: make the areas unmergeable (e.g. keep a PROT_NONE guard page
+// after each anonymous mapping, or madvise a distinct flag), or have smaps()
+// say when the area is larger than the mapping (and count Rss from pagemap).
+Deno.test({
+  name: "Mapping.smaps() reports only its own pages even next to another mapping (lib bug)",
+  ignore: true,
+  fn() {
+    using a = mapAnonymous(PAGE);
+    using b = mapAnonymous(PAGE);
+    a.bytes[0] = 1;
+    b.bytes[0] = 1;
+    const entry = a.smaps();
+    assert.equal(entry.start, a.address);
+    assert.equal(entry.size, PAGE);
+    assert.equal(entry.rss, PAGE);
+  },
+});
+
+Deno.test("pagemap and pageState: a read-only touch of private anonymous memory is the zero page", () => {
+  using m = mapAnonymous(2 * PAGE);
+  assert.equal(m.bytes[0], 0); // read: maps the shared zero page
+  m.bytes[PAGE] = 1; // write: a page of its own
+  const [read, written] = pagemap(m.address, 2);
+  assert.equal(read.present, true);
+  assert.equal(read.exclusive, false);
+  assert.equal(pageState(read, "anonymous-private"), "zero");
+  assert.equal(written.exclusive, true);
+  assert.equal(pageState(written, "anonymous-private"), "own");
+  assert.deepEqual(m.pages().map((p) => p.state), ["zero", "own"]);
+  const absent = { ...read, present: false };
+  assert.equal(pageState(absent, "file-shared"), "absent");
+  assert.equal(pageState({ ...read, swapped: true }, "file-private"), "swapped");
+});
+
+Deno.test("faultCounts of another pid (from /proc/PID/stat) matches getrusage", () => {
+  const a = faultCounts("self");
+  const b = faultCounts(Deno.pid);
+  const c = faultCounts("self");
+  assert.ok(a.minor > 0);
+  assert.ok(a.minor <= b.minor && b.minor <= c.minor, `${a.minor} <= ${b.minor} <= ${c.minor}`);
+  assert.ok(a.major <= b.major && b.major <= c.major);
+});
+
+const FAULTING = `
+  import { mapAnonymous, mapFile } from "__LIB__";
+  const [what, path] = Deno.args;
+  console.log("start");
+  if (what === "write-read-only") {
+    const m = mapAnonymous(4096, { access: "read" });
+    m.bytes[0] = 1;
+  } else if (what === "read-none") {
+    const m = mapAnonymous(4096);
+    m.protect("none");
+    console.log(m.bytes[0]);
+  } else if (what === "write-after-protect-read") {
+    const m = mapAnonymous(4096);
+    m.bytes[0] = 1;
+    m.protect("read");
+    console.log(m.bytes[0]);
+    m.bytes[0] = 2;
+  } else if (what === "past-eof") {
+    const m = mapFile(path, { length: 2 * 4096, allowPastEnd: true });
+    console.log(m.bytes[100]);
+    console.log(m.bytes[4096]);
+  } else if (what === "fine") {
+    const m = mapAnonymous(4096);
+    m.bytes[0] = 1;
+    m.protect("read");
+    console.log(m.bytes[0]);
+  }
+  console.log("survived");
+`;
+
+Deno.test("protection is enforced by the kernel: SIGSEGV in a child, never a silent write", async () => {
+  using scratch = useScratch("sigsegv");
+  for (const what of ["write-read-only", "read-none", "write-after-protect-read"]) {
+    const result = await runChild({ dir: scratch.dir, script: FAULTING, args: [what] });
+    assert.equal(result.signal, "SIGSEGV", `${what}: ${result.stdout} ${result.stderr}`);
+    assert.ok(!result.stdout.includes("survived"), what);
+    assert.ok(result.stdout.startsWith("start"), what);
+  }
+  const fine = await runChild({ dir: scratch.dir, script: FAULTING, args: ["fine"] });
+  assert.equal(fine.code, 0, fine.stderr);
+  assert.deepEqual(fine.stdout.trim().split("\n"), ["start", "1", "survived"]);
+});
+
+Deno.test("touching a page wholly past end of file (allowPastEnd) raises SIGBUS", async () => {
+  if (PAGE !== 4096) return; // the child script assumes 4 KiB pages
+  using scratch = useScratch("sigbus");
+  const path = scratch.file("one-page.bin");
+  writeSynced(path, new Uint8Array(PAGE).fill(7));
+  const result = await runChild({ dir: scratch.dir, script: FAULTING, args: ["past-eof", path] });
+  assert.equal(result.signal, "SIGBUS", result.stderr);
+  assert.deepEqual(result.stdout.trim().split("\n"), ["start", "7"]);
+});
