@@ -394,7 +394,20 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
   let watcher: Deno.FsWatcher | undefined;
   const watchLab = (l: LabInfo) => {
     watcher?.close();
-    watcher = Deno.watchFs(`${catalog.root}/labs/${l.id}`, { recursive: false });
+    watcher = undefined;
+    try {
+      watcher = Deno.watchFs(`${catalog.root}/labs/${l.id}`, { recursive: false });
+    } catch (err) {
+      console.log(
+        paint(
+          "yellow",
+          `cannot watch labs/${l.id}: ${
+            err instanceof Error ? err.message : err
+          }; press r to re-run`,
+        ),
+      );
+      return;
+    }
     const w = watcher;
     (async () => {
       let timer: ReturnType<typeof setTimeout> | undefined;

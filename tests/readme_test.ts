@@ -1,0 +1,34 @@
+/** The README's library example works when pasted, as a newcomer would. */
+
+import assert from "node:assert/strict";
+import { PROJECT_ROOT } from "../lib/checker/catalog.ts";
+import { toFileUrl } from "../lib/checker/paths.ts";
+
+Deno.test("the README's example maps, writes, syncs and unmaps a file", async () => {
+  const readme = Deno.readTextFileSync(`${PROJECT_ROOT}/README.md`);
+  const section = readme.slice(readme.indexOf("## The library"));
+  const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(code, "no ts example under ## The library");
+  const dir = `${PROJECT_ROOT}/.mmap-lab/test-scratch`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const work = Deno.makeTempDirSync({ dir, prefix: "readme-" });
+  try {
+    const script = `${work}/example.ts`;
+    Deno.writeTextFileSync(
+      script,
+      code.replace("./lib/mod.ts", toFileUrl(`${PROJECT_ROOT}/lib/mod.ts`)),
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-config", "--allow-ffi", "--allow-read=.", "--allow-write=.", script],
+      cwd: work,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    assert.equal(text, '[ "file" ]\nHELLO, world\n\n');
+    assert.deepEqual([...Deno.readDirSync(work)].map((e) => e.name), ["example.ts"]);
+  } finally {
+    Deno.removeSync(work, { recursive: true });
+  }
+});

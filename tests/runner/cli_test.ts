@@ -1,0 +1,141 @@
+/**
+ * `deno task lab` as a student uses it, in a pipe, in a throw-away copy of
+ * the project (so reset and state never touch the real tree).
+ */
+
+import assert from "node:assert/strict";
+import { PROJECT_ROOT } from "../../lib/checker/catalog.ts";
+
+const decoder = new TextDecoder();
+
+function makeProject(): string {
+  const base = `${PROJECT_ROOT}/.mmap-lab/test-scratch`;
+  Deno.mkdirSync(base, { recursive: true });
+  const dir = Deno.makeTempDirSync({ dir: base, prefix: "cli-" });
+  const copy = (from: string, to: string) => {
+    const info = Deno.statSync(from);
+    if (info.isDirectory) {
+      Deno.mkdirSync(to, { recursive: true });
+      for (const e of Deno.readDirSync(from)) copy(`${from}/${e.name}`, `${to}/${e.name}`);
+    } else Deno.copyFileSync(from, to);
+  };
+  for (
+    const part of ["lib", "cli", "deno.json", "labs/00_hello_mapping", "solutions/00_hello_mapping"]
+  ) {
+    copy(`${PROJECT_ROOT}/${part}`, `${dir}/${part}`);
+  }
+  const catalog = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}/labs/labs.json`));
+  catalog.labs = catalog.labs.filter((l: { id: string }) => l.id === "00_hello_mapping");
+  Deno.writeTextFileSync(`${dir}/labs/labs.json`, JSON.stringify(catalog, null, 2));
+  for (
+    const args of [
+      ["init", "-q"],
+      ["add", "-A"],
+      ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "start"],
+    ]
+  ) {
+    const r = new Deno.Command("git", { args, cwd: dir, stdout: "null", stderr: "piped" })
+      .outputSync();
+    assert.ok(r.success, decoder.decode(r.stderr));
+  }
+  return dir;
+}
+
+async function lab(
+  dir: string,
+  ...args: string[]
+): Promise<{ code: number; out: string; stdout: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-P=lab", "cli/lab.ts", ...args],
+    cwd: dir,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "" },
+  }).output();
+  const stdout = decoder.decode(r.stdout);
+  return { code: r.code, out: stdout + decoder.decode(r.stderr), stdout };
+}
+
+const STUDENT = "labs/00_hello_mapping/hello.ts";
+const SOLUTION = "solutions/00_hello_mapping/hello.ts";
+
+Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, every subcommand", async (t) => {
+  const dir = makeProject();
+  try {
+    await t.step("no command in a pipe checks the current lab once", async () => {
+      const r = await lab(dir);
+      assert.equal(r.code, 1);
+      assert.match(r.out, /watch mode needs a terminal/);
+      assert.match(r.out, /00_hello_mapping: 1 of 3 checks passed/);
+      // (Deno's own warning about config permissions on stderr is coloured; ours is not.)
+      assert.doesNotMatch(r.stdout, /\x1b\[/);
+    });
+    await t.step("list shows the lab and its points", async () => {
+      const r = await lab(dir, "list");
+      assert.equal(r.code, 0);
+      assert.match(r.out, /00_hello_mapping\s+in progress\s+1\/5/);
+    });
+    await t.step("hint shows one more hint each time", async () => {
+      const first = await lab(dir, "hint", "0");
+      assert.match(first.out, /1\. /);
+      assert.doesNotMatch(first.out, /2\. /);
+      const second = await lab(dir, "hint", "0");
+      assert.match(second.out, /2\. /);
+    });
+    await t.step("solution is withheld until the lab passes", async () => {
+      const r = await lab(dir, "solution", "0");
+      assert.equal(r.code, 1);
+      assert.match(r.out, /does not pass yet/);
+      const forced = await lab(dir, "solution", "0", "--force");
+      assert.equal(forced.code, 0);
+      assert.match(forced.out, /using mapping = mapFile/);
+    });
+    await t.step("check exits 0 once the student's file is right", async () => {
+      Deno.copyFileSync(`${dir}/${SOLUTION}`, `${dir}/${STUDENT}`);
+      const r = await lab(dir, "check", "0");
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /3 of 3 checks passed, 5\/5 points/);
+    });
+    await t.step("trace shows the calls by name", async () => {
+      const r = await lab(dir, "trace", "0");
+      assert.match(r.out, /mmap\(NULL, \d+, PROT_READ\|PROT_WRITE, MAP_SHARED, \d+, 0\) = 0x/);
+      assert.match(r.out, /munmap\(0x[0-9a-f]+, \d+\) = 0/);
+    });
+    await t.step("reset refuses without --yes in a pipe, then restores with a backup", async () => {
+      const refused = await lab(dir, "reset", "0");
+      assert.equal(refused.code, 2);
+      assert.match(refused.out, /--yes/);
+      const r = await lab(dir, "reset", "0", "--yes");
+      assert.equal(r.code, 0, r.out);
+      const restored = Deno.readTextFileSync(`${dir}/${STUDENT}`);
+      assert.match(restored, /\/\/ TODO/);
+      const backups = [...Deno.readDirSync(`${dir}/.mmap-lab/backups/00_hello_mapping`)];
+      assert.equal(backups.length, 1);
+      const saved = Deno.readTextFileSync(
+        `${dir}/.mmap-lab/backups/00_hello_mapping/${backups[0].name}`,
+      );
+      assert.equal(saved, Deno.readTextFileSync(`${dir}/${SOLUTION}`));
+    });
+    await t.step("show explains when a lab has no picture", async () => {
+      const r = await lab(dir, "show", "0");
+      assert.equal(r.code, 1);
+      assert.match(r.out, /has no picture/);
+    });
+    await t.step("--help works on every subcommand; unknown commands fail", async () => {
+      for (const command of ["list", "check", "hint", "reset", "solution", "trace", "show"]) {
+        const r = await lab(dir, command, "--help");
+        assert.equal(r.code, 0);
+        assert.match(r.out, new RegExp(`Usage: deno task lab ${command}`));
+      }
+      const bad = await lab(dir, "frobnicate");
+      assert.equal(bad.code, 2);
+      assert.match(bad.out, /unknown command/);
+      const noLab = await lab(dir, "hint", "42");
+      assert.equal(noLab.code, 2);
+      assert.match(noLab.out, /no lab named "42"/);
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,78 @@
+/**
+ * The checker framework and the runner stay alive and say the right thing
+ * whatever the student's code does: segfault, SIGBUS, hang, flood, throw,
+ * fail to parse. Lab 00 is the host lab; the fixtures replace its student file.
+ */
+
+import assert from "node:assert/strict";
+import { findLab, loadCatalog } from "../../lib/checker/catalog.ts";
+import { type LabResult, runLab } from "../../lib/checker/run.ts";
+
+const catalog = loadCatalog();
+const lab = findLab(catalog, "00_hello_mapping")!;
+const fixture = (name: string) =>
+  decodeURIComponent(new URL(`./fixtures/${name}`, import.meta.url).pathname);
+
+async function runWith(file: string): Promise<LabResult> {
+  return await runLab(catalog, lab, { studentFile: file });
+}
+
+function firstCheck(result: LabResult) {
+  const check = result.checks.find((c) => c.id === "runs");
+  assert.ok(check);
+  return check;
+}
+
+Deno.test("a segfaulting student is reported as SIGSEGV with a hint, and the rest is skipped", async () => {
+  const result = await runWith(fixture("segfault.ts"));
+  const check = firstCheck(result);
+  assert.equal(check.status, "failed");
+  assert.match(check.message, /killed by SIGSEGV: wrote to a read-only mapping/);
+  assert.deepEqual(result.checks.slice(1).map((c) => c.status), ["skipped", "skipped"]);
+  assert.match(result.checks[1].message, /^needs: runs$/);
+  assert.equal(result.score, 0);
+});
+
+Deno.test("SIGBUS is reported by name with the ftruncate hint", async () => {
+  const check = firstCheck(await runWith(fixture("sigbus.ts")));
+  assert.equal(check.status, "failed");
+  assert.match(check.message, /killed by SIGBUS: .*ftruncate/);
+});
+
+Deno.test("a hanging student is stopped at the time limit and reported as a time-out", async () => {
+  const start = performance.now();
+  const check = firstCheck(await runWith(fixture("hang.ts")));
+  assert.equal(check.status, "failed");
+  assert.match(check.message, /did not finish within the time limit/);
+  assert.ok(performance.now() - start < 20_000, "the time limit was not enforced");
+});
+
+Deno.test("flooded output is capped and fake result lines are ignored", async () => {
+  const result = await runWith(fixture("flood.ts"));
+  const check = firstCheck(result);
+  // The drive's own result still arrives (the student's fake JSON does not count), and the file
+  // was not written, so the lab fails on evidence.
+  assert.equal(check.status, "passed");
+  assert.equal(result.checks[1].status, "failed");
+  assert.match(result.checks[1].details.observed ?? "", /^"\.+"$/);
+});
+
+Deno.test("a student's exception is reported with its type and message", async () => {
+  const check = firstCheck(await runWith(fixture("throws.ts")));
+  assert.equal(check.status, "failed");
+  assert.match(check.message, /threw TypeError: cannot read properties of undefined/);
+});
+
+Deno.test("a file that does not parse is reported, not a runner crash", async () => {
+  const dir = `${catalog.root}/.mmap-lab/test-scratch`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const file = Deno.makeTempFileSync({ dir, suffix: ".ts" });
+  try {
+    Deno.writeTextFileSync(file, "export function writeMessage(p: string) {\n  const x = ;\n}\n");
+    const check = firstCheck(await runWith(file));
+    assert.equal(check.status, "failed");
+    assert.match(check.message, /threw .*(SyntaxError|Expression expected|Unexpected)/i);
+  } finally {
+    Deno.removeSync(file);
+  }
+});
