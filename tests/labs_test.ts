@@ -20,11 +20,15 @@ const wrongRoot = new URL("./wrong/", import.meta.url);
 
 function summary(result: LabResult): string {
   return result.checks.map((c) =>
-    `  ${c.status.padEnd(7)} ${c.id}: ${c.message} ${JSON.stringify(c.details)} ${c.notes.join(" | ")}`
+    `  ${c.status.padEnd(7)} ${c.id}: ${c.message} ${JSON.stringify(c.details)} ${
+      c.notes.join(" | ")
+    }`
   ).join("\n") + (result.error ? `\n  error: ${result.error}` : "");
 }
 
-function wrongSolutions(labId: string): { name: string; path: string; expects: { id: string; pattern: RegExp }[] }[] {
+function wrongSolutions(
+  labId: string,
+): { name: string; path: string; expects: { id: string; pattern: RegExp }[] }[] {
   const dir = new URL(`${labId}/`, wrongRoot);
   let entries: Deno.DirEntry[];
   try {
@@ -85,9 +89,19 @@ for (const lab of catalog.labs) {
         assert.ok(check, `no check ${id} in ${lab.id}`);
         assert.equal(check.status, "failed", `${id} did not fail:\n${summary(result)}`);
         assert.ok(!check.internalError, `checker error in ${id}:\n${summary(result)}`);
-        const text = [check.message, check.details.expected, check.details.observed, check.details.mistake, ...check.notes]
+        const text = [
+          check.message,
+          check.details.expected,
+          check.details.observed,
+          check.details.mistake,
+          ...check.notes,
+        ]
           .join("\n");
-        assert.match(text, pattern, `${id} failed, but its message does not name the mistake:\n${summary(result)}`);
+        assert.match(
+          text,
+          pattern,
+          `${id} failed, but its message does not name the mistake:\n${summary(result)}`,
+        );
       }
     });
   }
@@ -102,7 +116,10 @@ Deno.test("labs.json: every lab has its files, and ids are unique and ordered", 
     for (const file of [labFile(catalog.root, lab), solutionFile(catalog.root, lab)]) {
       assert.ok(Deno.statSync(file).isFile, file);
     }
-    assert.ok(Deno.statSync(`${catalog.root}/labs/${lab.id}/README.md`).isFile, `${lab.id}/README.md`);
+    assert.ok(
+      Deno.statSync(`${catalog.root}/labs/${lab.id}/README.md`).isFile,
+      `${lab.id}/README.md`,
+    );
     assert.ok(lab.hints.length > 0, `${lab.id} has no hints`);
   }
 });

@@ -52,7 +52,7 @@ export default defineChecks([
     title: "the message went through a shared mapping, not write()",
     points: 2,
     parent: "file-holds-message",
-    hint: "Use mapFile(path, { access: \"readwrite\" }) (shared is the default mode).",
+    hint: 'Use mapFile(path, { access: "readwrite" }) (shared is the default mode).',
     async run(ctx) {
       const { result } = await writeOnce(ctx);
       const maps = result.calls.filter((c) => c.call === "mmap");
