@@ -51,6 +51,9 @@ export class MmapError extends Error {
   readonly fromKernel: boolean;
 
   /**
+   * Makes an error for a failed or refused call; the message says the
+   * syscall, the errno name and the hint.
+   *
    * @example
    * ```ts
    * const err = new MmapError({ syscall: "mmap", errno: 22 });
@@ -88,6 +91,8 @@ export class MappingClosedError extends Error {
   /** The method that was called on the closed mapping. */
   readonly operation: string;
   /**
+   * Makes the error for `operation` on an unmapped mapping.
+   *
    * @example
    * ```ts
    * console.log(new MappingClosedError("sync").message);

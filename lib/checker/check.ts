@@ -45,7 +45,8 @@ export class CheckFailure extends Error {
   /**
    * @example
    * ```ts
-   * throw new CheckFailure("the file did not change", { mistake: "MAP_PRIVATE" });
+   * const failure = new CheckFailure("the file did not change", { mistake: "MAP_PRIVATE" });
+   * console.log(failure.details.mistake); // "MAP_PRIVATE"
    * ```
    */
   constructor(message: string, details: FailureDetails = {}) {

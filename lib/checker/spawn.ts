@@ -82,7 +82,7 @@ function findPrlimit(): string | null {
  *
  * @example
  * ```ts
- * console.log(describeOutcome({ outcome: "signal", signal: "SIGBUS" }));
+ * console.log(describeOutcome({ outcome: "signal", signal: "SIGBUS", exitCode: 135 }));
  * // killed by SIGBUS: touched a page past the end of the file: …
  * ```
  */

@@ -17,6 +17,8 @@ export class UnsupportedPlatformError extends Error {
   /** The CPU architecture Deno reports, e.g. `"aarch64"`. */
   readonly arch: string;
   /**
+   * Makes the error for a platform mmap-lab has no constants for.
+   *
    * @example
    * ```ts
    * const err = new UnsupportedPlatformError("darwin", "aarch64");
