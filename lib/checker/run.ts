@@ -8,7 +8,7 @@
  */
 
 import { isDeepStrictEqual } from "node:util";
-import { type Catalog, labFile, type LabInfo } from "./catalog.ts";
+import { type Catalog, labFile, type LabInfo, PROJECT_ROOT } from "./catalog.ts";
 import { type Check, type CheckContext, CheckFailure, type FailureDetails } from "./check.ts";
 import { type ChildHandle, type ChildResult, describeOutcome, spawnChild } from "./spawn.ts";
 import type { CallRecord } from "../trace.ts";
@@ -182,7 +182,8 @@ export async function runLab(
   const shared = new Map<string, Promise<unknown>>();
   const results: CheckResult[] = [];
   const random = makeRandom();
-  const readable = [root];
+  // The lab's tree, and the tree this runner's lib/ lives in (the same one, except in tests).
+  const readable = [...new Set([root, PROJECT_ROOT])];
 
   for (const check of checks) {
     const checkStart = performance.now();
