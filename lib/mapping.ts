@@ -249,8 +249,12 @@ export class Mapping {
     return this.#bytes;
   }
 
-  #range(range: ByteRange | undefined, operation: string): [Deno.PointerObject, number] {
-    const pointer = this.#live(operation);
+  #range(
+    range: ByteRange | undefined,
+    method: string,
+    operation: string,
+  ): [Deno.PointerObject, number] {
+    const pointer = this.#live(method);
     const offset = range?.offset ?? 0;
     const length = range?.length ?? this.length - offset;
     requireCount(offset, "offset", operation, true);
@@ -286,7 +290,7 @@ export class Mapping {
    * ```
    */
   sync(options: SyncOptions = {}): void {
-    const [pointer, length] = this.#range(options, "msync");
+    const [pointer, length] = this.#range(options, "sync", "msync");
     const flags = (options.mode === "async" ? MS.ASYNC : MS.SYNC) |
       (options.invalidate ? MS.INVALIDATE : 0);
     sys.msync(pointer, length, flags);
@@ -305,8 +309,8 @@ export class Mapping {
    * ```
    */
   protect(access: Protection): void {
-    const pointer = this.#live("mprotect");
-    if (!(access in PROTECTION)) {
+    const pointer = this.#live("protect");
+    if (!Object.hasOwn(PROTECTION, access)) {
       refuse("mprotect", 22, `unknown protection ${JSON.stringify(access)}`);
     }
     sys.mprotect(pointer, this.pageCount * this.pageSize, PROTECTION[access]);
@@ -326,8 +330,10 @@ export class Mapping {
    * ```
    */
   advise(advice: Advice, range?: ByteRange): void {
-    const [pointer, length] = this.#range(range, "madvise");
-    if (!(advice in ADVICE)) refuse("madvise", 22, `unknown advice ${JSON.stringify(advice)}`);
+    const [pointer, length] = this.#range(range, "advise", "madvise");
+    if (!Object.hasOwn(ADVICE, advice)) {
+      refuse("madvise", 22, `unknown advice ${JSON.stringify(advice)}`);
+    }
     sys.madvise(pointer, length, ADVICE[advice]);
   }
 
@@ -346,7 +352,7 @@ export class Mapping {
    * ```
    */
   discard(range?: ByteRange): void {
-    const [pointer, length] = this.#range(range, "madvise");
+    const [pointer, length] = this.#range(range, "discard", "madvise");
     sys.madvise(pointer, length, MADV.DONTNEED);
   }
 
@@ -363,7 +369,7 @@ export class Mapping {
    * ```
    */
   residency(): boolean[] {
-    const pointer = this.#live("mincore");
+    const pointer = this.#live("residency");
     const vec = new Uint8Array(this.pageCount);
     sys.mincore(pointer, this.pageCount * this.pageSize, vec);
     return Array.from(vec, (b) => (b & 1) === 1);
@@ -374,6 +380,12 @@ export class Mapping {
    * VmFlags, …). If `mprotect` split it into several areas, the sizes are
    * summed and the flags are those of the first.
    *
+   * smaps counts per *area*, and the kernel merges a private anonymous
+   * mapping with an adjacent one of the same kind into one area. Then the
+   * numbers include the neighbour's pages, and `exact` is `false` (`start`
+   * and `end` show the whole area). `pages()` and `residency()` are always
+   * per page of this mapping alone.
+   *
    * @example
    * ```ts
    * import { mapAnonymous } from "./mod.ts";
@@ -382,10 +394,10 @@ export class Mapping {
    * console.log(m.smaps().rss); // 4096
    * ```
    */
-  smaps(): SmapsEntry {
+  smaps(): SmapsEntry & { exact: boolean } {
     this.#live("smaps");
     const entries = smaps("self", this);
-    const sum = { ...entries[0], fields: { ...entries[0].fields } };
+    const sum = { ...entries[0], fields: { ...entries[0].fields }, exact: true };
     for (const e of entries.slice(1)) {
       for (const [name, value] of Object.entries(e.fields)) {
         sum.fields[name] = (sum.fields[name] ?? 0) + value;
@@ -406,6 +418,8 @@ export class Mapping {
       ) sum[key] += e[key];
       sum.end = e.end > sum.end ? e.end : sum.end;
     }
+    sum.exact = sum.start === this.address &&
+      sum.end === this.address + BigInt(this.pageCount * this.pageSize);
     return sum;
   }
 
@@ -602,7 +616,9 @@ export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping
 export function mapAnonymous(length: number, options: MapAnonymousOptions = {}): Mapping {
   requireCount(length, "length", "mmap");
   const access = options.access ?? "readwrite";
-  if (!(access in PROTECTION)) refuse("mmap", 22, `unknown access ${JSON.stringify(access)}`);
+  if (!Object.hasOwn(PROTECTION, access)) {
+    refuse("mmap", 22, `unknown access ${JSON.stringify(access)}`);
+  }
   const mode: MapMode = options.shared ? "shared" : "private";
   const flags = MAP.ANONYMOUS | (options.shared ? MAP.SHARED : MAP.PRIVATE) |
     (options.populate ? MAP.POPULATE : 0);

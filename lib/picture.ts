@@ -58,7 +58,9 @@ export function drawPages(
   const width = options.width ?? 64;
   const color = options.color ?? colorByDefault();
   const paint = (state: PageState) =>
-    color ? styleText(GLYPHS[state].style, GLYPHS[state].glyph) : GLYPHS[state].glyph;
+    color
+      ? styleText(GLYPHS[state].style, GLYPHS[state].glyph, { validateStream: false })
+      : GLYPHS[state].glyph;
   const label = String(Math.max(0, pages.length - 1)).length;
   const lines: string[] = [];
   for (let row = 0; row < pages.length; row += width) {

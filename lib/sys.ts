@@ -203,10 +203,15 @@ export function lseek(fd: number, offset: number, whence: number): number {
   return pos;
 }
 
-/** The size of an open file in bytes (`lseek(fd, 0, SEEK_END)`, then back to 0). */
+/**
+ * The size of an open file in bytes: `lseek(fd, 0, SEEK_END)`, then back to
+ * where the file position was, so the caller's next read or write is not
+ * moved.
+ */
 export function fileSize(fd: number): number {
+  const position = lseek(fd, 0, SEEK.CUR);
   const size = lseek(fd, 0, SEEK.END);
-  lseek(fd, 0, SEEK.SET);
+  lseek(fd, position, SEEK.SET);
   return size;
 }
 

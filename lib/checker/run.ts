@@ -10,7 +10,13 @@
 import { isDeepStrictEqual } from "node:util";
 import { type Catalog, labFile, type LabInfo, PROJECT_ROOT } from "./catalog.ts";
 import { type Check, type CheckContext, CheckFailure, type FailureDetails } from "./check.ts";
-import { type ChildHandle, type ChildResult, describeOutcome, spawnChild } from "./spawn.ts";
+import {
+  type ChildHandle,
+  type ChildLimits,
+  type ChildResult,
+  describeOutcome,
+  spawnChild,
+} from "./spawn.ts";
 import type { CallRecord } from "../trace.ts";
 import { toFileUrl } from "./paths.ts";
 
@@ -81,6 +87,35 @@ export interface RunLabOptions {
   keepScratch?: boolean;
   /** Called as each check finishes (progress display). */
   onCheck?: (result: CheckResult) => void;
+  /** Resource limits of every child (defaults: `DEFAULT_LIMITS` in spawn.ts). */
+  limits?: ChildLimits;
+  /**
+   * Stops the run when aborted (a grading time budget): live children are
+   * killed, and the check in progress and those after it are reported as
+   * failed, "not graded", with `internalError` set (not the student's fault).
+   */
+  signal?: AbortSignal;
+}
+
+/** Why a check was cut short by {@link RunLabOptions.signal}. */
+class Aborted extends Error {}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Aborted(String(signal.reason ?? "aborted")));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return Promise.race([promise, aborted]).finally(() =>
+    signal.removeEventListener("abort", onAbort!)
+  );
+}
+
+function abortMessage(signal: AbortSignal): string {
+  const reason = signal.reason instanceof Error ? signal.reason.message : signal.reason;
+  return `not graded: ${typeof reason === "string" && reason ? reason : "grading was stopped"}`;
 }
 
 const encoder = new TextEncoder();
@@ -205,14 +240,17 @@ export async function runLab(
       calls,
       durationMs: 0,
     };
-    if (parent && parent.status !== "passed") {
+    if (options.signal?.aborted) {
+      result.message = abortMessage(options.signal);
+      result.internalError = true;
+    } else if (parent && parent.status !== "passed") {
       result.status = "skipped";
       result.message = `needs: ${parent.id}`;
     } else {
       const spawn = (
         drive: string,
         params?: unknown,
-        opts: { timeoutMs?: number; record?: boolean; student?: string } = {},
+        opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
       ) => {
         const child = spawnChild({
           drive: `${root}/labs/${lab.id}/${drive}`,
@@ -222,6 +260,8 @@ export async function runLab(
           readable,
           timeoutMs: opts.timeoutMs,
           record: opts.record,
+          limits: { ...options.limits, ...opts.limits },
+          signal: options.signal,
         });
         children.push(child);
         child.result().then((r) => calls.push(...r.calls));
@@ -276,15 +316,22 @@ export async function runLab(
         },
       };
       try {
-        await withTimeout(
-          Promise.resolve().then(() => check.run(ctx)),
-          check.timeoutMs ?? 30_000,
-          `check ${check.id}`,
+        await abortable(
+          withTimeout(
+            Promise.resolve().then(() => check.run(ctx)),
+            check.timeoutMs ?? 30_000,
+            `check ${check.id}`,
+          ),
+          options.signal,
         );
         result.status = "passed";
         result.score = check.points;
       } catch (err) {
-        if (err instanceof CheckFailure) {
+        if (options.signal?.aborted) {
+          result.message = abortMessage(options.signal);
+          result.details = {};
+          result.internalError = true;
+        } else if (err instanceof CheckFailure) {
           result.message = err.message;
           result.details = err.details;
         } else {

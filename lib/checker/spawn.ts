@@ -1,7 +1,13 @@
 /**
  * Running untrusted student code: one child Deno process per call, with a
- * time limit, resource limits where `prlimit` exists, capped output, no
- * network, and a protocol channel that printed text cannot fake.
+ * time limit, resource limits where `prlimit` exists (CPU time, writable
+ * memory, file size, process count), capped output, no network, a clean
+ * environment, and a protocol channel that printed text cannot fake.
+ *
+ * Each child leads its own session and process group: when it ends, times
+ * out or is killed, every process it left in that group or session is killed
+ * too, so a forked helper cannot outlive its check. On SIGINT/SIGTERM the
+ * parent kills every live child's group before it exits.
  *
  * @module
  */
@@ -38,7 +44,45 @@ export interface ChildResult {
   calls: CallRecord[];
   /** Wall-clock time, ms. */
   durationMs: number;
+  /**
+   * Processes the child left running in its session or process group when it
+   * ended (they were killed). Absent when `/proc` could not be read.
+   */
+  leftovers?: number;
 }
+
+/**
+ * Resource limits of a child, applied with `prlimit` (util-linux) where it
+ * exists. Every field has a default; see {@link DEFAULT_LIMITS}.
+ */
+export interface ChildLimits {
+  /** CPU seconds (default: the time limit in whole seconds + 2); SIGXCPU past it. */
+  cpuSeconds?: number;
+  /**
+   * Writable private memory (RLIMIT_DATA), MiB: the JS heap, array buffers,
+   * `malloc`, private writable mappings (MAP_ANONYMOUS or MAP_PRIVATE). Shared
+   * file mappings and read-only mappings do not count. Allocation past it
+   * fails (`RangeError: Array buffer allocation failed`, `ENOMEM` from mmap).
+   * An address-space limit (RLIMIT_AS) cannot do this job: V8 reserves tens
+   * of GiB of address space up front.
+   */
+  dataMiB?: number;
+  /** Largest file the child may write, MiB; SIGXFSZ past it. */
+  fileSizeMiB?: number;
+  /**
+   * Threads and processes the child may add (RLIMIT_NPROC is per user, so the
+   * limit set is the user's count when the first child starts plus this).
+   * Not applied for root, whom the kernel exempts from it anyway.
+   */
+  processHeadroom?: number;
+}
+
+/** The limits a child gets unless told otherwise. */
+export const DEFAULT_LIMITS: Readonly<Required<Omit<ChildLimits, "cpuSeconds">>> = Object.freeze({
+  dataMiB: 2048,
+  fileSizeMiB: 1024,
+  processHeadroom: 512,
+});
 
 /** Options for {@link spawnChild}. */
 export interface SpawnOptions {
@@ -58,22 +102,158 @@ export interface SpawnOptions {
   outputCap?: number;
   /** Record libc calls (default true). */
   record?: boolean;
-  /** Address-space limit for the child in MiB via prlimit (default: none; V8 reserves a lot). */
+  /**
+   * Address-space limit for the child in MiB via prlimit (default: none). V8
+   * reserves over 32 GiB of address space at start-up, so this only helps as
+   * a very high ceiling; {@link ChildLimits.dataMiB} is the memory limit.
+   */
   memoryMiB?: number;
-  /** Extra environment variables. */
+  /** Resource limits (defaults: {@link DEFAULT_LIMITS}). */
+  limits?: ChildLimits;
+  /** Kills the child (and its process group) when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Extra environment variables. The child's environment is otherwise empty
+   * but for the protocol token, `NO_COLOR` and `DENO_DIR` (when set): the
+   * parent's variables (tokens, keys) never reach student code.
+   */
   env?: Record<string, string>;
 }
 
-let prlimitPath: string | null | undefined;
-function findPrlimit(): string | null {
-  if (prlimitPath !== undefined) return prlimitPath;
-  for (const dir of ["/usr/bin", "/bin", "/usr/sbin", "/sbin"]) {
-    try {
-      Deno.statSync(`${dir}/prlimit`);
-      return prlimitPath = `${dir}/prlimit`;
-    } catch { /* not here */ }
+const MiB = 1024 * 1024;
+const PRLIMIT_CANDIDATES = [
+  "/usr/bin/prlimit",
+  "/bin/prlimit",
+  "/usr/sbin/prlimit",
+  "/sbin/prlimit",
+];
+let prlimitIndex = 0;
+
+/** Every `/proc/PID/stat` field after the command name: [state, ppid, pgrp, session, …]. */
+function procStat(pid: string | number): string[] | undefined {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return text.slice(text.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
   }
-  return prlimitPath = null;
+}
+
+/**
+ * Live processes (zombies aside) whose process group or session is `leader`,
+ * or `undefined` when `/proc` cannot be read (no read permission).
+ */
+export function groupMembers(leader: number): number[] | undefined {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync("/proc")];
+  } catch {
+    return undefined;
+  }
+  const members: number[] = [];
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const f = procStat(entry.name);
+    if (!f || f[0] === "Z" || f[0] === "X") continue;
+    if (Number(f[2]) === leader || Number(f[3]) === leader) members.push(Number(entry.name));
+  }
+  return members;
+}
+
+let userBaseline: number | null | undefined;
+/** RLIMIT_NPROC to set: the user's current thread count plus `headroom`; null for root or unknown. */
+function processLimit(headroom: number): number | null {
+  if (userBaseline === undefined) {
+    userBaseline = null;
+    try {
+      const uid = /^Uid:\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
+      if (uid !== undefined && uid !== "0") {
+        let threads = 0;
+        for (const entry of Deno.readDirSync("/proc")) {
+          if (!/^\d+$/.test(entry.name)) continue;
+          try {
+            const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
+            if (/^Uid:\s+(\d+)/m.exec(status)?.[1] !== uid) continue;
+            threads += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
+          } catch { /* gone */ }
+        }
+        userBaseline = threads;
+      }
+    } catch { /* no /proc access: no process limit */ }
+  }
+  return userBaseline === null ? null : userBaseline + headroom;
+}
+
+interface Killable {
+  killGroup(signal: Deno.Signal): void;
+}
+
+interface LiveRegistry {
+  children: Set<Killable>;
+  listening: boolean;
+  onSignal: Record<"SIGINT" | "SIGTERM", () => void>;
+}
+
+/** One registry per process, shared by every copy of this module (the grader loads one per overlay). */
+function registry(): LiveRegistry {
+  const key = Symbol.for("mmap-lab.checker.live-children");
+  const g = globalThis as unknown as Record<symbol, LiveRegistry | undefined>;
+  let r = g[key];
+  if (!r) {
+    const children = new Set<Killable>();
+    const stop = (code: number) => () => {
+      for (const child of children) child.killGroup("SIGKILL");
+      Deno.exit(code);
+    };
+    r = g[key] = {
+      children,
+      listening: false,
+      onSignal: { SIGINT: stop(130), SIGTERM: stop(143) },
+    };
+  }
+  return r;
+}
+
+function track(child: Killable): void {
+  const r = registry();
+  r.children.add(child);
+  if (!r.listening) {
+    r.listening = true;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(signal, r.onSignal[signal]);
+      } catch { /* not supported here */ }
+    }
+  }
+}
+
+function untrack(child: Killable): void {
+  const r = registry();
+  r.children.delete(child);
+  if (r.children.size === 0 && r.listening) {
+    r.listening = false;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.removeSignalListener(signal, r.onSignal[signal]);
+      } catch { /* not supported here */ }
+    }
+  }
+}
+
+/**
+ * Kills every live child process (and its process group) this process
+ * started; returns how many there were. For a runner's own clean-up.
+ *
+ * @example
+ * ```ts
+ * console.log(killAllChildren()); // 0: none running
+ * ```
+ */
+export function killAllChildren(signal: Deno.Signal = "SIGKILL"): number {
+  const { children } = registry();
+  const n = children.size;
+  for (const child of [...children]) child.killGroup(signal);
+  return n;
 }
 
 /**
@@ -136,33 +316,62 @@ export class ChildHandle {
   #ended = false;
   readonly #result: Promise<ChildResult>;
   #timedOut = false;
+  readonly #ownGroup: boolean;
 
-  /** Use {@link spawnChild}. */
-  constructor(process: Deno.ChildProcess, token: string, options: SpawnOptions) {
+  /**
+   * Use {@link spawnChild}. `ownGroup`: the child leads its own session and
+   * process group (spawned `detached`), so kills reach the whole group.
+   */
+  constructor(process: Deno.ChildProcess, token: string, options: SpawnOptions, ownGroup = false) {
     this.#process = process;
     this.pid = process.pid;
+    this.#ownGroup = ownGroup;
     this.#stdin = process.stdin.getWriter();
     const cap = options.outputCap ?? 65536;
     const out = new Capture(cap);
     const err = new Capture(cap);
     const start = performance.now();
     const timeoutMs = options.timeoutMs ?? 5000;
+    const killable: Killable = { killGroup: (signal) => this.kill(signal) };
+    track(killable);
     const timer = setTimeout(() => {
       this.#timedOut = true;
       this.kill("SIGKILL");
     }, timeoutMs);
-    const readOut = this.#readProtocol(process.stdout, token, out);
+    const onAbort = () => this.kill("SIGKILL");
+    options.signal?.addEventListener("abort", onAbort);
+    if (options.signal?.aborted) onAbort();
+    const outReader = process.stdout.getReader();
+    const errReader = process.stderr.getReader();
+    const readOut = this.#readProtocol(outReader, token, out);
     const readErr = (async () => {
       const decoder = new TextDecoder();
-      for await (const chunk of process.stderr) err.add(decoder.decode(chunk, { stream: true }));
+      for (;;) {
+        const { done, value } = await errReader.read();
+        if (done) break;
+        err.add(decoder.decode(value, { stream: true }));
+      }
     })();
     const stdin = this.#stdin;
     const pid = this.pid;
     this.#result = (async () => {
       const status = await process.status;
       clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      // Whatever the child left running in its group or session dies now.
+      const leftovers = this.#killLeftovers();
+      // A process that left the session may still hold the pipes: wait a
+      // little for the output, then stop reading.
+      let waited: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled([readOut, readErr]),
+        new Promise<void>((resolve) => waited = setTimeout(resolve, 2000)),
+      ]);
+      clearTimeout(waited);
+      await Promise.allSettled([outReader.cancel(), errReader.cancel()]);
       await Promise.allSettled([readOut, readErr]);
       this.#ended = true;
+      untrack(killable);
       this.#wake();
       stdin.close().catch(() => {});
       const final = this.#messages.find((m) => m.kind === "result" || m.kind === "error") as
@@ -186,11 +395,31 @@ export class ChildHandle {
         outputTruncated: out.truncated || err.truncated,
         calls: final?.calls ?? [],
         durationMs: performance.now() - start,
+        leftovers,
       };
     })();
   }
 
-  async #readProtocol(stream: ReadableStream<Uint8Array>, token: string, out: Capture) {
+  /** Kills what the (ended) child left in its group or session; returns how many. */
+  #killLeftovers(): number | undefined {
+    if (!this.#ownGroup) return undefined;
+    const members = groupMembers(this.pid);
+    try {
+      Deno.kill(-this.pid, "SIGKILL");
+    } catch { /* no one left in the group */ }
+    for (const pid of members ?? []) {
+      try {
+        Deno.kill(pid, "SIGKILL"); // moved to another group of the session
+      } catch { /* gone */ }
+    }
+    return members?.length;
+  }
+
+  async #readProtocol(
+    reader: ReadableStreamDefaultReader<Uint8Array>,
+    token: string,
+    out: Capture,
+  ) {
     const decoder = new TextDecoder();
     const prefix = token + " ";
     let pending = "";
@@ -204,16 +433,23 @@ export class ChildHandle {
       }
       out.add(line + "\n");
     };
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      pending += decoder.decode(value, { stream: true });
       let nl: number;
-      while ((nl = pending.indexOf("\n")) >= 0) {
-        flushLine(pending.slice(0, nl));
-        pending = pending.slice(nl + 1);
+      let from = 0;
+      while ((nl = pending.indexOf("\n", from)) >= 0) {
+        flushLine(pending.slice(from, nl));
+        from = nl + 1;
       }
+      pending = pending.slice(from);
       // A long line that cannot be a protocol line is student output: do not hoard it.
       if (pending.length > 65536 && !pending.startsWith(prefix)) {
         out.add(pending);
+        pending = "";
+      } else if (pending.length > 64 * MiB) {
+        out.add(pending.slice(0, 65536)); // a "protocol line" this long is not one
         pending = "";
       }
     }
@@ -251,8 +487,17 @@ export class ChildHandle {
     } catch { /* the child is gone; result() says how */ }
   }
 
-  /** Sends a signal (default SIGKILL); harmless if the child has ended. */
+  /**
+   * Sends a signal (default SIGKILL) to the child and every process in its
+   * process group; harmless if the child has ended.
+   */
   kill(signal: Deno.Signal = "SIGKILL"): void {
+    if (this.#ownGroup) {
+      try {
+        Deno.kill(-this.pid, signal);
+        return;
+      } catch { /* group gone, or no permission: try the child alone */ }
+    }
     try {
       this.#process.kill(signal);
     } catch { /* already gone */ }
@@ -269,14 +514,25 @@ export class ChildHandle {
   }
 }
 
+/** The child's environment: nothing of the parent's but `DENO_DIR` (the module cache). */
+function childEnv(token: string, extra?: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  try {
+    const denoDir = Deno.env.get("DENO_DIR");
+    if (denoDir) env.DENO_DIR = denoDir;
+  } catch { /* no env permission: the default cache */ }
+  return { ...env, ...extra, [TOKEN_ENV]: token, NO_COLOR: "1" };
+}
+
 /**
  * Starts a child Deno process that runs a drive against the student's module.
  *
  * The child gets `--allow-ffi` (the lab is about FFI, and FFI can do anything
  * its user can: this is isolation against accidents and honest mistakes, not
  * against an attacker), reads of the project and writes of its scratch
- * directory only, no network, and where `prlimit` exists a CPU-time, file-size
- * and (optionally) address-space limit.
+ * directory only, no network, no environment but the protocol token, a V8
+ * heap of 512 MiB, its own session and process group (killed as a whole), and
+ * where `prlimit` exists the limits of {@link ChildLimits}.
  *
  * @example
  * ```ts ignore
@@ -312,23 +568,50 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     harness.href,
     JSON.stringify(spec),
   ];
-  let command = Deno.execPath();
-  let args = denoArgs;
-  const prlimit = findPrlimit();
-  if (prlimit) {
-    const cpu = Math.ceil(timeoutMs / 1000) + 2;
-    const limits = [`--cpu=${cpu}`, `--fsize=${1 << 30}`, "--core=0"];
-    if (options.memoryMiB) limits.push(`--as=${options.memoryMiB * 1024 * 1024}`);
-    args = [...limits, command, ...denoArgs];
-    command = prlimit;
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const prlimitArgs = [
+    `--cpu=${limits.cpuSeconds ?? Math.ceil(timeoutMs / 1000) + 2}`,
+    `--data=${limits.dataMiB * MiB}`,
+    `--fsize=${limits.fileSizeMiB * MiB}`,
+    "--core=0",
+  ];
+  if (options.memoryMiB) prlimitArgs.push(`--as=${options.memoryMiB * MiB}`);
+  const nproc = processLimit(limits.processHeadroom);
+  if (nproc !== null) prlimitArgs.push(`--nproc=${nproc}`);
+  const start = (command: string, args: string[], detached: boolean) =>
+    new Deno.Command(command, {
+      args,
+      cwd: options.scratch,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      clearEnv: true,
+      env: childEnv(token, options.env),
+      detached,
+    }).spawn();
+  let process: Deno.ChildProcess | undefined;
+  let ownGroup = true;
+  // prlimit sets the limits on itself, then execs Deno: the pid stays the child's.
+  while (!process && prlimitIndex < PRLIMIT_CANDIDATES.length) {
+    try {
+      process = start(PRLIMIT_CANDIDATES[prlimitIndex], [
+        ...prlimitArgs,
+        Deno.execPath(),
+        ...denoArgs,
+      ], true);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+      prlimitIndex++;
+    }
   }
-  const process = new Deno.Command(command, {
-    args,
-    cwd: options.scratch,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { ...options.env, [TOKEN_ENV]: token, NO_COLOR: "1" },
-  }).spawn();
-  return new ChildHandle(process, token, { ...options, timeoutMs });
+  if (!process) {
+    try {
+      process = start(Deno.execPath(), denoArgs, true);
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+      ownGroup = false; // a Deno without `detached`
+      process = start(Deno.execPath(), denoArgs, false);
+    }
+  }
+  return new ChildHandle(process, token, { ...options, timeoutMs }, ownGroup);
 }

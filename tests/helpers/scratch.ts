@@ -125,6 +125,8 @@ export interface ChildOptions {
   args?: string[];
   /** Extra permission flags, e.g. `["--allow-run"]`. */
   flags?: string[];
+  /** Kill the child and fail after this many milliseconds; default 60 000. */
+  timeoutMs?: number;
 }
 
 let childCount = 0;
@@ -137,6 +139,8 @@ let childCount = 0;
 export async function runChild(options: ChildOptions): Promise<ChildResult> {
   const path = `${options.dir}/child-${++childCount}.ts`;
   Deno.writeTextFileSync(path, options.script.replaceAll("__LIB__", LIB_URL));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const started = performance.now();
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -153,8 +157,14 @@ export async function runChild(options: ChildOptions): Promise<ChildResult> {
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(timeoutMs),
   }).output();
   const decoder = new TextDecoder();
+  if (output.signal === "SIGTERM" && performance.now() - started >= timeoutMs) {
+    throw new Error(
+      `child ${path} did not finish in ${timeoutMs} ms: ${decoder.decode(output.stderr)}`,
+    );
+  }
   return {
     code: output.code,
     signal: output.signal,

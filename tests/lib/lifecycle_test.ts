@@ -69,17 +69,8 @@ Deno.test("after unmap: every view has length 0 and every method throws MappingC
   assert.equal(again.bytes[0], 1);
 });
 
-// BUG (doc/behaviour mismatch) lib/mapping.ts:289, :308, :329, :349, :366:
-// MappingClosedError.operation is documented as "the method that was called on
-// the closed mapping", and its message reads "<operation>() on an unmapped
-// Mapping", but sync(), protect(), advise(), discard() and residency() pass
-// the syscall name: a student who called sync() reads "msync() on an unmapped
-// Mapping". Measured operations: sync→"msync", protect→"mprotect",
-// advise→"madvise", discard→"madvise", residency→"mincore". Fix: pass the
-// method name to #live/#range (and keep the syscall name for MmapError only).
 Deno.test({
-  name: "MappingClosedError.operation names the method that was called (lib bug)",
-  ignore: true,
+  name: "MappingClosedError.operation names the method that was called",
   fn() {
     const m = mapAnonymous(PAGE);
     m.unmap();
@@ -189,15 +180,14 @@ Deno.test("mapDescriptor: the descriptor stays open and the caller's; closing it
   assert.equal(Deno.readFileSync(path)[PAGE], 0x5a);
 });
 
-// SURPRISE lib/sys.ts:239-244 (fileSize), used by lib/mapping.ts:495:
+// SURPRISE lib/sys.ts:207-211 (fileSize), used by lib/mapping.ts:495:
 // mapDescriptor() moves the caller's descriptor to offset 0 (it measures the
 // file with lseek(SEEK_END) and then lseek(0, SEEK_SET)), so a later write()
 // on that descriptor lands at the start of the file. Measured: lseek to 100,
 // mapDescriptor, lseek(fd, 0, SEEK_CUR) = 0. Fix: restore the old offset
 // (lseek(fd, 0, SEEK_CUR) first), or use fstat for the size.
 Deno.test({
-  name: "mapDescriptor leaves the descriptor's file offset where it was (lib bug)",
-  ignore: true,
+  name: "mapDescriptor leaves the descriptor's file offset where it was",
   fn() {
     using scratch = useScratch("fd-offset");
     const path = scratch.file("data.bin");

@@ -20,10 +20,10 @@ Deno.test("a shared write is seen at once by a second mapping of the same file",
   writer.bytes.set(secret, PAGE + 10);
   assert.deepEqual(reader.bytes.slice(PAGE + 10, PAGE + 10 + secret.length), secret);
   // And a second shared read-write mapping at an offset sees it at the shifted place.
-  using window = mapFile(path, { access: "readwrite", offset: PAGE, length: PAGE });
-  assert.equal(window.source.offset, PAGE);
-  assert.deepEqual(window.bytes.slice(10, 10 + secret.length), secret);
-  window.bytes[0] = 0xee;
+  using view = mapFile(path, { access: "readwrite", offset: PAGE, length: PAGE });
+  assert.equal(view.source.offset, PAGE);
+  assert.deepEqual(view.bytes.slice(10, 10 + secret.length), secret);
+  view.bytes[0] = 0xee;
   assert.equal(writer.bytes[PAGE], 0xee);
   assert.equal(reader.bytes[PAGE], 0xee);
 });

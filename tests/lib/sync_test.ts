@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import {
   faultCounts,
   fileSystemOf,
-  type Mapping,
   mapFile,
+  type Mapping,
   MS,
   recordCalls,
   sys,
@@ -85,7 +85,7 @@ Deno.test({
     // since other activity can only add faults, never remove them.
     let rewrite = Infinity;
     let afterSync = Infinity;
-    for (let trial = 0; trial < 4; trial++) {
+    for (let trial = 0; trial < 12; trial++) {
       rewrite = Math.min(rewrite, writePages(m, all, 2 + trial));
       m.sync({ offset: 0, length: synced * PAGE });
       afterSync = Math.min(afterSync, writePages(m, all, 10 + trial));
@@ -122,7 +122,7 @@ Deno.test({
 
     // Which one: only that page costs a fault when written again.
     const faults = [Infinity, Infinity, Infinity];
-    for (let trial = 0; trial < 4; trial++) {
+    for (let trial = 0; trial < 12; trial++) {
       if (trial > 0) m.sync({ offset, length: 10 });
       for (const p of [0, 1, 2]) faults[p] = Math.min(faults[p], writePages(m, [p], 20 + trial));
     }
