@@ -64,6 +64,7 @@ export {
   readProcText,
   smaps,
   type SmapsEntry,
+  threadFaultCounts,
 } from "./inspect.ts";
 export {
   type CallRecord,

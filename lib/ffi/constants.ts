@@ -123,7 +123,7 @@ export const MFD = {
 export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
 
 /** `who` values for `getrusage(2)`. */
-export const RUSAGE = { SELF: 0, CHILDREN: -1 } as const;
+export const RUSAGE = { SELF: 0, CHILDREN: -1, THREAD: 1 } as const;
 
 /** Futex operations for `syscall(SYS_futex, …)`. */
 export const FUTEX = { WAIT: 0, WAKE: 1 } as const;
