@@ -94,7 +94,7 @@ export interface CheckContext {
   file(name: string, content: string | Uint8Array): string;
   /** Starts a drive (path relative to the lab's folder) in a child process. */
   spawn(drive: string, params?: unknown, options?: RunOptions): ChildHandle;
-  /** Runs a drive to its end and returns what happened. */
+  /** Runs a drive to its end (passing its checkpoints without stopping) and returns what happened. */
   run(drive: string, params?: unknown, options?: RunOptions): Promise<ChildResult>;
   /**
    * Runs `fn` once per lab run and shares its promise with every check that

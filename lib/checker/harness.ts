@@ -17,6 +17,15 @@ Deno.env.delete(TOKEN_ENV);
 const spec: ChildSpec = JSON.parse(Deno.args[0]);
 const encoder = new TextEncoder();
 
+let sentCalls = 0;
+/** The calls recorded since the last message (the record only grows). */
+function newCalls() {
+  const all = recordedCalls();
+  const fresh = all.slice(sentCalls);
+  sentCalls = all.length;
+  return fresh;
+}
+
 function send(message: ChildMessage): void {
   const line = encoder.encode(`\n${token} ${JSON.stringify(message)}\n`);
   let written = 0;
@@ -37,7 +46,7 @@ const stdinLines = (async function* () {
 })();
 
 async function checkpoint(name: string, data?: unknown): Promise<void> {
-  send({ kind: "checkpoint", name, data: data ?? null });
+  send({ kind: "checkpoint", name, data: data ?? null, calls: newCalls() });
   const next = await stdinLines.next();
   if (next.done) throw new Error(`checker went away at checkpoint ${name}`);
 }
@@ -53,8 +62,8 @@ try {
     checkpoint,
     calls: recordedCalls,
   });
-  send({ kind: "result", value: value ?? null, calls: [...recordedCalls()] });
+  send({ kind: "result", value: value ?? null, calls: newCalls() });
 } catch (err) {
-  send({ kind: "error", error: serializeError(err), calls: [...recordedCalls()] });
+  send({ kind: "error", error: serializeError(err), calls: newCalls() });
 }
 Deno.exit(0);

@@ -42,9 +42,13 @@ export interface SerializedError {
   stack?: string;
 }
 
-/** A message from the harness to the parent. */
+/**
+ * A message from the harness to the parent. Each carries the calls recorded
+ * since the previous message, so a child killed later by a signal still
+ * leaves the calls it made before its last checkpoint.
+ */
 export type ChildMessage =
-  | { kind: "checkpoint"; name: string; data: unknown }
+  | { kind: "checkpoint"; name: string; data: unknown; calls: CallRecord[] }
   | { kind: "result"; value: unknown; calls: CallRecord[] }
   | { kind: "error"; error: SerializedError; calls: CallRecord[] };
 

@@ -40,13 +40,17 @@ export interface ChildResult {
   stderr: string;
   /** Whether output was cut (the child printed more than the cap). */
   outputTruncated: boolean;
-  /** The libc calls the child's code made through the wrapper. */
+  /**
+   * The libc calls the child's code made through the wrapper. A child killed
+   * by a signal keeps those made up to its last checkpoint.
+   */
   calls: CallRecord[];
   /** Wall-clock time, ms. */
   durationMs: number;
   /**
-   * Processes the child left running in its session or process group when it
-   * ended (they were killed). Absent when `/proc` could not be read.
+   * Processes the child left running when it ended, all killed: those in its
+   * session or process group, and (while {@link adoptOrphans} is on) those
+   * that had left its session. Absent when `/proc` could not be read.
    */
   leftovers?: number;
 }
@@ -129,33 +133,122 @@ const PRLIMIT_CANDIDATES = [
 ];
 let prlimitIndex = 0;
 
-/** Every `/proc/PID/stat` field after the command name: [state, ppid, pgrp, session, …]. */
-function procStat(pid: string | number): string[] | undefined {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return text.slice(text.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
+/**
+ * Deno asks for --allow-all to read anything under `/proc`, so when its own
+ * file API is refused, `/proc` is read through libc (FFI permission); with
+ * neither, the sweeps below are skipped and only the process group is killed.
+ */
+type ProcSymbols = {
+  prctl(option: number, arg: bigint, a3: bigint, a4: bigint, a5: bigint): number;
+  waitpid(pid: number, status: Uint8Array<ArrayBuffer> | null, options: number): number;
+  opendir(path: Uint8Array<ArrayBuffer>): Deno.PointerValue;
+  readdir(dir: Deno.PointerValue): Deno.PointerValue;
+  closedir(dir: Deno.PointerValue): number;
+  open(path: Uint8Array<ArrayBuffer>, flags: number): number;
+  read(fd: number, buf: Uint8Array<ArrayBuffer>, count: bigint): bigint;
+  close(fd: number): number;
+};
+let procSymbols: ProcSymbols | null | undefined;
+function procLibc(): ProcSymbols | null {
+  if (procSymbols === undefined) {
+    try {
+      procSymbols = Deno.dlopen("libc.so.6", {
+        prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+        waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+        opendir: { parameters: ["buffer"], result: "pointer" },
+        readdir: { parameters: ["pointer"], result: "pointer" },
+        closedir: { parameters: ["pointer"], result: "i32" },
+        open: { parameters: ["buffer", "i32"], result: "i32" },
+        read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+        close: { parameters: ["i32"], result: "i32" },
+      }).symbols as unknown as ProcSymbols;
+    } catch {
+      procSymbols = null; // no FFI permission, or not glibc Linux
+    }
   }
+  return procSymbols;
+}
+
+const cString = (text: string) => new TextEncoder().encode(`${text}\0`);
+/** Offset of `d_name` in glibc's `struct dirent` on 64-bit Linux. */
+const D_NAME = 19;
+let denoReadsProc: boolean | undefined;
+
+/** The pids in `/proc`, or `undefined` when it cannot be read. */
+function listPids(): number[] | undefined {
+  if (denoReadsProc !== false) {
+    try {
+      const pids = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).map((e) =>
+        Number(e.name)
+      );
+      denoReadsProc = true;
+      return pids;
+    } catch {
+      denoReadsProc = false;
+    }
+  }
+  const libc = procLibc();
+  if (!libc) return undefined;
+  const dir = libc.opendir(cString("/proc"));
+  if (!dir) return undefined;
+  const pids: number[] = [];
+  try {
+    for (let entry = libc.readdir(dir); entry; entry = libc.readdir(dir)) {
+      const name = Deno.UnsafePointerView.getCString(entry, D_NAME);
+      if (/^\d+$/.test(name)) pids.push(Number(name));
+    }
+  } finally {
+    libc.closedir(dir);
+  }
+  return pids;
+}
+
+/** A small `/proc` file as text, or `undefined`. */
+function readProc(path: string): string | undefined {
+  if (denoReadsProc) {
+    try {
+      return Deno.readTextFileSync(path);
+    } catch {
+      return undefined;
+    }
+  }
+  const libc = procLibc();
+  if (!libc) return undefined;
+  const fd = libc.open(cString(path), 0o2000000); // O_RDONLY | O_CLOEXEC
+  if (fd < 0) return undefined;
+  try {
+    const buf = new Uint8Array(8192);
+    const n = Number(libc.read(fd, buf, BigInt(buf.length)));
+    return n > 0 ? new TextDecoder().decode(buf.subarray(0, n)) : undefined;
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/** Every `/proc/PID/stat` field after the command name: [state, ppid, pgrp, session, …]. */
+function procStat(pid: number): string[] | undefined {
+  const text = readProc(`/proc/${pid}/stat`);
+  return text?.slice(text.lastIndexOf(")") + 2).split(" ");
 }
 
 /**
  * Live processes (zombies aside) whose process group or session is `leader`,
- * or `undefined` when `/proc` cannot be read (no read permission).
+ * or `undefined` when `/proc` cannot be read (neither read-all nor FFI
+ * permission).
+ *
+ * @example
+ * ```ts ignore
+ * console.log(groupMembers(child.pid)); // [] once the child and all it started are gone
+ * ```
  */
 export function groupMembers(leader: number): number[] | undefined {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync("/proc")];
-  } catch {
-    return undefined;
-  }
+  const pids = listPids();
+  if (!pids) return undefined;
   const members: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    const f = procStat(entry.name);
+  for (const pid of pids) {
+    const f = procStat(pid);
     if (!f || f[0] === "Z" || f[0] === "X") continue;
-    if (Number(f[2]) === leader || Number(f[3]) === leader) members.push(Number(entry.name));
+    if (Number(f[2]) === leader || Number(f[3]) === leader) members.push(pid);
   }
   return members;
 }
@@ -165,26 +258,23 @@ let userBaseline: number | null | undefined;
 function processLimit(headroom: number): number | null {
   if (userBaseline === undefined) {
     userBaseline = null;
-    try {
-      const uid = /^Uid:\s+(\d+)/m.exec(Deno.readTextFileSync("/proc/self/status"))?.[1];
-      if (uid !== undefined && uid !== "0") {
-        let threads = 0;
-        for (const entry of Deno.readDirSync("/proc")) {
-          if (!/^\d+$/.test(entry.name)) continue;
-          try {
-            const status = Deno.readTextFileSync(`/proc/${entry.name}/status`);
-            if (/^Uid:\s+(\d+)/m.exec(status)?.[1] !== uid) continue;
-            threads += Number(/^Threads:\s+(\d+)/m.exec(status)?.[1] ?? 1);
-          } catch { /* gone */ }
-        }
-        userBaseline = threads;
+    const uidOf = (status: string | undefined) => status && /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    const uid = uidOf(readProc(`/proc/${Deno.pid}/status`));
+    if (uid && uid !== "0") {
+      let threads = 0;
+      for (const pid of listPids() ?? []) {
+        const status = readProc(`/proc/${pid}/status`);
+        if (uidOf(status) !== uid) continue;
+        threads += Number(/^Threads:\s+(\d+)/m.exec(status!)?.[1] ?? 1);
       }
-    } catch { /* no /proc access: no process limit */ }
+      userBaseline = threads || null;
+    }
   }
   return userBaseline === null ? null : userBaseline + headroom;
 }
 
 interface Killable {
+  pid: number;
   killGroup(signal: Deno.Signal): void;
 }
 
@@ -192,6 +282,8 @@ interface LiveRegistry {
   children: Set<Killable>;
   listening: boolean;
   onSignal: Record<"SIGINT" | "SIGTERM", () => void>;
+  /** How many callers asked for {@link adoptOrphans}. */
+  adopting: number;
 }
 
 /** One registry per process, shared by every copy of this module (the grader loads one per overlay). */
@@ -209,6 +301,7 @@ function registry(): LiveRegistry {
       children,
       listening: false,
       onSignal: { SIGINT: stop(130), SIGTERM: stop(143) },
+      adopting: 0,
     };
   }
   return r;
@@ -238,6 +331,79 @@ function untrack(child: Killable): void {
       } catch { /* not supported here */ }
     }
   }
+}
+
+const PR_SET_CHILD_SUBREAPER = 36;
+const WNOHANG = 1;
+
+/**
+ * Makes this process a "child subreaper" (Linux `prctl(PR_SET_CHILD_SUBREAPER)`)
+ * while `on` calls outnumber `off` calls: a process a child started and then
+ * orphaned (a daemon that called `setsid()`, a double fork) is re-parented
+ * to this process instead of init, and is killed when any child ends. Needs
+ * FFI permission; returns whether adoption is on.
+ *
+ * @example
+ * ```ts ignore
+ * adoptOrphans(true);
+ * try { await gradeEverything(); } finally { adoptOrphans(false); }
+ * ```
+ */
+export function adoptOrphans(on: boolean): boolean {
+  const r = registry();
+  const libc = procLibc();
+  if (!libc) return false;
+  const before = r.adopting;
+  r.adopting = Math.max(0, r.adopting + (on ? 1 : -1));
+  if ((before === 0) !== (r.adopting === 0)) {
+    if (libc.prctl(PR_SET_CHILD_SUBREAPER, r.adopting ? 1n : 0n, 0n, 0n, 0n) !== 0) {
+      r.adopting = 0;
+      return false;
+    }
+  }
+  return r.adopting > 0;
+}
+
+/**
+ * Kills and reaps the orphans adopted from children: processes whose parent
+ * is now this one, that are not children this module started, and that live
+ * in another session than this process (a checker's own plain subprocesses
+ * share this process's session and are left alone). Returns how many.
+ */
+async function killOrphans(): Promise<number> {
+  const r = registry();
+  const libc = procLibc();
+  if (!r.adopting || !libc) return 0;
+  const self = procStat(Deno.pid); // not /proc/self: Deno wants --allow-all for it
+  if (!self) return 0;
+  const mySession = Number(self[3]);
+  let killed = 0;
+  for (let round = 0; round < 10; round++) {
+    const known = new Set([...r.children].map((c) => c.pid));
+    const orphans: { pid: number; zombie: boolean }[] = [];
+    const pids = listPids();
+    if (!pids) return killed;
+    for (const pid of pids) {
+      if (known.has(pid)) continue;
+      const f = procStat(pid);
+      if (!f || Number(f[1]) !== Deno.pid || Number(f[3]) === mySession) continue;
+      orphans.push({ pid, zombie: f[0] === "Z" });
+    }
+    if (!orphans.length) break;
+    for (const o of orphans) {
+      if (o.zombie) {
+        libc.waitpid(o.pid, null, WNOHANG);
+        continue;
+      }
+      try {
+        Deno.kill(o.pid, "SIGKILL");
+        killed++;
+      } catch { /* gone */ }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const o of orphans) libc.waitpid(o.pid, null, WNOHANG);
+  }
+  return killed;
 }
 
 /**
@@ -332,7 +498,7 @@ export class ChildHandle {
     const err = new Capture(cap);
     const start = performance.now();
     const timeoutMs = options.timeoutMs ?? 5000;
-    const killable: Killable = { killGroup: (signal) => this.kill(signal) };
+    const killable: Killable = { pid: this.pid, killGroup: (signal) => this.kill(signal) };
     track(killable);
     const timer = setTimeout(() => {
       this.#timedOut = true;
@@ -359,7 +525,9 @@ export class ChildHandle {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       // Whatever the child left running in its group or session dies now.
-      const leftovers = this.#killLeftovers();
+      const grouped = this.#killLeftovers();
+      const orphans = await killOrphans();
+      const leftovers = grouped === undefined ? undefined : grouped + orphans;
       // A process that left the session may still hold the pipes: wait a
       // little for the output, then stop reading.
       let waited: ReturnType<typeof setTimeout> | undefined;
@@ -393,7 +561,7 @@ export class ChildHandle {
         stdout: out.text,
         stderr: err.text,
         outputTruncated: out.truncated || err.truncated,
-        calls: final?.calls ?? [],
+        calls: this.#messages.flatMap((m) => m.calls ?? []),
         durationMs: performance.now() - start,
         leftovers,
       };
