@@ -1,0 +1,42 @@
+// A plausible mistake: passing the byte offset straight to mapFile. mmap's offset must be a
+// multiple of the page size: EINVAL (mapFile refuses it before calling, with the same errno).
+// expect-fail: reads-window /multiple of the page size/
+import { mapFile, type Mapping, sys } from "../../../lib/mod.ts";
+
+export function mapWhole(path: string): Mapping | undefined {
+  if (Deno.statSync(path).size === 0) return undefined;
+  return mapFile(path, { access: "read" });
+}
+
+export function countLines(path: string): number {
+  using mapping = mapWhole(path);
+  if (mapping === undefined) return 0;
+  let lines = 0;
+  for (const b of mapping.bytes) if (b === 10) lines++;
+  return lines;
+}
+
+export function findAll(path: string, word: string): number[] {
+  const needle = new TextEncoder().encode(word);
+  using mapping = mapWhole(path);
+  if (mapping === undefined) return [];
+  const bytes = mapping.bytes;
+  const found: number[] = [];
+  for (let at = 0; at + needle.length <= bytes.length; at++) {
+    let i = 0;
+    while (i < needle.length && bytes[at + i] === needle[i]) i++;
+    if (i === needle.length) found.push(at);
+  }
+  return found;
+}
+
+export function readWindow(path: string, offset: number, length: number): Uint8Array {
+  if (length === 0) return new Uint8Array(0);
+  const pageSize = sys.pageSize();
+  void pageSize;
+  using mapping = mapFile(path, { access: "read", offset, length });
+  return mapping.bytes.slice(0, length);
+}
+
+export const PREDICTED_PAGES_AFTER_MAP: number | undefined = 0;
+export const PREDICTED_MAPPED_BYTES: number | undefined = 12288;
