@@ -79,11 +79,13 @@ export interface MapsEntry {
   perms: string;
   /** Offset into the file, bytes. */
   offset: number;
+  /** The file's inode number (0 for anonymous memory). */
+  inode: number;
   /** The file's path, `[heap]`, `[stack]`, `/memfd:name (deleted)`, or `""` for anonymous memory. */
   path: string;
 }
 
-const HEADER = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ \d+\s*(.*)$/;
+const HEADER = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) ([0-9a-f]+) \S+ (\d+)\s*(.*)$/;
 
 function parseHeader(line: string): MapsEntry | undefined {
   const m = HEADER.exec(line);
@@ -93,7 +95,8 @@ function parseHeader(line: string): MapsEntry | undefined {
     end: BigInt("0x" + m[2]),
     perms: m[3],
     offset: parseInt(m[4], 16),
-    path: m[5],
+    inode: Number(m[5]),
+    path: m[6],
   };
 }
 

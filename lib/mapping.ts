@@ -256,14 +256,16 @@ export class Mapping {
   ): [Deno.PointerObject, number] {
     const pointer = this.#live(method);
     const offset = range?.offset ?? 0;
-    const length = range?.length ?? this.length - offset;
+    const length = range?.length ?? Math.max(0, this.length - offset);
     requireCount(offset, "offset", operation, true);
     requireCount(length, "length", operation, true);
-    if (offset + length > this.length) {
+    // The kernel works on whole pages: the tail of the last page belongs to the mapping too.
+    const span = this.pageCount * this.pageSize;
+    if (offset + length > span) {
       refuse(
         operation,
         12,
-        `range ${offset}+${length} reaches past the mapping's end (${this.length} bytes)`,
+        `range ${offset}+${length} reaches past the mapping's end (${span} bytes in ${this.pageCount} pages)`,
       );
     }
     const start = Math.floor(offset / this.pageSize) * this.pageSize;

@@ -74,6 +74,7 @@ export {
   recordedCalls,
   startRecording,
   stopRecording,
+  withoutRecording,
 } from "./trace.ts";
 export { errnoName, MADV, MAP, MS, O, PROT, UnsupportedPlatformError } from "./ffi/constants.ts";
 export { type DrawOptions, drawPages } from "./picture.ts";

@@ -1,0 +1,360 @@
+/**
+ * Output formats of a grading run: the terminal table and summary, CSV,
+ * Gradescope's `results.json`, Autolab's last-line JSON, and a per-student
+ * text report. Text that came from a student's process (messages quote its
+ * output) is stripped of control characters before it reaches a terminal.
+ *
+ * @module
+ */
+
+import type { CheckGrade, GradeReport, LabGrade, StudentGrade } from "./types.ts";
+import { summarize } from "./summary.ts";
+
+/**
+ * Removes terminal control characters (escape sequences, carriage returns,
+ * bells), keeping newlines and tabs.
+ *
+ * @example
+ * ```ts
+ * import { sanitize } from "./formats.ts";
+ * console.log(sanitize("ok\u001b[2J\r")); // "ok[2J"
+ * ```
+ */
+export function sanitize(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "");
+}
+
+const ANSI = {
+  green: "\x1b[32m",
+  yellow: "\x1b[33m",
+  red: "\x1b[31m",
+  gray: "\x1b[90m",
+  bold: "\x1b[1m",
+  reset: "\x1b[0m",
+};
+
+function paint(color: boolean, style: keyof typeof ANSI, text: string): string {
+  return color ? `${ANSI[style]}${text}${ANSI.reset}` : text;
+}
+
+/** Short column name of a lab: its number (`"00"`), or the id when it has none. */
+export function labColumn(id: string): string {
+  return /^\d+_/.test(id) ? id.slice(0, id.indexOf("_")) : id;
+}
+
+function fmt(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+}
+
+/** What a table cell shows for a lab grade: points, `-` (not submitted), `ERR`. */
+function cell(grade: LabGrade | undefined): string {
+  if (!grade) return "";
+  if (grade.status === "missing") return "-";
+  if (grade.status === "error") return "ERR";
+  return fmt(grade.score);
+}
+
+function cellStyle(grade: LabGrade | undefined): keyof typeof ANSI | undefined {
+  if (!grade) return undefined;
+  if (grade.status === "error") return "red";
+  if (grade.status === "missing") return "gray";
+  if (grade.score === grade.maxScore) return "green";
+  return grade.score === 0 ? "red" : "yellow";
+}
+
+/**
+ * The points table: one row per student, one column per lab (`-`: not
+ * submitted, `ERR`: the grader failed on it), and the total.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(formatTable(report, { color: false }));
+ * ```
+ */
+export function formatTable(report: GradeReport, options: { color?: boolean } = {}): string {
+  const color = options.color ?? false;
+  const labs = report.labs;
+  const maxTotal = labs.reduce((s, l) => s + l.maxScore, 0);
+  const names = report.students.map((s) => sanitize(s.name).replace(/\s+/g, " "));
+  const nameWidth = Math.max(7, ...names.map((n) => n.length));
+  const headers = labs.map((l) => labColumn(l.id));
+  const widths = labs.map((l, i) =>
+    Math.max(
+      headers[i].length,
+      `/${fmt(l.maxScore)}`.length,
+      3,
+      ...report.students.map((s) => cell(s.labs.find((g) => g.id === l.id)).length),
+    )
+  );
+  const totalWidth = Math.max(5, `/${fmt(maxTotal)}`.length);
+  const row = (first: string, cells: string[], total: string) =>
+    [
+      first.padEnd(nameWidth),
+      ...cells.map((c, i) => c.padStart(widths[i])),
+      total.padStart(totalWidth),
+    ]
+      .join("  ").trimEnd();
+  const lines = [
+    paint(color, "bold", row("student", headers, "total")),
+    paint(color, "gray", row("", labs.map((l) => `/${fmt(l.maxScore)}`), `/${fmt(maxTotal)}`)),
+  ];
+  report.students.forEach((student, si) => {
+    const cells = labs.map((l, i) => {
+      const grade = student.labs.find((g) => g.id === l.id);
+      const text = cell(grade).padStart(widths[i]);
+      const style = cellStyle(grade);
+      return style ? paint(color, style, text) : text;
+    });
+    lines.push(
+      [
+        names[si].padEnd(nameWidth),
+        ...cells,
+        fmt(student.score).padStart(totalWidth),
+      ].join("  ").trimEnd(),
+    );
+  });
+  return lines.join("\n");
+}
+
+function percent(rate: number): string {
+  return `${Math.round(rate * 100)}%`.padStart(4);
+}
+
+/**
+ * The class summary as text: mean and median, per lab, and every check's
+ * pass rate, hardest first; then the grading problems, if any.
+ */
+export function formatSummary(report: GradeReport, options: { color?: boolean } = {}): string {
+  const color = options.color ?? false;
+  const s = summarize(report);
+  const lines = [
+    paint(
+      color,
+      "bold",
+      `${s.students} student${s.students === 1 ? "" : "s"}: mean ${fmt(s.points.mean)} / ${
+        fmt(s.maxScore)
+      }, median ${fmt(s.points.median)}`,
+    ),
+  ];
+  for (const lab of s.labs) {
+    lines.push(
+      `  ${lab.id}: mean ${fmt(lab.points.mean)} / ${fmt(lab.maxScore)}, median ${
+        fmt(lab.points.median)
+      }, submitted ${lab.submitted}/${lab.points.count}, full marks ${lab.full}`,
+    );
+  }
+  if (s.checks.length) {
+    lines.push(paint(color, "bold", "Checks, hardest first:"));
+    for (const c of s.checks) {
+      const rate = percent(c.passRate);
+      lines.push(
+        `  ${paint(color, c.passRate < 0.5 ? "red" : c.passRate < 1 ? "yellow" : "green", rate)}  ${
+          labColumn(c.lab)
+        } ${c.id}${c.hidden ? " (hidden)" : ""}: ${c.title} (${c.passed}/${c.total})`,
+      );
+    }
+  }
+  if (report.problems.length) {
+    lines.push(paint(color, "red", `Grading problems (${report.problems.length}):`));
+    for (const p of report.problems) lines.push(`  - ${sanitize(p)}`);
+  }
+  return lines.join("\n");
+}
+
+function csvField(value: string | number): string {
+  let text = String(value);
+  // A spreadsheet runs a cell that starts with = + - @ as a formula.
+  if (typeof value === "string" && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/**
+ * CSV: `student`, one column of points per lab (a lab not submitted is 0),
+ * `total`, `max`.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.writeTextFileSync("grades/class.csv", formatCsv(report));
+ * ```
+ */
+export function formatCsv(report: GradeReport): string {
+  const labs = report.labs;
+  const rows: (string | number)[][] = [["student", ...labs.map((l) => l.id), "total", "max"]];
+  for (const s of report.students) {
+    rows.push([
+      s.name,
+      ...labs.map((l) => s.labs.find((g) => g.id === l.id)?.score ?? ""),
+      s.score,
+      s.maxScore,
+    ]);
+  }
+  return rows.map((r) => r.map(csvField).join(",")).join("\n") + "\n";
+}
+
+const OUTPUT_CAP = 4000;
+
+function cap(text: string, max = OUTPUT_CAP): string {
+  return text.length > max ? `${text.slice(0, max)}\n… (cut at ${max} characters)` : text;
+}
+
+/** What a student reads about one check. */
+export function checkText(c: CheckGrade): string {
+  const lines: string[] = [];
+  if (c.status === "skipped") lines.push(`skipped (${c.message})`);
+  else if (c.message) lines.push(c.message);
+  if (c.details?.expected) lines.push(`expected: ${c.details.expected}`);
+  if (c.details?.observed) lines.push(`observed: ${c.details.observed}`);
+  if (c.details?.mistake) lines.push(`likely mistake: ${c.details.mistake}`);
+  for (const note of c.notes ?? []) lines.push(note);
+  if (c.status === "failed" && c.hint && !c.internalError) lines.push(`hint: ${c.hint}`);
+  return cap(sanitize(lines.join("\n")));
+}
+
+/**
+ * One student's results as text (Autolab feedback, Gradescope's top-level
+ * output). Hidden checks show their points only.
+ */
+export function formatStudentReport(report: GradeReport, student: StudentGrade): string {
+  const lines: string[] = [`${student.name}: ${fmt(student.score)} / ${fmt(student.maxScore)}`];
+  for (const note of student.notes) lines.push(`note: ${sanitize(note)}`);
+  for (const grade of student.labs) {
+    const meta = report.labs.find((l) => l.id === grade.id);
+    const status = grade.status === "missing"
+      ? " (not submitted)"
+      : grade.status === "error"
+      ? " (not graded: grading problem)"
+      : "";
+    lines.push(
+      "",
+      `${grade.id}${meta ? `: ${meta.title}` : ""}: ${fmt(grade.score)} / ${
+        fmt(grade.maxScore)
+      }${status}`,
+    );
+    for (const c of grade.checks) {
+      const mark = c.status === "passed" ? "ok  " : c.status === "skipped" ? "skip" : "FAIL";
+      if (c.hidden) {
+        lines.push(`  ${mark} (hidden check) ${fmt(c.score)}/${fmt(c.maxScore)}`);
+        continue;
+      }
+      lines.push(`  ${mark} ${c.id}: ${sanitize(c.title)} ${fmt(c.score)}/${fmt(c.maxScore)}`);
+      if (c.status !== "passed" || c.notes?.length) {
+        const text = checkText(c);
+        if (text) lines.push(...text.split("\n").map((l) => `       ${l}`));
+      }
+    }
+  }
+  return lines.join("\n");
+}
+
+/** Gradescope visibility of a test. */
+export type Visibility = "visible" | "hidden" | "after_due_date" | "after_published";
+
+/** One test of Gradescope's results.json. */
+export interface GradescopeTest {
+  /** "00_hello_mapping runs: writeMessage runs to the end". */
+  name: string;
+  /** Sort key, e.g. "0.1" (lab 0, first check). */
+  number: string;
+  /** Points earned. */
+  score: number;
+  /** Points possible. */
+  max_score: number;
+  /** passed or failed. */
+  status: "passed" | "failed";
+  /** What the student reads. */
+  output: string;
+  /** Who sees it when. */
+  visibility: Visibility;
+}
+
+/** Gradescope's results.json. */
+export interface GradescopeResults {
+  /** Total points (overrides the sum of the tests). */
+  score: number;
+  /** Seconds the grading took. */
+  execution_time: number;
+  /** Top-level text shown to the student. */
+  output: string;
+  /** The format of `output`. */
+  output_format: "text";
+  /** Visibility of the whole result. */
+  visibility: Visibility;
+  /** The autograder's stdout is for the instructor only. */
+  stdout_visibility: "hidden";
+  /** One test per check. */
+  tests: GradescopeTest[];
+}
+
+/**
+ * Gradescope's results.json for one student: one test per check; hidden
+ * checks get `hiddenVisibility` (default `after_published`), their points
+ * count in `score`.
+ *
+ * @example
+ * ```ts ignore
+ * const results = gradescopeResults(report.students[0], { executionTime: 12 });
+ * Deno.writeTextFileSync("/autograder/results/results.json", JSON.stringify(results));
+ * ```
+ */
+export function gradescopeResults(
+  student: StudentGrade | undefined,
+  options: { executionTime: number; hiddenVisibility?: Visibility; message?: string },
+): GradescopeResults {
+  const tests: GradescopeTest[] = [];
+  for (const grade of student?.labs ?? []) {
+    const n = Number.parseInt(grade.id, 10);
+    const labNumber = Number.isNaN(n) ? grade.id : String(n);
+    grade.checks.forEach((c, i) => {
+      tests.push({
+        name: `${grade.id} ${c.id}: ${sanitize(c.title)}`,
+        number: `${labNumber}.${i + 1}`,
+        score: c.score,
+        max_score: c.maxScore,
+        status: c.status === "passed" ? "passed" : "failed",
+        output: checkText(c),
+        visibility: c.hidden ? options.hiddenVisibility ?? "after_published" : "visible",
+      });
+    });
+  }
+  const parts: string[] = [];
+  if (options.message) parts.push(options.message);
+  if (student) {
+    for (const note of student.notes) parts.push(`note: ${sanitize(note)}`);
+    for (const g of student.labs) {
+      const state = g.status === "missing"
+        ? " (not submitted)"
+        : g.status === "error"
+        ? " (not graded: a grading problem; your instructor will look at it)"
+        : "";
+      parts.push(`${g.id}: ${fmt(g.score)} / ${fmt(g.maxScore)}${state}`);
+    }
+  }
+  return {
+    score: student?.score ?? 0,
+    execution_time: Math.round(options.executionTime),
+    output: cap(parts.join("\n"), 8000),
+    output_format: "text",
+    visibility: "visible",
+    stdout_visibility: "hidden",
+    tests,
+  };
+}
+
+/**
+ * Autolab's scores line: `{"scores": {<lab id>: points, …}, "scoreboard":
+ * [total, <lab points>…]}`. Print it as the very last line of the output.
+ *
+ * @example
+ * ```ts ignore
+ * console.log(autolabLine(report.students[0])); // {"scores":{"00_hello_mapping":5},"scoreboard":[5,5]}
+ * ```
+ */
+export function autolabLine(student: StudentGrade | undefined, labIds: readonly string[]): string {
+  const scores: Record<string, number> = {};
+  for (const id of labIds) scores[id] = student?.labs.find((g) => g.id === id)?.score ?? 0;
+  return JSON.stringify({
+    scores,
+    scoreboard: [student?.score ?? 0, ...labIds.map((id) => scores[id])],
+  });
+}

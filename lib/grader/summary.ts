@@ -1,0 +1,143 @@
+/**
+ * Class statistics: mean and median points, per lab and overall, and the pass
+ * rate of every check, lowest first: which checks the class struggles with.
+ *
+ * @module
+ */
+
+import type { GradeReport } from "./types.ts";
+
+/** Mean, median, lowest and highest of some numbers (all 0 when there are none). */
+export interface Stats {
+  /** How many numbers. */
+  count: number;
+  /** Their mean. */
+  mean: number;
+  /** Their median. */
+  median: number;
+  /** The lowest. */
+  min: number;
+  /** The highest. */
+  max: number;
+}
+
+/** One lab across the class. */
+export interface LabSummary {
+  /** The lab's id. */
+  id: string;
+  /** Points possible. */
+  maxScore: number;
+  /** Points of every student graded on this lab (a missing file counts as 0). */
+  points: Stats;
+  /** Students whose file for this lab was found. */
+  submitted: number;
+  /** Students with full marks. */
+  full: number;
+}
+
+/** One check across the class. */
+export interface CheckSummary {
+  /** The lab's id. */
+  lab: string;
+  /** The check's id. */
+  id: string;
+  /** Its title. */
+  title: string;
+  /** Instructor-only. */
+  hidden: boolean;
+  /** Students who passed it. */
+  passed: number;
+  /** Students graded on it (missing files included). */
+  total: number;
+  /** passed / total (0 when total is 0). */
+  passRate: number;
+}
+
+/** The class summary. */
+export interface Summary {
+  /** Students graded. */
+  students: number;
+  /** Points possible over the graded labs. */
+  maxScore: number;
+  /** Every student's total. */
+  points: Stats;
+  /** Per lab, in catalog order. */
+  labs: LabSummary[];
+  /** Per check, lowest pass rate first. */
+  checks: CheckSummary[];
+}
+
+/**
+ * Mean, median, lowest and highest.
+ *
+ * @example
+ * ```ts
+ * import { stats } from "./summary.ts";
+ * console.log(stats([1, 2, 3, 10]).median); // 2.5
+ * ```
+ */
+export function stats(values: readonly number[]): Stats {
+  if (values.length === 0) return { count: 0, mean: 0, median: 0, min: 0, max: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return {
+    count: sorted.length,
+    mean: sorted.reduce((s, v) => s + v, 0) / sorted.length,
+    median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+  };
+}
+
+/**
+ * The class summary of a report.
+ *
+ * @example
+ * ```ts ignore
+ * const { checks } = summarize(report);
+ * console.log(`hardest: ${checks[0].lab} ${checks[0].id} (${checks[0].passRate * 100} %)`);
+ * ```
+ */
+export function summarize(report: GradeReport): Summary {
+  const labs: LabSummary[] = report.labs.map((meta) => {
+    const grades = report.students.flatMap((s) => s.labs.filter((g) => g.id === meta.id));
+    return {
+      id: meta.id,
+      maxScore: meta.maxScore,
+      points: stats(grades.map((g) => g.score)),
+      submitted: grades.filter((g) => g.status !== "missing").length,
+      full: grades.filter((g) => g.maxScore > 0 && g.score === g.maxScore).length,
+    };
+  });
+  const checks: CheckSummary[] = [];
+  for (const meta of report.labs) {
+    for (const check of meta.checks) {
+      let passed = 0;
+      let total = 0;
+      for (const student of report.students) {
+        const grade = student.labs.find((g) => g.id === meta.id);
+        const c = grade?.checks.find((c) => c.id === check.id);
+        if (!c) continue;
+        total++;
+        if (c.status === "passed") passed++;
+      }
+      checks.push({
+        lab: meta.id,
+        id: check.id,
+        title: check.title,
+        hidden: check.hidden,
+        passed,
+        total,
+        passRate: total ? passed / total : 0,
+      });
+    }
+  }
+  checks.sort((a, b) => a.passRate - b.passRate || a.lab.localeCompare(b.lab));
+  return {
+    students: report.students.length,
+    maxScore: report.labs.reduce((s, l) => s + l.maxScore, 0),
+    points: stats(report.students.map((s) => s.score)),
+    labs,
+    checks,
+  };
+}
