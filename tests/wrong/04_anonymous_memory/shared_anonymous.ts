@@ -1,0 +1,44 @@
+// A plausible mistake: scratch memory mapped MAP_SHARED|MAP_ANONYMOUS.
+// expect-fail: allocate-lazy /MAP_SHARED/
+import {
+  mapAnonymous,
+  mapDescriptor,
+  mapFile,
+  type Mapping,
+  resizeFile,
+  sys,
+} from "../../../lib/mod.ts";
+
+export function allocate(size: number): Mapping {
+  return mapAnonymous(size, { shared: true });
+}
+
+export function release(memory: Mapping, first: number, count: number): void {
+  memory.discard({ offset: first * memory.pageSize, length: count * memory.pageSize });
+}
+
+export interface SharedRegion {
+  memory: Mapping;
+  fd: number;
+  path: string;
+}
+
+export function createShared(size: number): SharedRegion {
+  const fd = sys.memfdCreate("lab04");
+  sys.ftruncate(fd, size);
+  const memory = mapDescriptor(fd, { access: "readwrite" });
+  return { memory, fd, path: `/proc/${Deno.pid}/fd/${fd}` };
+}
+
+export function attachShared(path: string): Mapping {
+  return mapFile(path, { access: "readwrite" });
+}
+
+export function closeShared(region: SharedRegion): void {
+  region.memory.unmap();
+  sys.close(region.fd);
+}
+
+export const PREDICTED_RESIDENT_AFTER_READING: "none" | "some" | "all" | undefined = "none";
+export const PREDICTED_SHARED_AFTER_RELEASE: "zeros" | "data" | undefined = "data";
+void resizeFile;
