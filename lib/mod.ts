@@ -76,7 +76,16 @@ export {
   stopRecording,
   withoutRecording,
 } from "./trace.ts";
-export { errnoName, MADV, MAP, MS, O, PROT, UnsupportedPlatformError } from "./ffi/constants.ts";
+export {
+  errnoName,
+  FADV,
+  MADV,
+  MAP,
+  MS,
+  O,
+  PROT,
+  UnsupportedPlatformError,
+} from "./ffi/constants.ts";
 export { type DrawOptions, drawPages } from "./picture.ts";
 /** The raw layer: one typed, recorded, unvalidated function per libc call. */
 export * as sys from "./sys.ts";

@@ -238,6 +238,23 @@ export function fsync(fd: number): void {
 }
 
 /**
+ * `posix_fadvise(2)`: advice about a file's page cache; `FADV.DONTNEED`
+ * drops its clean, unmapped pages (to measure from a cold cache). Unlike
+ * most calls it returns the error number instead of setting errno.
+ */
+export function fadvise(fd: number, offset: number, length: number, advice: number): void {
+  const err = L().posix_fadvise(fd, n64(offset), n64(length), advice);
+  if (err !== 0) fail("posix_fadvise", { fd, offset, length, advice }, -1, err);
+  if (isRecording()) ok("posix_fadvise", { fd, offset, length, advice }, 0);
+}
+
+/** `mkfifo(3)`: makes a named pipe at `path`. */
+export function mkfifo(path: string, mode = 0o600): void {
+  if (L().mkfifo(cString(path), mode) !== 0) fail("mkfifo", { path, mode }, -1, errno(), path);
+  if (isRecording()) ok("mkfifo", { path, mode }, 0);
+}
+
+/**
  * `memfd_create(2)`: an anonymous file in RAM; returns its descriptor. Other
  * processes can open it as `/proc/<pid>/fd/<fd>`.
  */

@@ -119,6 +119,16 @@ export const MFD = {
   ALLOW_SEALING: 0x2,
 } as const;
 
+/** Advice for `posix_fadvise(2)` (about a file's page cache, not a mapping). */
+export const FADV = {
+  NORMAL: 0,
+  RANDOM: 1,
+  SEQUENTIAL: 2,
+  WILLNEED: 3,
+  DONTNEED: 4,
+  NOREUSE: 5,
+} as const;
+
 /** `whence` values for `lseek(2)`. */
 export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
 

@@ -44,6 +44,10 @@ export const LIBC_SYMBOLS = {
   pwrite: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
   /** int fsync(int fd); */
   fsync: { parameters: ["i32"], result: "i32" },
+  /** int posix_fadvise(int fd, off_t offset, off_t len, int advice); */
+  posix_fadvise: { parameters: ["i32", "i64", "i64", "i32"], result: "i32" },
+  /** int mkfifo(const char *pathname, mode_t mode); */
+  mkfifo: { parameters: ["buffer", "u32"], result: "i32" },
   /** int memfd_create(const char *name, unsigned int flags); */
   memfd_create: { parameters: ["buffer", "u32"], result: "i32" },
   /** int getpagesize(void); */

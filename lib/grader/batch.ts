@@ -196,6 +196,22 @@ function fromLabResult(result: LabResult, file: string): LabGrade {
   };
 }
 
+/** Run folders of gradings in progress in this process (removed by {@link abandonRuns}). */
+const activeRuns = new Set<string>();
+
+/**
+ * Deletes the overlays of every grading still in progress in this process:
+ * for a Ctrl-C handler, after the children are killed (`killAllChildren`).
+ */
+export function abandonRuns(): void {
+  for (const dir of activeRuns) {
+    try {
+      Deno.removeSync(dir, { recursive: true });
+    } catch { /* already gone, or kept */ }
+  }
+  activeRuns.clear();
+}
+
 interface StudentState {
   submission: Submission;
   files: SubmissionFiles;
@@ -241,6 +257,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const gradingRoot = options.gradingRoot ?? `${root}/.mmap-lab/grading`;
   Deno.mkdirSync(gradingRoot, { recursive: true });
   const runDir = Deno.makeTempDirSync({ dir: gradingRoot, prefix: "run-" });
+  if (!options.keep) activeRuns.add(runDir);
 
   const students: StudentState[] = options.submissions.map((submission) => ({
     submission,
@@ -358,6 +375,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     await Promise.all(Array.from({ length: Math.min(jobs, Math.max(tasks.length, 1)) }, worker));
   } finally {
     adoptOrphans(false);
+    activeRuns.delete(runDir);
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);
     if (!options.keep) {
