@@ -1,0 +1,453 @@
+/**
+ * `deno task grade`: the instructor's grader. Grades a folder of submissions
+ * (one sub-folder per student), or one submission for Gradescope or Autolab,
+ * with the instructor's checkers on an overlay of each student's lab files.
+ * See docs/grading.md.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import {
+  abandonRuns,
+  gradeSubmissions,
+  listSubmissions,
+  mergeReports,
+  type ProgressEvent,
+  type Submission,
+} from "../lib/grader/batch.ts";
+import {
+  autolabLine,
+  formatCsv,
+  formatStudentReport,
+  formatSummary,
+  formatTable,
+  gradescopeResults,
+  sanitize,
+  type Visibility,
+} from "../lib/grader/formats.ts";
+import { Progress } from "../lib/grader/progress.ts";
+import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
+import { loadCatalog, PROJECT_ROOT } from "../lib/checker/catalog.ts";
+import { killAllChildren } from "../lib/checker/spawn.ts";
+import { selectLabs } from "../lib/grader/batch.ts";
+
+const USAGE = `Usage:
+  deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
+  deno task grade --gradescope [options]          grade /autograder/submission for Gradescope
+  deno task grade --autolab [options] [<dir>]     grade one submission, Autolab's JSON line last
+
+A submission is a copy of the repository, its labs/ folder, or the lab files
+themselves; only the students' lab files are used, on a clean copy of this
+tree (its checkers, lib/ and labs.json).
+
+Options:
+  --student NAME        grade only this student's sub-folder (repeatable)
+  --lab ID              grade only this lab: id, number or slug (repeatable, or 0,3,5)
+  --jobs N              labs graded at once (default: the number of cores: ${
+  navigator.hardwareConcurrency ?? 1
+})
+  --csv FILE            write points per student and lab as CSV
+  --json FILE           write every check's result as JSON
+  --update              with --json: merge this run into the existing FILE
+                        (re-grade one student or one lab, keep the rest)
+  --budget SECONDS      stop grading after this long; what is left is "not graded"
+                        (default: none; 480 with --gradescope)
+  --submission DIR      Gradescope: the submission (default /autograder/submission,
+                        or $MMAP_LAB_SUBMISSION)
+  --results FILE        Gradescope: results.json (default /autograder/results/results.json,
+                        or $MMAP_LAB_RESULTS)
+  --hidden-visibility V Gradescope visibility of hidden checks: after_published
+                        (default), hidden, after_due_date
+  --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
+  --quiet               no progress lines
+  -h, --help            this help
+
+Relative paths are taken from the folder you ran the command in. With the
+"grade" permission set, output files go under ./grades/, ./.mmap-lab/ or
+/autograder/results/ (run \`deno run -A cli/grade.ts …\` to write elsewhere).
+
+Exit status: 0 when grading worked (whatever the scores), 1 when grading
+itself had a problem (a checker failed to load or threw, the time budget ran
+out, an output could not be written), 2 for a usage error.`;
+
+class UsageError extends Error {}
+
+/** What to do before exiting on Ctrl-C or SIGTERM (Gradescope mode writes what it has). */
+let beforeExit: (() => void) | undefined;
+
+/**
+ * On SIGINT/SIGTERM: kill every child's process group, delete the overlays,
+ * run {@link beforeExit}, exit 130/143. Installed before any child starts, so
+ * it runs before the checker framework's own handler.
+ */
+function stopOnSignals(): void {
+  const stop = (code: number) => () => {
+    killAllChildren();
+    abandonRuns();
+    try {
+      beforeExit?.();
+    } finally {
+      Deno.exit(code);
+    }
+  };
+  try {
+    Deno.addSignalListener("SIGINT", stop(130));
+    Deno.addSignalListener("SIGTERM", stop(143));
+  } catch { /* no signals here */ }
+}
+
+function envVar(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no env permission for it
+  }
+}
+
+/** A path given on the command line, from where the user ran `deno task`. */
+export function resolvePath(path: string): string {
+  if (path.startsWith("/")) return path.replace(/\/+$/, "") || "/";
+  const base = envVar("INIT_CWD") ?? Deno.cwd();
+  const parts: string[] = [];
+  for (const part of `${base}/${path}`.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return "/" + parts.join("/");
+}
+
+function writeOutput(path: string, text: string): void {
+  try {
+    Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    Deno.writeTextFileSync(path, text);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      throw new Error(
+        `no permission to write ${path}: the "grade" permission set writes under ./grades/, ./.mmap-lab/ and /autograder/results/ (or run \`deno run -A cli/grade.ts …\`)`,
+      );
+    }
+    throw err;
+  }
+}
+
+function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} needs a positive number`);
+  return n;
+}
+
+const VISIBILITIES = ["after_published", "hidden", "after_due_date", "visible"];
+
+interface Options {
+  labs?: string[];
+  jobs?: number;
+  budgetMs?: number;
+  keep: boolean;
+}
+
+function useColor(stream: { isTerminal(): boolean }): boolean {
+  return stream.isTerminal() && !Deno.noColor;
+}
+
+function progressFor(quiet: boolean): Progress | undefined {
+  if (quiet) return undefined;
+  const tty = Deno.stderr.isTerminal();
+  let columns = 80;
+  try {
+    if (tty) columns = Deno.consoleSize().columns;
+  } catch { /* not a terminal after all */ }
+  return new Progress({ tty, color: tty && !Deno.noColor, columns });
+}
+
+async function gradeClass(
+  dir: string,
+  students: string[],
+  options: Options,
+  out: { csv?: string; json?: string; update: boolean; quiet: boolean },
+): Promise<number> {
+  let submissions: Submission[];
+  try {
+    submissions = listSubmissions(dir);
+  } catch (err) {
+    throw new UsageError(`cannot read ${dir}: ${err instanceof Error ? err.message : err}`);
+  }
+  if (students.length) {
+    const unknown = students.filter((s) => !submissions.some((sub) => sub.name === s));
+    if (unknown.length) {
+      throw new UsageError(`no submission folder ${unknown.join(", ")} in ${dir}`);
+    }
+    submissions = submissions.filter((s) => students.includes(s.name));
+  }
+  if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
+  if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
+
+  const progress = progressFor(out.quiet);
+  let report = await gradeSubmissions({
+    submissions,
+    labs: options.labs,
+    jobs: options.jobs,
+    budgetMs: options.budgetMs,
+    keep: options.keep,
+    onProgress: (e) => progress?.update(e),
+  });
+  progress?.finish();
+  const problems = [...report.problems];
+  if (out.update && out.json) {
+    let previous: GradeReport | undefined;
+    try {
+      previous = JSON.parse(Deno.readTextFileSync(out.json));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        throw new Error(`cannot read ${out.json} to update it: ${err}`);
+      }
+    }
+    if (previous) {
+      if (previous.format !== "mmap-lab-grades") {
+        throw new Error(`${out.json} is not a grade file of this grader`);
+      }
+      report = mergeReports(previous, report);
+    }
+  }
+  const color = useColor(Deno.stdout);
+  console.log(formatTable(report, { color }));
+  console.log("");
+  console.log(formatSummary(report, { color }));
+  const failures: string[] = [];
+  for (
+    const [path, text] of [
+      [out.csv, () => formatCsv(report)],
+      [out.json, () => JSON.stringify(report, null, 2) + "\n"],
+    ] as const
+  ) {
+    if (!path) continue;
+    try {
+      writeOutput(path, text());
+      console.error(`wrote ${path}`);
+    } catch (err) {
+      failures.push(err instanceof Error ? err.message : String(err));
+    }
+  }
+  for (const f of failures) console.error(`error: ${f}`);
+  console.error(
+    `graded ${submissions.length} submission${
+      submissions.length === 1 ? "" : "s"
+    } × ${report.labs.length} lab${report.labs.length === 1 ? "" : "s"} in ${
+      (report.durationMs / 1000).toFixed(1)
+    } s`,
+  );
+  return problems.length || failures.length ? 1 : 0;
+}
+
+function partialStudent(name: string, dir: string, grades: LabGrade[]): StudentGrade {
+  return {
+    name,
+    submission: dir,
+    labs: grades,
+    score: grades.reduce((s, g) => s + g.score, 0),
+    maxScore: grades.reduce((s, g) => s + g.maxScore, 0),
+    notes: [],
+  };
+}
+
+async function gradescope(
+  submission: string,
+  resultsPath: string,
+  options: Options,
+  hiddenVisibility: Visibility,
+  quiet: boolean,
+): Promise<number> {
+  const start = performance.now();
+  const elapsed = () => (performance.now() - start) / 1000;
+  const finished: LabGrade[] = [];
+  let written = false;
+  const write = (results: unknown) => {
+    writeOutput(resultsPath, JSON.stringify(results, null, 2) + "\n");
+    written = true;
+  };
+  const writePartial = (message: string) => {
+    if (written) return;
+    write(gradescopeResults(partialStudent("submission", submission, finished), {
+      executionTime: elapsed(),
+      hiddenVisibility,
+      message,
+    }));
+  };
+  beforeExit = () => writePartial("Grading was stopped; the labs graded so far are below.");
+  // Last line of defence: if grading outlives its budget by far, write what we have.
+  const watchdog = setTimeout(() => {
+    try {
+      killAllChildren();
+      writePartial("Grading ran out of time; the labs graded so far are below.");
+    } finally {
+      Deno.exit(1);
+    }
+  }, (options.budgetMs ?? 480_000) + 30_000);
+  try {
+    const progress = progressFor(quiet);
+    const report = await gradeSubmissions({
+      submissions: [{ name: "submission", dir: submission }],
+      labs: options.labs,
+      jobs: options.jobs,
+      budgetMs: options.budgetMs,
+      keep: options.keep,
+      onProgress: (e: ProgressEvent) => {
+        if (e.kind === "done" && e.grade) finished.push(e.grade);
+        progress?.update(e);
+      },
+    });
+    progress?.finish();
+    const student = report.students[0];
+    write(gradescopeResults(student, {
+      executionTime: elapsed(),
+      hiddenVisibility,
+      message: report.problems.length
+        ? "Some labs could not be graded because of a problem with the grader; your instructor will look at it."
+        : undefined,
+    }));
+    console.log(formatStudentReport(report, student));
+    if (report.problems.length) console.log("\n" + formatSummary(report));
+    console.error(`wrote ${resultsPath}`);
+    return report.problems.length ? 1 : 0;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    console.error(`error: ${message}`);
+    writePartial(`The autograder failed: ${message}. Your instructor will look at it.`);
+    return err instanceof UsageError ? 2 : 1;
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+async function autolab(dir: string, options: Options): Promise<number> {
+  const labIds = selectLabs(loadCatalog(PROJECT_ROOT), options.labs).map((l) => l.id);
+  let report: GradeReport | undefined;
+  let failure: string | undefined;
+  try {
+    report = await gradeSubmissions({
+      submissions: [{ name: "submission", dir }],
+      labs: options.labs,
+      jobs: options.jobs,
+      budgetMs: options.budgetMs,
+      keep: options.keep,
+    });
+  } catch (err) {
+    failure = err instanceof Error ? err.message : String(err);
+  }
+  const student = report?.students[0];
+  if (report && student) console.log(formatStudentReport(report, student));
+  if (report?.problems.length) {
+    console.log(
+      "\nGrading problems:\n" + report.problems.map((p) => `  - ${sanitize(p)}`).join("\n"),
+    );
+  }
+  if (failure) console.log(`The autograder failed: ${sanitize(failure)}`);
+  // Autolab reads the last line of the output: it must be ours, and last.
+  console.log(autolabLine(student, labIds));
+  return failure || report?.problems.length ? 1 : 0;
+}
+
+/** Runs the grader with command-line arguments; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        student: { type: "string", multiple: true },
+        lab: { type: "string", multiple: true },
+        jobs: { type: "string" },
+        csv: { type: "string" },
+        json: { type: "string" },
+        update: { type: "boolean", default: false },
+        budget: { type: "string" },
+        gradescope: { type: "boolean", default: false },
+        autolab: { type: "boolean", default: false },
+        submission: { type: "string" },
+        results: { type: "string" },
+        "hidden-visibility": { type: "string" },
+        keep: { type: "boolean", default: false },
+        quiet: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`error: ${err instanceof Error ? err.message : err}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  stopOnSignals();
+  try {
+    if (v.gradescope && v.autolab) throw new UsageError("choose --gradescope or --autolab");
+    const jobs = positiveNumber(v.jobs, "--jobs");
+    if (jobs !== undefined && !Number.isInteger(jobs)) {
+      throw new UsageError("--jobs needs a whole number");
+    }
+    const budget = positiveNumber(v.budget, "--budget");
+    const labs = (v.lab ?? []).flatMap((l) => l.split(",")).map((l) => l.trim()).filter(Boolean);
+    // Reject an unknown lab before any grading starts.
+    try {
+      selectLabs(loadCatalog(PROJECT_ROOT), labs);
+    } catch (err) {
+      throw new UsageError(err instanceof Error ? err.message : String(err));
+    }
+    const visibility = v["hidden-visibility"] ?? "after_published";
+    if (!VISIBILITIES.includes(visibility)) {
+      throw new UsageError(`--hidden-visibility must be one of ${VISIBILITIES.join(", ")}`);
+    }
+    const options: Options = {
+      labs: labs.length ? labs : undefined,
+      jobs,
+      budgetMs: budget !== undefined ? budget * 1000 : undefined,
+      keep: v.keep,
+    };
+    if (v.gradescope) {
+      if (positionals.length) {
+        throw new UsageError("--gradescope takes no folder: use --submission");
+      }
+      const submission = resolvePath(
+        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ?? "/autograder/submission",
+      );
+      const results = resolvePath(
+        v.results ?? envVar("MMAP_LAB_RESULTS") ?? "/autograder/results/results.json",
+      );
+      return await gradescope(
+        submission,
+        results,
+        { ...options, budgetMs: options.budgetMs ?? 480_000 },
+        visibility as Visibility,
+        v.quiet,
+      );
+    }
+    if (v.autolab) {
+      if (positionals.length > 1) throw new UsageError("--autolab takes one submission folder");
+      return await autolab(resolvePath(positionals[0] ?? "."), options);
+    }
+    if (positionals.length !== 1) {
+      throw new UsageError("give the submissions folder (one sub-folder per student)");
+    }
+    return await gradeClass(resolvePath(positionals[0]), v.student ?? [], options, {
+      csv: v.csv ? resolvePath(v.csv) : undefined,
+      json: v.json ? resolvePath(v.json) : undefined,
+      update: v.update,
+      quiet: v.quiet,
+    });
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n(deno task grade --help for usage)`);
+      return 2;
+    }
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
