@@ -314,6 +314,40 @@ export function fileSystemType(path: string): number {
   return Number(statfsBuf[0]);
 }
 
+/** `prctl(2)` with one argument, e.g. `prctl(PR_SET_CHILD_SUBREAPER, 1)`. */
+export function prctl(option: number, arg: number): void {
+  if (L().prctl(option, BigInt(arg), 0n, 0n, 0n) !== 0) fail("prctl", { option, arg }, -1, errno());
+}
+
+/** `waitpid(2)`: reaps a child; returns its pid, or 0 with `WNOHANG` when it still runs. */
+export function waitpid(pid: number, options = 0): number {
+  const r = L().waitpid(pid, null, options);
+  if (r < 0) fail("waitpid", { pid, options }, -1, errno());
+  return r;
+}
+
+/** Offset of `d_name` in glibc's `struct dirent` on 64-bit Linux (x86-64 and aarch64). */
+const D_NAME = 19;
+
+/**
+ * The names in a directory (`opendir`/`readdir`), `.` and `..` included.
+ * Works on `/proc` with `--allow-ffi` alone, where Deno's `readDir` asks for
+ * `--allow-all`.
+ */
+export function listDirectory(path: string): string[] {
+  const dir = L().opendir(cString(path));
+  if (dir === null) fail("opendir", { path }, -1, errno(), path);
+  const names: string[] = [];
+  try {
+    for (let entry = L().readdir(dir); entry !== null; entry = L().readdir(dir)) {
+      names.push(Deno.UnsafePointerView.getCString(entry, D_NAME));
+    }
+  } finally {
+    L().closedir(dir);
+  }
+  return names;
+}
+
 function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
   if (index < 0 || index >= view.length) throw new RangeError(`futex index ${index} out of range`);
   const base = Deno.UnsafePointer.of(view);

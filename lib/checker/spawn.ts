@@ -16,6 +16,8 @@ import { type ChildMessage, type ChildSpec, type SerializedError, TOKEN_ENV } fr
 import { signalHint } from "./signals.ts";
 import { toFileUrl } from "./paths.ts";
 import type { CallRecord } from "../trace.ts";
+import * as sys from "../sys.ts";
+import { readProcText } from "../inspect.ts";
 
 /** How a child process ended. */
 export type Outcome = "ok" | "threw" | "signal" | "timeout" | "exit";
@@ -134,94 +136,25 @@ const PRLIMIT_CANDIDATES = [
 let prlimitIndex = 0;
 
 /**
- * Deno asks for --allow-all to read anything under `/proc`, so when its own
- * file API is refused, `/proc` is read through libc (FFI permission); with
- * neither, the sweeps below are skipped and only the process group is killed.
+ * Deno asks for --allow-all to read anything under `/proc`, so `/proc` is
+ * read through libc (FFI permission, which every mmap-lab permission set
+ * grants). Without it these return `undefined` and only the process group
+ * is killed.
  */
-type ProcSymbols = {
-  prctl(option: number, arg: bigint, a3: bigint, a4: bigint, a5: bigint): number;
-  waitpid(pid: number, status: Uint8Array<ArrayBuffer> | null, options: number): number;
-  opendir(path: Uint8Array<ArrayBuffer>): Deno.PointerValue;
-  readdir(dir: Deno.PointerValue): Deno.PointerValue;
-  closedir(dir: Deno.PointerValue): number;
-  open(path: Uint8Array<ArrayBuffer>, flags: number): number;
-  read(fd: number, buf: Uint8Array<ArrayBuffer>, count: bigint): bigint;
-  close(fd: number): number;
-};
-let procSymbols: ProcSymbols | null | undefined;
-function procLibc(): ProcSymbols | null {
-  if (procSymbols === undefined) {
-    try {
-      procSymbols = Deno.dlopen("libc.so.6", {
-        prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
-        waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
-        opendir: { parameters: ["buffer"], result: "pointer" },
-        readdir: { parameters: ["pointer"], result: "pointer" },
-        closedir: { parameters: ["pointer"], result: "i32" },
-        open: { parameters: ["buffer", "i32"], result: "i32" },
-        read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-        close: { parameters: ["i32"], result: "i32" },
-      }).symbols as unknown as ProcSymbols;
-    } catch {
-      procSymbols = null; // no FFI permission, or not glibc Linux
-    }
-  }
-  return procSymbols;
-}
-
-const cString = (text: string) => new TextEncoder().encode(`${text}\0`);
-/** Offset of `d_name` in glibc's `struct dirent` on 64-bit Linux. */
-const D_NAME = 19;
-let denoReadsProc: boolean | undefined;
-
-/** The pids in `/proc`, or `undefined` when it cannot be read. */
 function listPids(): number[] | undefined {
-  if (denoReadsProc !== false) {
-    try {
-      const pids = [...Deno.readDirSync("/proc")].filter((e) => /^\d+$/.test(e.name)).map((e) =>
-        Number(e.name)
-      );
-      denoReadsProc = true;
-      return pids;
-    } catch {
-      denoReadsProc = false;
-    }
-  }
-  const libc = procLibc();
-  if (!libc) return undefined;
-  const dir = libc.opendir(cString("/proc"));
-  if (!dir) return undefined;
-  const pids: number[] = [];
   try {
-    for (let entry = libc.readdir(dir); entry; entry = libc.readdir(dir)) {
-      const name = Deno.UnsafePointerView.getCString(entry, D_NAME);
-      if (/^\d+$/.test(name)) pids.push(Number(name));
-    }
-  } finally {
-    libc.closedir(dir);
+    return sys.listDirectory("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
+  } catch {
+    return undefined;
   }
-  return pids;
 }
 
 /** A small `/proc` file as text, or `undefined`. */
 function readProc(path: string): string | undefined {
-  if (denoReadsProc) {
-    try {
-      return Deno.readTextFileSync(path);
-    } catch {
-      return undefined;
-    }
-  }
-  const libc = procLibc();
-  if (!libc) return undefined;
-  const fd = libc.open(cString(path), 0o2000000); // O_RDONLY | O_CLOEXEC
-  if (fd < 0) return undefined;
   try {
-    const buf = new Uint8Array(8192);
-    const n = Number(libc.read(fd, buf, BigInt(buf.length)));
-    return n > 0 ? new TextDecoder().decode(buf.subarray(0, n)) : undefined;
-  } finally {
-    libc.close(fd);
+    return readProcText(path);
+  } catch {
+    return undefined;
   }
 }
 
@@ -336,6 +269,12 @@ function untrack(child: Killable): void {
 const PR_SET_CHILD_SUBREAPER = 36;
 const WNOHANG = 1;
 
+function reap(pid: number): void {
+  try {
+    sys.waitpid(pid, WNOHANG);
+  } catch { /* not ours, or gone */ }
+}
+
 /**
  * Makes this process a "child subreaper" (Linux `prctl(PR_SET_CHILD_SUBREAPER)`)
  * while `on` calls outnumber `off` calls: a process a child started and then
@@ -351,13 +290,13 @@ const WNOHANG = 1;
  */
 export function adoptOrphans(on: boolean): boolean {
   const r = registry();
-  const libc = procLibc();
-  if (!libc) return false;
   const before = r.adopting;
   r.adopting = Math.max(0, r.adopting + (on ? 1 : -1));
   if ((before === 0) !== (r.adopting === 0)) {
-    if (libc.prctl(PR_SET_CHILD_SUBREAPER, r.adopting ? 1n : 0n, 0n, 0n, 0n) !== 0) {
-      r.adopting = 0;
+    try {
+      sys.prctl(PR_SET_CHILD_SUBREAPER, r.adopting ? 1 : 0);
+    } catch {
+      r.adopting = 0; // no FFI permission, or not Linux
       return false;
     }
   }
@@ -372,8 +311,7 @@ export function adoptOrphans(on: boolean): boolean {
  */
 async function killOrphans(): Promise<number> {
   const r = registry();
-  const libc = procLibc();
-  if (!r.adopting || !libc) return 0;
+  if (!r.adopting) return 0;
   const self = procStat(Deno.pid); // not /proc/self: Deno wants --allow-all for it
   if (!self) return 0;
   const mySession = Number(self[3]);
@@ -392,7 +330,7 @@ async function killOrphans(): Promise<number> {
     if (!orphans.length) break;
     for (const o of orphans) {
       if (o.zombie) {
-        libc.waitpid(o.pid, null, WNOHANG);
+        reap(o.pid);
         continue;
       }
       try {
@@ -401,7 +339,7 @@ async function killOrphans(): Promise<number> {
       } catch { /* gone */ }
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const o of orphans) libc.waitpid(o.pid, null, WNOHANG);
+    for (const o of orphans) reap(o.pid);
   }
   return killed;
 }

@@ -63,6 +63,16 @@ export const LIBC_SYMBOLS = {
     parameters: ["i64", "pointer", "i32", "i32", "pointer", "pointer", "i32"],
     result: "i64",
   },
+  /** int prctl(int option, unsigned long arg2, …); used for PR_SET_CHILD_SUBREAPER */
+  prctl: { parameters: ["i32", "u64", "u64", "u64", "u64"], result: "i32" },
+  /** pid_t waitpid(pid_t pid, int *wstatus, int options); */
+  waitpid: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  /** DIR *opendir(const char *name); */
+  opendir: { parameters: ["buffer"], result: "pointer" },
+  /** struct dirent *readdir(DIR *dirp); */
+  readdir: { parameters: ["pointer"], result: "pointer" },
+  /** int closedir(DIR *dirp); */
+  closedir: { parameters: ["pointer"], result: "i32" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
