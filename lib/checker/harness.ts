@@ -1,19 +1,17 @@
 /**
  * The main module of every child process a checker starts: it takes the
- * protocol token out of the environment, turns on the call record, loads the
+ * protocol token from stdin, turns on the call record, loads the
  * drive and the student's module, runs the drive and reports its result.
  * Run only by `spawn.ts`.
  *
  * @module
  */
 
-import { type ChildMessage, type ChildSpec, serializeError, TOKEN_ENV } from "./protocol.ts";
+import { type ChildMessage, type ChildSpec, serializeError } from "./protocol.ts";
 import type { Drive } from "./drive.ts";
 import { recordedCalls, startRecording } from "../trace.ts";
 import { toFileUrl } from "./paths.ts";
 
-const token = Deno.env.get(TOKEN_ENV) ?? "";
-Deno.env.delete(TOKEN_ENV);
 const spec: ChildSpec = JSON.parse(Deno.args[0]);
 const encoder = new TextEncoder();
 
@@ -44,6 +42,10 @@ const stdinLines = (async function* () {
     }
   }
 })();
+
+// The token arrives as the first line on stdin, before any student code loads:
+// not in argv, not in the environment (both readable in /proc/self).
+const token = (await stdinLines.next()).value ?? "";
 
 async function checkpoint(name: string, data?: unknown): Promise<void> {
   send({ kind: "checkpoint", name, data: data ?? null, calls: newCalls() });

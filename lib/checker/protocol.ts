@@ -1,16 +1,14 @@
 /**
  * The line protocol between the checker (parent) and the harness in the
  * child process. Each protocol line on the child's stdout starts with a
- * random token the child's code never sees, so printed text cannot pass for
- * a checkpoint or a result.
+ * random token the harness reads from stdin before any student code loads
+ * (it is in neither argv nor the environment, which `/proc/self` would
+ * show), so printed text cannot pass for a checkpoint or a result.
  *
  * @module
  */
 
 import type { CallRecord } from "../trace.ts";
-
-/** The environment variable that carries the token to the child's harness (deleted before student code loads). */
-export const TOKEN_ENV = "MMAP_LAB_TOKEN";
 
 /** What the parent tells the harness to run. */
 export interface ChildSpec {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type ChildMessage, type ChildSpec, type SerializedError, TOKEN_ENV } from "./protocol.ts";
+import { type ChildMessage, type ChildSpec, type SerializedError } from "./protocol.ts";
 import { signalHint } from "./signals.ts";
 import { toFileUrl } from "./paths.ts";
 import type { CallRecord } from "../trace.ts";
@@ -120,7 +120,7 @@ export interface SpawnOptions {
   signal?: AbortSignal;
   /**
    * Extra environment variables. The child's environment is otherwise empty
-   * but for the protocol token, `NO_COLOR` and `DENO_DIR` (when set): the
+   * but for `NO_COLOR` and `DENO_DIR` (when set): the
    * parent's variables (tokens, keys) never reach student code.
    */
   env?: Record<string, string>;
@@ -431,6 +431,8 @@ export class ChildHandle {
     this.pid = process.pid;
     this.#ownGroup = ownGroup;
     this.#stdin = process.stdin.getWriter();
+    // The protocol token, first thing on stdin (see harness.ts).
+    this.#stdin.write(new TextEncoder().encode(`${token}\n`)).catch(() => {});
     const cap = options.outputCap ?? 65536;
     const out = new Capture(cap);
     const err = new Capture(cap);
@@ -621,13 +623,13 @@ export class ChildHandle {
 }
 
 /** The child's environment: nothing of the parent's but `DENO_DIR` (the module cache). */
-function childEnv(token: string, extra?: Record<string, string>): Record<string, string> {
+function childEnv(extra?: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   try {
     const denoDir = Deno.env.get("DENO_DIR");
     if (denoDir) env.DENO_DIR = denoDir;
   } catch { /* no env permission: the default cache */ }
-  return { ...env, ...extra, [TOKEN_ENV]: token, NO_COLOR: "1" };
+  return { ...env, ...extra, NO_COLOR: "1" };
 }
 
 /**
@@ -636,7 +638,7 @@ function childEnv(token: string, extra?: Record<string, string>): Record<string,
  * The child gets `--allow-ffi` (the lab is about FFI, and FFI can do anything
  * its user can: this is isolation against accidents and honest mistakes, not
  * against an attacker), reads of the project and writes of its scratch
- * directory only, no network, no environment but the protocol token, a V8
+ * directory only, no network, no environment of the parent's, a V8
  * heap of 512 MiB, its own session and process group (killed as a whole), and
  * where `prlimit` exists the limits of {@link ChildLimits}.
  *
@@ -669,7 +671,6 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     "--allow-ffi",
     `--allow-read=${[...options.readable, options.scratch].join(",")}`,
     `--allow-write=${options.scratch}`,
-    `--allow-env=${TOKEN_ENV}`,
     "--v8-flags=--max-old-space-size=512",
     harness.href,
     JSON.stringify(spec),
@@ -692,7 +693,7 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
       stdout: "piped",
       stderr: "piped",
       clearEnv: true,
-      env: childEnv(token, options.env),
+      env: childEnv(options.env),
       detached,
     }).spawn();
   let process: Deno.ChildProcess | undefined;
