@@ -183,7 +183,13 @@ async function cmdCheck(
   return passed === results.length ? 0 : 1;
 }
 
-function cmdHint(catalog: Catalog, state: State, lab: LabInfo, all: boolean): number {
+function cmdHint(
+  catalog: Catalog,
+  state: State,
+  lab: LabInfo,
+  all: boolean,
+  again = "run this again",
+): number {
   const s = labState(state, lab.id);
   const count = all ? lab.hints.length : Math.min(s.hintsShown + 1, lab.hints.length);
   s.hintsShown = Math.max(s.hintsShown, count);
@@ -191,7 +197,7 @@ function cmdHint(catalog: Catalog, state: State, lab: LabInfo, all: boolean): nu
   console.log(paint("bold", `Hints for ${lab.id}: ${lab.title}`));
   lab.hints.slice(0, count).forEach((hint, i) => console.log(`  ${i + 1}. ${hint}`));
   if (count < lab.hints.length) {
-    console.log(paint("gray", `  (${lab.hints.length - count} more: run this again)`));
+    console.log(paint("gray", `  (${lab.hints.length - count} more: ${again})`));
   } else {
     console.log(paint("gray", `  (that is every hint; the lesson is labs/${lab.id}/README.md)`));
   }
@@ -248,14 +254,12 @@ async function cmdTrace(catalog: Catalog, lab: LabInfo): Promise<number> {
   for (const c of result.checks) {
     console.log(`\n${paint("bold", c.id)}  ${c.title}`);
     if (c.calls.length === 0) {
-      console.log(
-        paint(
-          "gray",
-          c.status === "skipped"
-            ? `  (skipped: ${c.message})`
-            : "  (no calls recorded in this check)",
-        ),
-      );
+      const why = c.status === "skipped"
+        ? `skipped: ${c.message}`
+        : c.sharedWith
+        ? `this check looked at the same run as ${c.sharedWith}: its calls are listed there`
+        : "no calls recorded in this check";
+      console.log(paint("gray", `  (${why})`));
       continue;
     }
     const shown = c.calls.slice(0, 60);
@@ -435,7 +439,7 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
       if (key === "h") {
         await running;
         console.log();
-        cmdHint(catalog, state, lab, false);
+        cmdHint(catalog, state, lab, false, "press h again");
         console.log(keys(lastResult?.passed ?? false));
       }
       if (key === "l") {

@@ -49,6 +49,8 @@ export interface CheckResult {
   internalError?: boolean;
   /** The libc calls made by the student's code in this check's children. */
   calls: CallRecord[];
+  /** The check whose child run this one reused (`ctx.once`): its calls are listed there. */
+  sharedWith?: string;
   /** Wall-clock time, ms. */
   durationMs: number;
 }
@@ -215,6 +217,7 @@ export async function runLab(
   }
 
   const shared = new Map<string, Promise<unknown>>();
+  const owners = new Map<string, string>();
   const results: CheckResult[] = [];
   const random = makeRandom();
   // The lab's tree, and the tree this runner's lib/ lives in (the same one, except in tests).
@@ -286,7 +289,12 @@ export async function runLab(
           return await child.result();
         },
         once<T>(key: string, fn: () => Promise<T>): Promise<T> {
-          if (!shared.has(key)) shared.set(key, fn());
+          if (!shared.has(key)) {
+            shared.set(key, fn());
+            owners.set(key, check.id);
+          } else if (owners.get(key) !== check.id) {
+            result.sharedWith ??= owners.get(key);
+          }
           return shared.get(key) as Promise<T>;
         },
         expectOk(r: ChildResult, doing?: string) {

@@ -529,17 +529,25 @@ export class ChildHandle {
     out: Capture,
   ) {
     const decoder = new TextDecoder();
+    const encoder = new TextEncoder();
     const prefix = token + " ";
     let pending = "";
+    // The harness writes "\n<token> <json>\n": the leading newline ends any half-printed line
+    // of the student's; when there was none, it makes an empty line that is not theirs.
+    let heldEmpty = false;
     const flushLine = (line: string) => {
       if (line.startsWith(prefix)) {
         try {
           this.#messages.push(JSON.parse(line.slice(prefix.length)));
+          this.#protocolBytes += encoder.encode(line).length + 2;
+          heldEmpty = false;
           this.#wake();
           return;
         } catch { /* not ours after all */ }
       }
-      out.add(line + "\n");
+      if (heldEmpty) out.add("\n");
+      heldEmpty = line === "";
+      if (!heldEmpty) out.add(line + "\n");
     };
     for (;;) {
       const { done, value } = await reader.read();
@@ -562,6 +570,18 @@ export class ChildHandle {
       }
     }
     if (pending) flushLine(pending);
+    if (heldEmpty) out.add("\n");
+  }
+
+  #protocolBytes = 0;
+
+  /**
+   * Bytes of the protocol's own lines the child has written to stdout so
+   * far (each `\n<token> <json>\n`): what to take off `/proc/PID/io`'s
+   * `wchar` to see the bytes the student's code wrote.
+   */
+  get protocolBytes(): number {
+    return this.#protocolBytes;
   }
 
   #wake(): void {
@@ -626,8 +646,11 @@ export class ChildHandle {
 function childEnv(extra?: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
   try {
-    const denoDir = Deno.env.get("DENO_DIR");
-    if (denoDir) env.DENO_DIR = denoDir;
+    // Ask first: a prompt would garble the runner's raw-mode terminal.
+    if (Deno.permissions.querySync({ name: "env", variable: "DENO_DIR" }).state === "granted") {
+      const denoDir = Deno.env.get("DENO_DIR");
+      if (denoDir) env.DENO_DIR = denoDir;
+    }
   } catch { /* no env permission: the default cache */ }
   return { ...env, ...extra, NO_COLOR: "1" };
 }
