@@ -460,11 +460,11 @@ export default defineChecks([
       const observedBytes = run.small.areaBytes;
       ctx.note(
         `you predicted ${
-          pages ?? "nothing yet"
+          pages ?? "?"
         } pages present right after mmap; the kernel had ${observedPages}`,
       );
       ctx.note(
-        `you predicted ${bytes ?? "nothing yet"} bytes for the 10,000-byte file's mapping; ` +
+        `you predicted ${bytes ?? "?"} bytes for the 10,000-byte file's mapping; ` +
           `/proc/PID/maps showed ${fmt(observedBytes)}`,
       );
       if (pages === null || bytes === null) {
@@ -553,7 +553,7 @@ export default defineChecks([
     title: "readWindow maps only the pages of the window, from a page-aligned offset",
     points: 3,
     hint:
-      "mmap's offset must be a multiple of the page size: map from base = offset - offset % pageSize, length (offset - base) + length, and return a copy of bytes [offset - base, …).",
+      "Map from the start of the page that holds `offset` (mmap's offset must be a multiple of sys.pageSize()), only as far as the window's last byte, skip the bytes before `offset`, and return a slice() copy: unmap detaches views.",
     async run(ctx: CheckContext) {
       const run = await answersRun(ctx);
       const got = answersOf(ctx, run, "readWindow");
@@ -724,8 +724,9 @@ export default defineChecks([
       const run = await answersRun(ctx);
       const got = answersOf(ctx, run, "the empty file");
       const e = got.empty;
-      const mistake = "mmap of length 0 is EINVAL: check the size (Deno.statSync(path).size) and " +
-        "answer the empty file without mapping it";
+      const mistake = "mmap of length 0 is EINVAL, so answer without mapping: mapWhole returns " +
+        "undefined when Deno.statSync(path).size is 0, readWindow an empty array when " +
+        "length is 0";
       threw(ctx, "mapWhole on an empty file", e.mapWhole, mistake);
       threw(ctx, "countLines on an empty file", e.countLines, mistake);
       threw(ctx, "findAll on an empty file", e.findAll, mistake);

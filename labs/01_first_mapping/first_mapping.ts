@@ -12,7 +12,8 @@
  * 2. `countLines` and `findAll`: answer questions from `mapping.bytes`.
  * 3. `readWindow`: map only the pages around a window at any byte offset.
  * 4. Two predictions: what will the kernel show? Fill in the constants at
- *    the bottom, run the checks, compare.
+ *    the bottom first (the checks print the kernel's numbers once
+ *    `mapWhole` works), then compare.
  *
  * Why it matters: a mapping gives you the file as one big array without
  * copying it into your process first; the kernel brings in each page only
@@ -85,10 +86,12 @@ export function findAll(path: string, word: string): number[] {
 export function readWindow(path: string, offset: number, length: number): Uint8Array {
   const pageSize = sys.pageSize();
   // TODO: when length is 0, return an empty Uint8Array without mapping anything.
-  // TODO: base = offset rounded down to a multiple of pageSize; skip = offset - base.
-  // TODO: using mapping = mapFile(path, { access: "read", offset: base, length: skip + length });
+  // TODO: first try `using mapping = mapFile(path, { access: "read", offset, length });`
+  // and run the checks: read the error. Then map from base (offset rounded down to a
+  // multiple of pageSize) instead, long enough to reach the window's last byte, and
+  // skip the offset - base bytes before the window (README task 4 has a picture).
   // TODO: return a copy (slice, not subarray: unmap detaches every view) of the
-  // bytes [skip, skip + length) of the mapping.
+  // window's bytes.
   void [path, offset, pageSize];
   return new Uint8Array(length);
 }

@@ -103,12 +103,6 @@ function show(item: Item): string {
   return `{id ${item.id}, count ${item.count}, "${item.name}"}`;
 }
 
-/** Bytes the harness writes to stdout for one checkpoint (the token is a 36-character UUID). */
-function checkpointLineBytes(name: string, data: unknown): number {
-  return encoder.encode(JSON.stringify({ kind: "checkpoint", name, data: data ?? null })).length +
-    39;
-}
-
 function areasOf(pid: number, path: string): MapsEntry[] {
   return procMaps(pid).filter((a) => a.path === path);
 }
@@ -129,8 +123,8 @@ interface Stage {
   /** Areas of the file in the child's /proc/PID/maps. */
   areas: MapsEntry[];
   io: IoCounters;
-  /** Bytes the harness wrote for this checkpoint's own line. */
-  lineBytes: number;
+  /** Bytes of protocol lines the harness had written by then (see ChildHandle.protocolBytes). */
+  protocolBytes: number;
 }
 
 interface MainRun {
@@ -163,7 +157,7 @@ async function observe(
     file: Deno.readFileSync(path),
     areas: areasOf(child.pid, path),
     io: procIo(child.pid),
-    lineBytes: checkpointLineBytes(name, cp.data),
+    protocolBytes: child.protocolBytes,
   };
   return { data: cp.data, stage };
 }
@@ -566,7 +560,10 @@ export default defineChecks([
         encoder.encode(run.result.stderr).length;
       for (const [name, from, to, recordBytes] of stages) {
         if (!from || !to) continue;
-        const extra = Math.max(0, to.io.wchar - from.io.wchar - to.lineBytes - printed);
+        const extra = Math.max(
+          0,
+          to.io.wchar - from.io.wchar - (to.protocolBytes - from.protocolBytes) - printed,
+        );
         const calls = to.io.syscw - from.io.syscw - 1;
         const pwrites = to.made.filter((c) => c.call === "pwrite");
         notes.push(
@@ -614,9 +611,9 @@ export default defineChecks([
         ctx.fail("crashPastEnd returned: no signal", {
           expected: "killed by SIGBUS",
           observed: `returned normally; file of ${fmt(size)} bytes`,
-          mistake:
-            `a store between byte ${size} (the end) and ${lastPage} lands in the file's last page: it is dropped ` +
-            `silently, no signal; store into the next page, wholly past the end (byte ${lastPage})`,
+          mistake: `nothing touched past the end, or a store between byte ${size} (the end) and ` +
+            `${lastPage}: that lands in the file's last page and is dropped silently, no signal; ` +
+            `store into the next page, wholly past the end (byte ${lastPage})`,
         });
       }
       if (result.outcome === "threw") {

@@ -12,8 +12,9 @@
  * 1. `openTable`: map the whole file shared and read-write.
  * 2. `updateRecord`: overwrite one record in place, through the mapping.
  * 3. `appendRecords`: grow the file with ftruncate, map it again, add records.
- * 4. `crashPastEnd`: see what happens when you skip the ftruncate (SIGBUS).
- * 5. Two predictions at the bottom: what will the kernel do?
+ * 4. `crashPastEnd`: see what happens when you skip the ftruncate (a crash).
+ * 5. Two predictions at the bottom: what will the kernel do? Best filled in
+ *    first: the checks' notes show what the kernel did.
  *
  * `encodeItem` and `decodeItem` are written for you: they turn an `Item`
  * into its 32 bytes and back.
@@ -91,7 +92,8 @@ export function openTable(path: string): Mapping {
 export function updateRecord(table: Mapping, index: number, item: Item): void {
   // TODO: record `index` occupies bytes [index * RECORD_SIZE, (index + 1) * RECORD_SIZE).
   // Copy encodeItem(item) there: table.bytes.set(bytes, at). Throw a RangeError
-  // when that range is not inside the table.
+  // when that range is not inside the table (set already throws one when the
+  // bytes do not fit).
   void table;
   void index;
   void encodeItem(item);
@@ -128,7 +130,8 @@ export function crashPastEnd(path: string): void {
   const size = Deno.statSync(path).size;
   const pageSize = sys.pageSize();
   // TODO: pastEnd = the first byte of the first page wholly past the end of the
-  // file: size rounded UP to a multiple of pageSize.
+  // file. Not `size`: that byte is usually still in the last page (see the
+  // picture in the README). Which multiple of pageSize is it?
   // TODO: map pastEnd + pageSize bytes: mapFile(path, { access: "readwrite",
   // length: pastEnd + pageSize, allowPastEnd: true }) (mapFile refuses it otherwise).
   // TODO: store a byte at mapping.bytes[pastEnd].
