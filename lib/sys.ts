@@ -355,7 +355,8 @@ function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
 }
 
 /**
- * `futex(FUTEX_WAIT)`: sleeps while `view[index] === expected` (returns at
+ * `futex(FUTEX_WAIT)`: sleeps while `view[index] === expected` (as 32-bit
+ * words: `expected` may be signed or unsigned; returns at
  * once otherwise). Returns `false` when the value had already changed
  * (`EAGAIN`) or a signal woke it (`EINTR`), `true` after a wake-up.
  * Works across processes on a `MAP_SHARED` mapping.
@@ -363,12 +364,25 @@ function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
 export function futexWait(view: Int32Array, index: number, expected: number): boolean {
   const sys = SYS[assertSupported()].futex;
   const addr = futexAddress(view, index);
-  const r = L().syscall(n64(sys), addr, FUTEX.WAIT, expected, null, null, 0);
+  // The kernel compares 32-bit words: 0xffffffff and -1 are the same value.
+  const val = expected | 0;
+  const r = L().syscall(n64(sys), addr, FUTEX.WAIT, val, null, null, 0);
   if (r !== 0n) {
     const err = errno();
-    if (err === 11 || err === 4) return false;
-    fail("futex", { addr: hex(addr), op: FUTEX.WAIT, val: expected }, -1, err);
+    if (err === 11 || err === 4) {
+      if (isRecording()) {
+        record({
+          call: "futex",
+          args: { addr: hex(addr), op: "FUTEX_WAIT", val },
+          result: -1,
+          error: errnoName(err),
+        });
+      }
+      return false;
+    }
+    fail("futex", { addr: hex(addr), op: FUTEX.WAIT, val }, -1, err);
   }
+  if (isRecording()) ok("futex", { addr: hex(addr), op: "FUTEX_WAIT", val }, 0);
   return true;
 }
 
@@ -378,5 +392,6 @@ export function futexWake(view: Int32Array, index: number, count = 1): number {
   const addr = futexAddress(view, index);
   const r = L().syscall(n64(sys), addr, FUTEX.WAKE, count, null, null, 0);
   if (r < 0n) fail("futex", { addr: hex(addr), op: FUTEX.WAKE, val: count }, -1, errno());
+  if (isRecording()) ok("futex", { addr: hex(addr), op: "FUTEX_WAKE", val: count }, Number(r));
   return Number(r);
 }

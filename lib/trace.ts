@@ -163,6 +163,7 @@ function formatArg(call: string, name: string, value: CallValue): string {
   }
   if (name === "advice" && typeof value === "number") return ADVICE_NAMES[value] ?? String(value);
   if (name === "mode" && typeof value === "number") return `0${value.toString(8)}`;
+  if (name === "op" && typeof value === "string") return value;
   if (typeof value === "string" && !value.startsWith("0x")) return JSON.stringify(value);
   return String(value);
 }
