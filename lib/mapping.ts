@@ -494,6 +494,7 @@ function mapOpenFile(
   options: MapFileOptions,
   access: Access,
   mode: MapMode,
+  ownDescriptor: boolean,
 ): Mapping {
   const pageSize = sys.pageSize();
   const offset = options.offset ?? 0;
@@ -508,7 +509,8 @@ function mapOpenFile(
       } bytes)`,
     );
   }
-  const size = sys.fileSize(fd);
+  // A descriptor we opened (and close next) need not keep its position.
+  const size = sys.fileSize(fd, !ownDescriptor);
   if (options.length === undefined && size === 0) {
     refuse(
       "mmap",
@@ -577,7 +579,7 @@ export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
   const writable = access === "readwrite" && mode === "shared";
   const fd = sys.open(path, (writable ? O.RDWR : O.RDONLY) | O.CLOEXEC);
   try {
-    return mapOpenFile(fd, path, options, access, mode);
+    return mapOpenFile(fd, path, options, access, mode, true);
   } finally {
     sys.close(fd);
   }
@@ -599,7 +601,7 @@ export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
  */
 export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping {
   const [access, mode] = checkModeAccess(options);
-  return mapOpenFile(fd, `/proc/self/fd/${fd}`, options, access, mode);
+  return mapOpenFile(fd, `/proc/self/fd/${fd}`, options, access, mode, false);
 }
 
 /**
