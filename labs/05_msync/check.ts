@@ -13,43 +13,16 @@
  */
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import type { ChildResult } from "../../lib/checker/spawn.ts";
-import {
-  type CallRecord,
-  type FileSystemInfo,
-  fileSystemOf,
-  MS,
-  smaps,
-  sys,
-} from "../../lib/mod.ts";
+import { type CallRecord, fileSystemOf, MS, smaps, sys } from "../../lib/mod.ts";
 import type { Params, SyncSnapshot } from "./drive.ts";
-import type { ProbeParams } from "./probe.ts";
 
 // ---------------------------------------------------------------- reading /proc
-
-/**
- * Whether this checker may call libc itself. Under `deno test` it may; the
- * student's runner has no FFI, and then a child running `probe.ts` reads
- * `/proc/PID/…` for it (children always have FFI).
- */
-const HAS_FFI = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-
-async function probe<T>(ctx: CheckContext, params: ProbeParams): Promise<T> {
-  const result = await ctx.run("probe.ts", params, { record: false });
-  if (result.outcome !== "ok") {
-    throw new Error(
-      `the /proc probe failed (${params.what}): ${result.error?.message ?? result.outcome}`,
-    );
-  }
-  return result.value as T;
-}
 
 /** The page size, set by {@link setup} at the start of every check that needs it. */
 let PS = 4096;
 
-async function setup(ctx: CheckContext): Promise<void> {
-  PS = HAS_FFI
-    ? sys.pageSize()
-    : await ctx.once("page-size", () => probe<number>(ctx, { what: "pageSize" }));
+function setup(): void {
+  PS = sys.pageSize(); // checkers run with --allow-ffi (the lab, grade and test permission sets)
 }
 
 // ---------------------------------------------------------------- helpers
@@ -103,21 +76,18 @@ interface Sizes {
 }
 
 /** Dirty and clean pages of the areas of `pid` in a range, from `/proc/PID/smaps`. */
-async function sizes(
-  ctx: CheckContext,
+function sizes(
   pid: number,
   address: string,
   length: number,
-): Promise<Sizes> {
+): Sizes {
   type Entry = {
     privateDirty: number;
     sharedDirty: number;
     privateClean: number;
     sharedClean: number;
   };
-  const entries: Entry[] = HAS_FFI
-    ? smaps(pid, { address: BigInt(address), length })
-    : await probe<Entry[]>(ctx, { what: "smaps", pid, address, length });
+  const entries: Entry[] = smaps(pid, { address: BigInt(address), length });
   let dirty = 0, clean = 0;
   for (const e of entries) {
     dirty += e.privateDirty + e.sharedDirty;
@@ -131,10 +101,8 @@ function pagesList(pages: Iterable<number>): string {
   return list.length ? list.join(", ") : "none";
 }
 
-async function requireDiskBacked(ctx: CheckContext): Promise<void> {
-  const fs = HAS_FFI
-    ? fileSystemOf(ctx.scratch)
-    : await probe<FileSystemInfo>(ctx, { what: "fileSystem", path: ctx.scratch });
+function requireDiskBacked(ctx: CheckContext): void {
+  const fs = fileSystemOf(ctx.scratch);
   if (!fs.diskBacked) {
     ctx.fail(`the scratch directory is on ${fs.name}, which has no writeback`, {
       expected: "scratch files on a disk-backed file system (ext4, xfs, btrfs…)",
@@ -277,11 +245,11 @@ async function commitAttempt(ctx: CheckContext, attempt: number): Promise<Commit
   if (dirty) {
     const where = dirty.data as { address: string; length: number };
     run.address = where.address;
-    run.before = await sizes(ctx, child.pid, where.address, where.length);
+    run.before = sizes(child.pid, where.address, where.length);
     await child.resume();
     const committed = await child.checkpoint();
     if (committed) {
-      run.after = await sizes(ctx, child.pid, where.address, where.length);
+      run.after = sizes(child.pid, where.address, where.length);
       await child.resume();
     }
   }
@@ -349,8 +317,8 @@ async function flagsAttempt(ctx: CheckContext, attempt: number): Promise<FlagsRu
   };
   type Where = Record<"async" | "control", { address: string; length: number }>;
   const read = async (w: Where) => ({
-    async: await sizes(ctx, child.pid, w.async.address, w.async.length),
-    control: await sizes(ctx, child.pid, w.control.address, w.control.length),
+    async: sizes(child.pid, w.async.address, w.async.length),
+    control: sizes(child.pid, w.control.address, w.control.length),
   });
   const dirty = await child.checkpoint();
   if (dirty) {
@@ -403,7 +371,7 @@ export default defineChecks([
     hint: "Round the start down and the end (offset + length) up to a multiple of pageSize; " +
       "the length is end - start. An end that is already a multiple stays where it is.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const cases: [number, number, number][] = [
         [0, 1, 4096],
         [4095, 1, 4096],
@@ -458,7 +426,7 @@ export default defineChecks([
     points: 1,
     hint: "Copy data into log.bytes at offset, and encodeMarker(sequence, offset, data) at 0.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const run = await commitRun(ctx);
       commitValue(ctx, run);
       const file = Deno.readFileSync(run.path);
@@ -507,7 +475,7 @@ export default defineChecks([
     hint: "log.sync(pageSpan(offset, data.length, log.pageSize)) for the data, then " +
       "log.sync({ offset: 0, length: log.pageSize }) for the marker. sync() is MS_SYNC.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const run = await commitRun(ctx);
       const value = commitValue(ctx, run);
       const s = syncedPagesOf(run.result.calls, value.address, run.pages);
@@ -577,7 +545,7 @@ export default defineChecks([
     hint: "Order: write data → msync the data pages → write the marker → msync page 0. " +
       "Never write the marker before the data's msync has returned.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const run = await commitRun(ctx);
       const value = commitValue(ctx, run);
       const base = BigInt(value.address);
@@ -640,8 +608,8 @@ export default defineChecks([
     parent: "syncs-exact-pages",
     hint: "A page written after its msync is dirty again: sync the marker page after writing it.",
     async run(ctx) {
-      await setup(ctx);
-      await requireDiskBacked(ctx);
+      setup();
+      requireDiskBacked(ctx);
       const run = await commitRun(ctx);
       commitValue(ctx, run);
       const { before, after } = run;
@@ -681,7 +649,7 @@ export default defineChecks([
     hint: "msync(MS_SYNC) writes the page and write-protects it again, so the kernel notices " +
       "the next write. A page still dirty is already writable.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const run = await commitRun(ctx);
       const value = commitValue(ctx, run);
       const synced = prediction(
@@ -718,8 +686,8 @@ export default defineChecks([
     points: 2,
     hint: "Read NOTES in man 2 msync, and mm/msync.c if you like: only MS_SYNC does anything.",
     async run(ctx) {
-      await setup(ctx);
-      await requireDiskBacked(ctx);
+      setup();
+      requireDiskBacked(ctx);
       const run = await flagsRun(ctx);
       const value = ctx.expectOk(run.result, "the msync experiments") as {
         held: number;
@@ -792,7 +760,7 @@ export default defineChecks([
     points: 1,
     hint: "Whose memory is the page cache: the process's or the kernel's?",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const pages = ctx.random.int(2, 6);
       const path = `${ctx.scratch}/kill.bin`;
       makeFile(path, ctx.random.bytes(pages * PS));
@@ -818,7 +786,7 @@ export default defineChecks([
         predictions: Record<string, unknown>;
       };
       const predicted = prediction(ctx, data.predictions, "PREDICTED_KILL_LOSES_WRITES", "boolean");
-      const dirty = await sizes(ctx, child.pid, data.address, data.length);
+      const dirty = sizes(child.pid, data.address, data.length);
       child.kill("SIGKILL");
       const result = await child.result();
       const file = Deno.readFileSync(path);

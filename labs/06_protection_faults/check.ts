@@ -24,44 +24,19 @@ import {
   sys,
 } from "../../lib/mod.ts";
 import { ERROR_FUNCTIONS, type ErrorOutcome, type Params, SIGNAL_FUNCTIONS } from "./drive.ts";
-import type { ProbeParams } from "./probe.ts";
 
 // ---------------------------------------------------------------- reading /proc
-
-/**
- * Whether this checker may call libc itself. Under `deno test` it may; the
- * student's runner has no FFI, and then a child running `probe.ts` reads
- * `/proc/PID/maps` for it (children always have FFI).
- */
-const HAS_FFI = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
-
-async function probe<T>(ctx: CheckContext, params: ProbeParams): Promise<T> {
-  const result = await ctx.run("probe.ts", params, { record: false });
-  if (result.outcome !== "ok") {
-    throw new Error(
-      `the /proc probe failed (${params.what}): ${result.error?.message ?? result.outcome}`,
-    );
-  }
-  return result.value as T;
-}
 
 /** The page size, set by {@link setup} at the start of every check. */
 let PS = 4096;
 
-async function setup(ctx: CheckContext): Promise<void> {
-  PS = HAS_FFI
-    ? sys.pageSize()
-    : await ctx.once("page-size", () => probe<number>(ctx, { what: "pageSize" }));
+function setup(): void {
+  PS = sys.pageSize(); // checkers run with --allow-ffi (the lab, grade and test permission sets)
 }
 
 /** The memory areas of `pid`, from `/proc/PID/maps`. */
-async function mapsOf(ctx: CheckContext, pid: number): Promise<MapsEntry[]> {
-  if (HAS_FFI) return procMaps(pid);
-  const raw = await probe<(Omit<MapsEntry, "start" | "end"> & { start: string; end: string })[]>(
-    ctx,
-    { what: "maps", pid },
-  );
-  return raw.map((e) => ({ ...e, start: BigInt(e.start), end: BigInt(e.end) }));
+function mapsOf(pid: number): MapsEntry[] {
+  return procMaps(pid);
 }
 
 type ErrorName = typeof ERROR_FUNCTIONS[number];
@@ -213,7 +188,7 @@ function judgeError(
 
 function errorCheck(names: ErrorName[]) {
   return async (ctx: CheckContext) => {
-    await setup(ctx);
+    setup();
     const run = await errorsRun(ctx);
     ctx.expectOk(run.result, "the error functions");
     for (const name of names) {
@@ -347,7 +322,7 @@ function judgeSignal(
 
 function signalCheck(fn: SignalName) {
   return async (ctx: CheckContext) => {
-    await setup(ctx);
+    setup();
     const run = await signalRun(ctx, fn);
     const problem = judgeSignal(run, fn);
     if (problem) ctx.fail(problem.message, problem.details);
@@ -377,11 +352,11 @@ function layoutRun(ctx: CheckContext): Promise<LayoutRun> {
       const where = allocated.data as { address: string; length: number };
       run.address = BigInt(where.address);
       run.length = where.length;
-      run.maps = await mapsOf(ctx, child.pid);
+      run.maps = mapsOf(child.pid);
       await child.resume();
       const freed = await child.checkpoint();
       if (freed) {
-        run.mapsAfterFree = await mapsOf(ctx, child.pid);
+        run.mapsAfterFree = mapsOf(child.pid);
         await child.resume();
       }
     }
@@ -547,7 +522,7 @@ export default defineChecks([
     hint: "Raw: sys.mmap, new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, len)), " +
       "sys.munmap, touch. Safe: mapAnonymous, keep m.bytes, m.unmap(), return its length.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       await signalCheck("touchAfterMunmap")(ctx);
       const safe = await ctx.run("drive.ts", { mode: "safe" } satisfies Params);
       const value = ctx.expectOk(safe, "touchAfterUnmapSafely") as { length: unknown };
@@ -581,7 +556,7 @@ export default defineChecks([
     hint: "sys.mmap (pages + 2) pages read-write, sys.mprotect the first and the last PROT.NONE, " +
       "hand out base + pageSize; free() munmaps all pages + 2.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const run = await layoutRun(ctx);
       ctx.expectOk(run.result, "allocateGuarded and free");
       const verdict = judgeLayout(run);
@@ -622,7 +597,7 @@ export default defineChecks([
     hint: "The guards must sit right against the buffer: the page before base + pageSize and " +
       "the page after its last byte.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const up = await overflowRun(ctx, "up");
       if (!up.started) ctx.expectOk(up.result, "allocateGuarded");
       if (up.result.signal !== "SIGSEGV" || up.last !== up.length) {
@@ -662,7 +637,7 @@ export default defineChecks([
     hint: "SIGSEGV: no permission for that access, or nothing mapped there. SIGBUS: mapped, but " +
       "no file page behind it. mprotect splits one area into as many as it takes.",
     async run(ctx) {
-      await setup(ctx);
+      setup();
       const errors = await errorsRun(ctx);
       ctx.expectOk(errors.result, "reading your predictions");
       const predictions = errors.predictions;
