@@ -11,7 +11,7 @@
  */
 
 import * as sys from "./sys.ts";
-import { FS_MAGIC, O, RUSAGE } from "./ffi/constants.ts";
+import { assertSupported, FS_MAGIC, O, RUSAGE, SYS } from "./ffi/constants.ts";
 import { withoutRecording } from "./trace.ts";
 
 /** A process id, or `"self"`. */
@@ -317,6 +317,56 @@ export function faultCounts(pid: Pid = "self"): FaultCounts {
 export function threadFaultCounts(): FaultCounts {
   const usage = sys.getrusage(RUSAGE.THREAD);
   return { minor: usage.minorFaults, major: usage.majorFaults };
+}
+
+/** How a process stands right now, as seen from outside (`/proc/PID/{stat,syscall,wchan}`). */
+export interface ProcessState {
+  /** State letter of the main thread: `R` running, `S` asleep, `T` stopped, `Z` zombie… */
+  state: string;
+  /** User + system CPU time of the process, in clock ticks. */
+  cpuTicks: number;
+  /** When the main thread is blocked in `futex()`: the address it waits on. */
+  futexAddress?: bigint;
+  /** Whether `/proc/PID/syscall` was readable (it needs ptrace rights over the process). */
+  syscallReadable: boolean;
+  /** The kernel function it sleeps in (`/proc/PID/wchan`), `""` when hidden. */
+  wchan: string;
+}
+
+/**
+ * What a process is doing now: running or asleep, its CPU time, and the futex
+ * word it waits on, if any. `undefined` once the process is gone. For
+ * checkers that must tell a sleeping waiter from a spinning one.
+ *
+ * @example
+ * ```ts
+ * console.log(processState(Deno.pid)?.state); // "R"
+ * ```
+ */
+export function processState(pid: number): ProcessState | undefined {
+  let stat: string;
+  try {
+    stat = readProcText(`/proc/${pid}/stat`);
+  } catch {
+    return undefined;
+  }
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const out: ProcessState = {
+    state: f[0],
+    cpuTicks: Number(f[11]) + Number(f[12]),
+    syscallReadable: true,
+    wchan: "",
+  };
+  try {
+    const sc = readProcText(`/proc/${pid}/syscall`).trim().split(" ");
+    if (Number(sc[0]) === SYS[assertSupported()].futex) out.futexAddress = BigInt(sc[1]);
+  } catch {
+    out.syscallReadable = false;
+  }
+  try {
+    out.wchan = readProcText(`/proc/${pid}/wchan`).trim();
+  } catch { /* hidden */ }
+  return out;
 }
 
 /** I/O counters of a process, from `/proc/PID/io`. */

@@ -59,6 +59,8 @@ export {
   type PageState,
   pageState,
   type Pid,
+  type ProcessState,
+  processState,
   procIo,
   procMaps,
   readProcText,

@@ -15,8 +15,7 @@
 
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import type { ChildHandle, ChildResult } from "../../lib/checker/spawn.ts";
-import { MAP, mapFile, PROT, readProcText } from "../../lib/mod.ts";
-import { assertSupported, SYS } from "../../lib/ffi/constants.ts";
+import { MAP, mapFile, type ProcessState, processState, PROT } from "../../lib/mod.ts";
 import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
 
 const FILE_BYTES = 4096;
@@ -46,46 +45,9 @@ async function reach(ctx: CheckContext, child: ChildHandle, name: string, doing:
 // ---------------------------------------------------------------------------
 // Watching a waiting process from outside
 
-interface Sample {
-  /** State letter of the main thread: R running/runnable, S asleep, T stopped… */
-  state: string;
-  /** User + system CPU of the whole process, clock ticks. */
-  cpuTicks: number;
-  /** If the main thread is blocked in futex(): the address it waits on. */
-  futexAddress?: bigint;
-  /** Whether /proc/PID/syscall could be read (ptrace rules may forbid it). */
-  syscallReadable: boolean;
-  /** /proc/PID/wchan, the kernel function it sleeps in. */
-  wchan: string;
-}
-
-const FUTEX_NR = SYS[assertSupported()].futex;
-
-function sample(pid: number): Sample | undefined {
-  let stat: string;
-  try {
-    stat = readProcText(`/proc/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const out: Sample = {
-    state: f[0],
-    cpuTicks: Number(f[11]) + Number(f[12]),
-    syscallReadable: true,
-    wchan: "",
-  };
-  try {
-    const sc = readProcText(`/proc/${pid}/syscall`).trim().split(" ");
-    if (Number(sc[0]) === FUTEX_NR) out.futexAddress = BigInt(sc[1]);
-  } catch {
-    out.syscallReadable = false;
-  }
-  try {
-    out.wchan = readProcText(`/proc/${pid}/wchan`).trim();
-  } catch { /* not readable */ }
-  return out;
-}
+/** How a process stands, seen from outside (lib/inspect.ts). */
+type Sample = ProcessState;
+const sample = processState;
 
 /** How a process that called lock() while another held the lock was seen waiting. */
 interface Waiting {

@@ -16,8 +16,7 @@
 
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import { type ChildHandle, type ChildResult, describeOutcome } from "../../lib/checker/spawn.ts";
-import { mapFile, type Mapping, procMaps, readProcText } from "../../lib/mod.ts";
-import { assertSupported, SYS } from "../../lib/ffi/constants.ts";
+import { mapFile, type Mapping, processState, procMaps } from "../../lib/mod.ts";
 import {
   CAPACITY,
   DATA_OFFSET,
@@ -29,7 +28,6 @@ import {
 } from "./drive.ts";
 
 const TICK_MS = 10;
-const FUTEX_NR = SYS[assertSupported()].futex;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------
@@ -212,34 +210,19 @@ function sleepsOn(l: Look | undefined, word: number): boolean {
 }
 
 function look(pid: number, ring: RingFile): Look | undefined {
-  let stat: string;
-  try {
-    stat = readProcText(`/proc/${pid}/stat`);
-  } catch {
-    return undefined;
-  }
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const seen = processState(pid);
+  if (!seen) return undefined;
   const out: Look = {
-    state: f[0],
-    cpuTicks: Number(f[11]) + Number(f[12]),
-    inFutex: false,
-    addressKnown: true,
+    state: seen.state,
+    cpuTicks: seen.cpuTicks,
+    inFutex: seen.futexAddress !== undefined,
+    addressKnown: seen.syscallReadable,
   };
-  let address: bigint | undefined;
-  try {
-    const sc = readProcText(`/proc/${pid}/syscall`).trim().split(" ");
-    if (Number(sc[0]) === FUTEX_NR) {
-      out.inFutex = true;
-      address = BigInt(sc[1]);
-    }
-  } catch {
-    out.addressKnown = false;
+  const address = seen.futexAddress;
+  if (!seen.syscallReadable) {
     // /proc/PID/syscall needs ptrace rights: fall back to wchan (any futex),
     // and where that is hidden too ("0"), to the state alone.
-    let wchan = "";
-    try {
-      wchan = readProcText(`/proc/${pid}/wchan`).trim();
-    } catch { /* hidden */ }
+    const wchan = seen.wchan;
     out.inFutex = out.state === "S" && (wchan.includes("futex") || wchan === "" || wchan === "0");
   }
   if (address !== undefined) {
