@@ -316,25 +316,25 @@ async function flagsAttempt(ctx: CheckContext, attempt: number): Promise<FlagsRu
     external: false,
   };
   type Where = Record<"async" | "control", { address: string; length: number }>;
-  const read = async (w: Where) => ({
+  const read = (w: Where) => ({
     async: sizes(child.pid, w.async.address, w.async.length),
     control: sizes(child.pid, w.control.address, w.control.length),
   });
   const dirty = await child.checkpoint();
   if (dirty) {
-    const d = await read(dirty.data as Where);
+    const d = read(dirty.data as Where);
     run.dirtyBefore = d.async;
     run.controlBefore = d.control;
     await child.resume();
     const afterAsync = await child.checkpoint();
     if (afterAsync) {
-      const a = await read(afterAsync.data as Where);
+      const a = read(afterAsync.data as Where);
       run.afterAsync = a.async;
       run.controlAfter = a.control;
       await child.resume();
       const afterInvalidate = await child.checkpoint();
       if (afterInvalidate) {
-        run.afterInvalidate = (await read(afterInvalidate.data as Where)).async;
+        run.afterInvalidate = (read(afterInvalidate.data as Where)).async;
         // What any other reader of the file sees now.
         const file = Deno.readFileSync(asyncPath);
         for (let page = 0; page < asyncPages; page++) {
@@ -399,7 +399,8 @@ export default defineChecks([
           let mistake = "round the start down and the end up to multiples of pageSize";
           if (got.offset === start && gotEnd === end + size) {
             mistake = "off by one page: an end that is already page-aligned must not be rounded " +
-              "up again (use Math.ceil, not floor + 1): you would sync an extra page";
+              "up again (use Math.ceil, not floor + 1); or the length is the rounded end itself " +
+              "instead of end - start. Either way you would sync an extra page";
           } else if (got.offset === start && gotEnd === end - size) {
             mistake = "off by one page: the last page the range touches is missing";
           } else if (got.offset === offset && got.length === length) {
@@ -411,7 +412,7 @@ export default defineChecks([
               "rounded end";
           }
           ctx.fail(`pageSpan(${offset}, ${length}, ${size}) is wrong`, {
-            expected: `{ offset: ${start}, length: ${end - start} }`,
+            expected: `{"offset":${start},"length":${end - start}}`,
             observed: JSON.stringify(got),
             mistake,
           });
@@ -472,8 +473,9 @@ export default defineChecks([
     title: "commitUpdate msyncs (MS_SYNC) exactly the pages it changed",
     points: 2,
     parent: "commit-lands",
-    hint: "log.sync(pageSpan(offset, data.length, log.pageSize)) for the data, then " +
-      "log.sync({ offset: 0, length: log.pageSize }) for the marker. sync() is MS_SYNC.",
+    hint: "Two msyncs: the data's pages (pageSpan(offset, data.length, log.pageSize) is that " +
+      "range), then page 0 alone. log.sync({ offset, length }) is MS_SYNC of that range; " +
+      'log.sync() with no range is the whole mapping, and mode: "async" is MS_ASYNC.',
     async run(ctx) {
       setup();
       const run = await commitRun(ctx);
@@ -558,7 +560,7 @@ export default defineChecks([
         return out;
       };
       const story = syncs.map((s, i) =>
-        `#${i + 1} msync of pages ${pagesList(pagesOf(s))}: data ${s.data}, marker ${
+        `#${i + 1} msync of page(s) ${pagesList(pagesOf(s))}: data ${s.data}, marker ${
           s.marker === newMarker ? "new" : "old"
         }`
       );
@@ -646,8 +648,9 @@ export default defineChecks([
     title: "predicted: write faults when re-writing a synced page and a dirty page",
     points: 1,
     parent: "pages-clean",
-    hint: "msync(MS_SYNC) writes the page and write-protects it again, so the kernel notices " +
-      "the next write. A page still dirty is already writable.",
+    hint: "After msync a page is clean: how does the kernel find out that it was written again? " +
+      'And is there anything to find out for a page that is still dirty? (lesson: "How the ' +
+      'kernel knows a page is dirty again")',
     async run(ctx) {
       setup();
       const run = await commitRun(ctx);
@@ -684,7 +687,8 @@ export default defineChecks([
     id: "predict-msync-flags",
     title: "predicted: MS_ASYNC, MS_INVALIDATE and an unaligned address",
     points: 2,
-    hint: "Read NOTES in man 2 msync, and mm/msync.c if you like: only MS_SYNC does anything.",
+    hint: 'The lesson\'s "msync and its flags", NOTES and ERRORS in man 2 msync, and ' +
+      "mm/msync.c if you like: which flags make the kernel do any work?",
     async run(ctx) {
       setup();
       requireDiskBacked(ctx);
@@ -799,8 +803,8 @@ export default defineChecks([
       ctx.note(`you predicted loses writes = ${predicted}; the kernel: ${!survived}`);
       if (predicted !== !survived) {
         ctx.fail("the prediction differs from what the kernel did", {
-          expected: String(!survived),
-          observed: String(predicted),
+          expected: `PREDICTED_KILL_LOSES_WRITES = ${!survived} (what the kernel did)`,
+          observed: `PREDICTED_KILL_LOSES_WRITES = ${predicted} (your prediction)`,
           mistake: "the dirty pages belong to the page cache, the kernel's: a killed process " +
             "loses nothing it stored in a shared mapping. Only a crash of the whole machine " +
             "(power cut, kernel panic) loses what was not yet written back or msynced",
