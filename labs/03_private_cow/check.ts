@@ -473,18 +473,20 @@ export default defineChecks([
           observed: `still ${JSON.stringify(value.revertedEdit[0])}; ` +
             (dropped.length ? `${pageList(dropped)} dropped instead` : "nothing dropped"),
           mistake: dropped.length
-            ? "the wrong page: page N starts at byte N × draft.pageSize (off by one?)"
+            ? "the wrong page: discard's offset and length are bytes, and page N starts at " +
+              "byte N × draft.pageSize (the page number used as the offset? off by one?)"
             : "revertPage did nothing: call draft.discard({ offset, length }) on that page",
         });
       }
       if (stillCopy) {
-        ctx.fail(`page ${revert} reads right, but it is still a private copy`, {
+        ctx.fail(`page ${revert} no longer holds your edit, but it is still a private copy`, {
           expected:
             `page ${revert} no longer a copy (absent, or the file's page: pagemap bit 61 set); ` +
             `Anonymous ${kB((edited.length - 1) * ps)}`,
           observed: `bit 61 clear, Anonymous ${kB(atReverted.anonymous)}`,
-          mistake: "copying the file's bytes back writes the page again: it stays a copy, and " +
-            "misses later changes to the file. MADV_DONTNEED (draft.discard) drops the copy instead",
+          mistake: "writing over the page (the file's bytes copied back, or zeros) is a store: " +
+            "the page stays a copy, and misses later changes to the file. MADV_DONTNEED " +
+            "(draft.discard) drops the copy instead",
         });
       }
       if (lost.length) {

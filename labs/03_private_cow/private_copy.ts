@@ -63,8 +63,9 @@ export function edit(draft: Mapping, offset: number, text: string): void {
  * now, and holds no private copy any more. Other pages keep their edits.
  */
 export function revertPage(draft: Mapping, page: number): void {
-  // TODO: drop this one page of the draft with draft.discard({ offset, length }).
-  // Do not copy the file's bytes back: that would keep (or make) a copy.
+  // TODO: drop this one page of the draft with draft.discard({ offset, length }),
+  // both in bytes. Do not write anything back (the file's bytes, or zeros):
+  // a store into the page would keep (or make) a copy.
   void draft;
   void page;
 }

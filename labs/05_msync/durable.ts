@@ -85,7 +85,9 @@ export function pageSpan(
  * that order, and no page more than needed.
  *
  * `log.bytes` is the file's memory; `log.sync({ offset, length })` is
- * `msync(MS_SYNC)` of that range; `log.pageSize` is the page size.
+ * `msync(MS_SYNC)` of that range, rounded out to whole pages (`log.sync()`
+ * with no range is the whole mapping: too much here); `log.pageSize` is the
+ * page size.
  */
 export function commitUpdate(
   log: Mapping,

@@ -143,7 +143,8 @@ export function allocateGuarded(pages: number): GuardedBuffer {
   const ps = sys.pageSize();
   // TODO: map (pages + 2) pages read-write in ONE sys.mmap; sys.mprotect the
   // first page and the last page to PROT.NONE; hand out base + one page;
-  // free() must munmap all (pages + 2) pages, once.
+  // free() must munmap all (pages + 2) pages, and only on its first call: by
+  // a second call something else may live at that address (a double free).
   // (Deno.UnsafePointer.offset(ptr, bytes) moves a pointer; sys.addressOf(ptr) is its address.)
   const base = sys.mmap(
     null,
