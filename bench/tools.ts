@@ -1,73 +1,348 @@
 /**
- * Section 4: the lab's tools (runner and grader). They are not built yet:
- * this section says so until `cli/lab.ts` exists, and then times how long
- * the runner takes to start and print its help (no speed is asserted).
+ * Section 4: the lab's tools (runner and grader), timed as a student and an
+ * instructor meet them:
+ *
+ * - `deno task lab list`: wall time from spawn to exit (the first screen),
+ *   several rounds;
+ * - `deno task lab check --all` with every reference solution in place: one
+ *   round (it runs every check of every lab);
+ * - `deno task grade` over 20 copies of the reference solutions: submissions
+ *   per minute, and every student must get full marks.
+ *
+ * The runner keeps state (`.mmap-lab/state.json`) and restores stubs from
+ * git, so it runs in a throw-away copy of the project (a git repository of
+ * its own) under `.mmap-lab/bench/tools-project/`, never in this checkout.
+ * The grader runs from this checkout: it only writes under `./.mmap-lab`.
+ *
+ * `--quick`: `lab list` once, no `check --all`, and 2 submissions graded on
+ * lab 0 only.
  *
  * @module
  */
 
-import { type BenchOptions, measure, progress, type Section } from "./harness.ts";
-import { ROOT } from "./native.ts";
+import { cpSync, rmSync } from "node:fs";
+import { type BenchOptions, measure, progress, type Ratio, type Section } from "./harness.ts";
+import { ROOT, WORK_DIR } from "./native.ts";
 
 const TITLE = "Tools: runner and grader";
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
+/** The throw-away copy of the project the runner is timed in. */
+const PROJECT = `${WORK_DIR}/tools-project`;
+/** The grader's input: one folder per student. */
+const SUBMISSIONS = `${WORK_DIR}/submissions`;
+/** The grader's `--json` output. */
+const GRADES = `${WORK_DIR}/grades.json`;
+
+/** Targets from the brief, in their own units. */
+const LIST_TARGET_MS = 150;
+const CHECK_TARGET_S = 5;
+const GRADE_TARGET_PER_MIN = 60;
+/** Submissions graded in a full run. */
+const STUDENTS = 20;
+
+interface LabEntry {
+  id: string;
+  file: string;
+}
+
+interface Run {
+  ms: number;
+  code: number;
+  output: string;
+}
+
+/** Runs `deno ARGS` in `cwd`, killed after `timeoutMs`; the wall time is spawn to exit. */
+async function runDeno(
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  keepOutput = true,
+): Promise<Run> {
+  const t0 = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, timeoutMs);
+  // Read both pipes to the end so a chatty child never blocks on a full pipe.
+  const [out, status] = await Promise.all([child.output(), child.status]);
+  const ms = performance.now() - t0;
+  clearTimeout(timer);
+  const decoder = new TextDecoder();
+  const output = keepOutput ? decoder.decode(out.stdout) + decoder.decode(out.stderr) : "";
+  if (timedOut) {
+    return { ms, code: -1, output: `${output}\n(killed after ${timeoutMs / 1000} s)` };
+  }
+  return { ms, code: status.code, output };
+}
+
+/** The last lines of a command's output, for an error message. */
+function tail(text: string, lines = 25): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+async function git(args: string[], cwd: string): Promise<void> {
+  const out = await new Deno.Command("git", {
+    args: ["-c", "user.email=b@example.com", "-c", "user.name=bench", ...args],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`git ${args.join(" ")} failed:\n${tail(new TextDecoder().decode(out.stderr))}`);
   }
 }
 
-/** Section 4: a stub until the runner exists. */
-export async function toolsSection(opts: BenchOptions): Promise<Section> {
-  const runner = `${ROOT}cli/lab.ts`;
-  if (!(await exists(runner))) {
-    return {
-      id: "4",
-      title: TITLE,
-      description: [],
-      results: [],
-      ratios: [],
-      notes: [],
-      skipped: "runner not built yet",
-    };
+function loadLabs(): LabEntry[] {
+  const catalog = JSON.parse(Deno.readTextFileSync(`${ROOT}labs/labs.json`)) as {
+    labs: LabEntry[];
+  };
+  return catalog.labs.map(({ id, file }) => ({ id, file }));
+}
+
+/**
+ * A fresh copy of the project (lib/, cli/, labs/, solutions/, deno.json) in
+ * its own git repository, stubs committed as in a student's checkout.
+ */
+async function makeProject(): Promise<void> {
+  rmSync(PROJECT, { recursive: true, force: true });
+  Deno.mkdirSync(PROJECT, { recursive: true });
+  for (const dir of ["lib", "cli", "labs", "solutions"]) {
+    cpSync(`${ROOT}${dir}`, `${PROJECT}/${dir}`, { recursive: true });
   }
-  // TODO(bench): once the runner and grader have settled commands, time a real lab run and a
-  // grading pass here. Until then: the runner's cold start with `--help`.
+  cpSync(`${ROOT}deno.json`, `${PROJECT}/deno.json`);
+  Deno.writeTextFileSync(`${PROJECT}/.gitignore`, ".mmap-lab/\n");
+  await git(["init", "-q"], PROJECT);
+  await git(["add", "-A"], PROJECT);
+  await git(["commit", "-q", "-m", "bench copy"], PROJECT);
+}
+
+/** 20 (or `count`) students, each with the reference solutions side by side. */
+function makeSubmissions(labs: LabEntry[], count: number): void {
+  rmSync(SUBMISSIONS, { recursive: true, force: true });
+  for (let i = 1; i <= count; i++) {
+    const dir = `${SUBMISSIONS}/student-${String(i).padStart(2, "0")}`;
+    Deno.mkdirSync(dir, { recursive: true });
+    for (const lab of labs) cpSync(`${ROOT}solutions/${lab.id}/${lab.file}`, `${dir}/${lab.file}`);
+  }
+}
+
+/**
+ * A target on an absolute figure, shown as the figure over its target (the
+ * harness's Targets table is made of ratios): ≤ 1× (or ≥ 1×) meets it.
+ */
+function budget(
+  id: string,
+  label: string,
+  num: string,
+  samples: number[],
+  op: "<=" | ">=",
+): Ratio {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const n = sorted.length;
+  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  return {
+    id,
+    label,
+    num,
+    den: "target",
+    samples,
+    median,
+    min: sorted[0],
+    max: sorted[n - 1],
+    target: { op, value: 1 },
+    met: op === "<=" ? median <= 1 : median >= 1,
+  };
+}
+
+/** Section 4. */
+export async function toolsSection(opts: BenchOptions): Promise<Section> {
+  const labs = loadLabs();
+  const notes: string[] = [];
+  const ratios: Ratio[] = [];
+
+  // --- the runner, in a throw-away copy of the project -------------------
+  progress("section 4: copying the project to .mmap-lab/bench/tools-project");
+  await makeProject();
+  const listArgs = ["run", "--no-prompt", "-P=lab", "cli/lab.ts", "list"];
+  const listRun = async () => {
+    const r = await runDeno(listArgs, PROJECT, 30_000);
+    if (r.code !== 0) {
+      throw new Error(`deno task lab list exited with code ${r.code}:\n${tail(r.output)}`);
+    }
+    return r.ms;
+  };
   const rounds = opts.rounds ?? (opts.quick ? 1 : 3);
-  progress(`section 4: runner start-up × ${rounds} rounds`);
-  const notes: string[] = ["grader: not measured yet (TODO in bench/tools.ts)"];
+  progress(`section 4: lab list × ${rounds} rounds`);
   const results = await measure([{
-    id: "tools.help",
-    group: "runner start-up",
-    name: "deno run -P=lab cli/lab.ts --help",
+    id: "tools.list",
+    group: "runner",
+    name: "lab list (spawn to exit)",
     unit: "ms",
     ops: 1,
-    run: async () => {
-      const t0 = performance.now();
-      const child = new Deno.Command(Deno.execPath(), {
-        args: ["run", "-P=lab", runner, "--help"],
-        cwd: ROOT,
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-      const status = await child.status;
-      clearTimeout(timer);
-      if (!status.success) notes.push(`cli/lab.ts --help exited with code ${status.code}`);
-      return performance.now() - t0;
-    },
+    warmup: opts.quick ? undefined : listRun,
+    run: listRun,
   }], rounds);
+  const list = results[0];
+  ratios.push(budget(
+    "tools.list/target",
+    `lab list first screen / ${LIST_TARGET_MS} ms`,
+    list.id,
+    list.samples.map((ms) => ms / LIST_TARGET_MS),
+    "<=",
+  ));
+
+  if (opts.quick) {
+    notes.push("--quick: lab check --all not run");
+  } else {
+    // Every reference solution over its stub, then every check of every lab.
+    for (const lab of labs) {
+      cpSync(
+        `${PROJECT}/solutions/${lab.id}/${lab.file}`,
+        `${PROJECT}/labs/${lab.id}/${lab.file}`,
+      );
+    }
+    progress(`section 4: lab check --all on ${labs.length} reference solutions (one round)`);
+    const r = await runDeno(
+      ["run", "--no-prompt", "-P=lab", "cli/lab.ts", "check", "--all"],
+      PROJECT,
+      300_000,
+    );
+    if (r.code !== 0) {
+      throw new Error(
+        `lab check --all on the reference solutions exited with code ${r.code}:\n${tail(r.output)}`,
+      );
+    }
+    results.push({
+      id: "tools.checkAll",
+      group: "runner",
+      name: `lab check --all (${labs.length} labs, solutions)`,
+      unit: "ms",
+      ops: 1,
+      samples: [r.ms],
+      median: r.ms,
+      min: r.ms,
+      max: r.ms,
+      also: `${(r.ms / 1000).toFixed(1)} s`,
+    });
+    ratios.push(budget(
+      "tools.checkAll/target",
+      `check --all / ${CHECK_TARGET_S} s`,
+      "tools.checkAll",
+      [r.ms / 1000 / CHECK_TARGET_S],
+      "<=",
+    ));
+  }
+
+  // --- the grader, from this checkout --------------------------------------
+  const students = opts.quick ? 2 : STUDENTS;
+  makeSubmissions(labs, students);
+  rmSync(GRADES, { force: true });
+  const gradeArgs = [
+    "run",
+    "-P=grade",
+    "cli/grade.ts",
+    ".mmap-lab/bench/submissions",
+    "--quiet",
+    "--json",
+    ".mmap-lab/bench/grades.json",
+    ...(opts.quick ? ["--lab", "0"] : []),
+  ];
+  const labsGraded = opts.quick ? 1 : labs.length;
+  progress(`section 4: grading ${students} submissions × ${labsGraded} lab(s) (one round)`);
+  const g = await runDeno(gradeArgs, ROOT, 1_800_000);
+  if (g.code !== 0) {
+    throw new Error(`deno task grade exited with code ${g.code}:\n${tail(g.output)}`);
+  }
+  verifyGrades(students, labsGraded);
+  const perMinute = students / (g.ms / 60_000);
+  results.push({
+    id: "tools.grade",
+    group: "grader",
+    name: `grade ${students} submissions × ${labsGraded} lab${labsGraded === 1 ? "" : "s"}`,
+    unit: "ms",
+    ops: students,
+    samples: [g.ms],
+    median: g.ms,
+    min: g.ms,
+    max: g.ms,
+    also: `${perMinute.toFixed(1)} submissions/min, ${(g.ms / students / 1000).toFixed(2)} s each`,
+  });
+  ratios.push(budget(
+    "tools.grade/target",
+    `${labsGraded}-lab submissions per minute / ${GRADE_TARGET_PER_MIN}`,
+    "tools.grade",
+    [perMinute / GRADE_TARGET_PER_MIN],
+    ">=",
+  ));
+  if (opts.quick) notes.push("--quick: 2 submissions graded on lab 0 only");
+  notes.push(
+    `every student got full marks (${students} × ${labsGraded} lab${
+      labsGraded === 1 ? "" : "s"
+    }, ${navigator.hardwareConcurrency} cores, grader's default --jobs)`,
+  );
+  notes.push(
+    "targets: lab list ≤ 150 ms, check --all ≤ 5 s, grading ≥ 60 submissions/min; " +
+      "each ratio above is the figure over its target (≤ 1× or ≥ 1× meets it)",
+  );
+
   return {
     id: "4",
     title: TITLE,
-    description: ["wall time of a cold start, ms (includes Deno's own start-up)"],
+    description: [
+      "wall time from spawn to exit, ms (includes Deno's own start-up); the runner in a",
+      "throw-away copy of the project, the grader on copies of the reference solutions",
+    ],
     results,
-    ratios: [],
-    notes: [...new Set(notes)],
+    ratios,
+    notes,
   };
+}
+
+/** Every student graded on every lab asked for, with full marks, and no grading problem. */
+function verifyGrades(students: number, labsGraded: number): void {
+  const report = JSON.parse(Deno.readTextFileSync(GRADES)) as {
+    format: string;
+    problems: string[];
+    students: {
+      name: string;
+      score: number;
+      maxScore: number;
+      labs: { id: string; status: string; score: number; maxScore: number; error?: string }[];
+    }[];
+  };
+  const wrong: string[] = [];
+  if (report.format !== "mmap-lab-grades") wrong.push(`unexpected format ${report.format}`);
+  for (const p of report.problems ?? []) wrong.push(`grading problem: ${p}`);
+  if (report.students.length !== students) {
+    wrong.push(`${report.students.length} students graded, expected ${students}`);
+  }
+  for (const s of report.students) {
+    if (s.labs.length !== labsGraded) {
+      wrong.push(`${s.name}: ${s.labs.length} labs graded, expected ${labsGraded}`);
+    }
+    for (const lab of s.labs) {
+      if (lab.status !== "graded" || lab.maxScore <= 0 || lab.score !== lab.maxScore) {
+        wrong.push(
+          `${s.name} ${lab.id}: ${lab.status} ${lab.score}/${lab.maxScore}` +
+            (lab.error ? ` (${lab.error})` : ""),
+        );
+      }
+    }
+  }
+  if (wrong.length > 0) {
+    throw new Error(
+      `grading the reference solutions did not give full marks:\n${wrong.slice(0, 20).join("\n")}`,
+    );
+  }
 }
