@@ -18,6 +18,8 @@ import { withoutRecording } from "./trace.ts";
 export type Pid = number | "self";
 
 const decoder = new TextDecoder();
+/** The buffer {@link readProcBytes} reads into (it only grows). */
+let readBuffer = new Uint8Array(64 * 1024);
 
 function readProcBytes(path: string, at = 0, count?: number): Uint8Array<ArrayBuffer> {
   return withoutRecording(() => {
@@ -33,22 +35,19 @@ function readProcBytes(path: string, at = 0, count?: number): Uint8Array<ArrayBu
         }
         return buf.subarray(0, got) as Uint8Array<ArrayBuffer>;
       }
-      const chunks: Uint8Array[] = [];
+      // One buffer for every read, grown as needed: /proc files are read often.
       let total = 0;
       for (;;) {
-        const buf = new Uint8Array(65536);
-        const n = sys.pread(fd, buf, at + total);
+        if (total === readBuffer.length) {
+          const bigger = new Uint8Array(readBuffer.length * 2);
+          bigger.set(readBuffer);
+          readBuffer = bigger;
+        }
+        const n = sys.pread(fd, readBuffer.subarray(total), at + total);
         if (n === 0) break;
-        chunks.push(buf.subarray(0, n));
         total += n;
       }
-      const out = new Uint8Array(total);
-      let pos = 0;
-      for (const c of chunks) {
-        out.set(c, pos);
-        pos += c.length;
-      }
-      return out;
+      return readBuffer.slice(0, total);
     } finally {
       sys.close(fd);
     }

@@ -65,16 +65,19 @@ const WORDS = [
   "→",
 ];
 
+/** UTF-8 length of each word, worked out once. */
+const WORD_BYTES = WORDS.map((w) => encoder.encode(w).length);
+
 function randomText(ctx: CheckContext, bytes: number): string {
   // One call for all the randomness: 2 random bytes per word (which word, end the line?).
   const noise = ctx.random.bytes(bytes);
   const parts: string[] = [];
   let size = 0;
   for (let i = 0; size < bytes; i += 2) {
-    const word = WORDS[noise[i % noise.length] % WORDS.length];
+    const pick = noise[i % noise.length] % WORDS.length;
     const sep = noise[(i + 1) % noise.length] < 26 ? "\n" : " "; // about 1 line in 10 words
-    parts.push(word, sep);
-    size += encoder.encode(word).length + 1;
+    parts.push(WORDS[pick], sep);
+    size += WORD_BYTES[pick] + 1;
   }
   return parts.join("");
 }
@@ -95,7 +98,7 @@ function occurrences(hay: Uint8Array, needle: Uint8Array): number[] {
 
 function newlines(bytes: Uint8Array): number {
   let n = 0;
-  for (const b of bytes) if (b === 10) n++;
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
 }
 
