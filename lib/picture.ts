@@ -5,7 +5,6 @@
  * @module
  */
 
-import { styleText } from "node:util";
 import type { PageState } from "./inspect.ts";
 
 /** Options for {@link drawPages}. */
@@ -18,7 +17,9 @@ export interface DrawOptions {
   legend?: boolean;
 }
 
-type Style = Parameters<typeof styleText>[0];
+/** ANSI foreground colours (not node:util's styleText: it would load Deno's Node layer). */
+const COLORS = { gray: 90, red: 31, green: 32, yellow: 33, blue: 34, magenta: 35, cyan: 36 };
+type Style = keyof typeof COLORS;
 
 const GLYPHS: Record<PageState, { glyph: string; style: Style; meaning: string }> = {
   absent: { glyph: "·", style: "gray", meaning: "not present (never touched, or discarded)" },
@@ -59,7 +60,7 @@ export function drawPages(
   const color = options.color ?? colorByDefault();
   const paint = (state: PageState) =>
     color
-      ? styleText(GLYPHS[state].style, GLYPHS[state].glyph, { validateStream: false })
+      ? `\x1b[${COLORS[GLYPHS[state].style]}m${GLYPHS[state].glyph}\x1b[39m`
       : GLYPHS[state].glyph;
   const label = String(Math.max(0, pages.length - 1)).length;
   const lines: string[] = [];

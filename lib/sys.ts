@@ -287,6 +287,17 @@ export function getpid(): number {
   return L().getpid();
 }
 
+/**
+ * `setsid(2)`: makes this process the leader of a new session and process
+ * group (whose id is its pid). Fails with EPERM in a process that already
+ * leads a process group.
+ */
+export function setsid(): number {
+  const sid = L().setsid();
+  if (sid < 0) fail("setsid", {}, -1, errno());
+  return sid;
+}
+
 /** Resource usage of this process (`getrusage(RUSAGE_SELF)`). */
 export interface ResourceUsage {
   /** Page faults served without I/O (`ru_minflt`). */

@@ -11,6 +11,7 @@ import { isDeepStrictEqual } from "node:util";
 import { type Catalog, labFile, type LabInfo, PROJECT_ROOT } from "./catalog.ts";
 import { type Check, type CheckContext, CheckFailure, type FailureDetails } from "./check.ts";
 import {
+  adoptOrphans,
   type ChildHandle,
   type ChildLimits,
   type ChildResult,
@@ -182,6 +183,21 @@ export async function runLab(
   catalog: Catalog,
   lab: LabInfo,
   options: RunLabOptions = {},
+): Promise<LabResult> {
+  // What the student's code leaves running (even a setsid() daemon) comes back
+  // to this process when its child dies, and is killed there.
+  adoptOrphans(true);
+  try {
+    return await runChecks(catalog, lab, options);
+  } finally {
+    adoptOrphans(false);
+  }
+}
+
+async function runChecks(
+  catalog: Catalog,
+  lab: LabInfo,
+  options: RunLabOptions,
 ): Promise<LabResult> {
   const start = performance.now();
   const root = catalog.root;

@@ -58,6 +58,8 @@ export const LIBC_SYMBOLS = {
   statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   /** pid_t getpid(void); */
   getpid: { parameters: [], result: "i32" },
+  /** pid_t setsid(void); a checker's child leads its own session */
+  setsid: { parameters: [], result: "i32" },
   /** long syscall(long number, ...); used for SYS_futex(uaddr, op, val, timeout, uaddr2, val3) */
   syscall: {
     parameters: ["i64", "pointer", "i32", "i32", "pointer", "pointer", "i32"],
