@@ -65,7 +65,17 @@ async function checkpoint(name: string, data?: unknown): Promise<void> {
 if (spec.record) startRecording();
 try {
   const drive: Drive = (await import(spec.drive)).default;
-  const student = await import(toFileUrl(spec.student));
+  let student;
+  try {
+    student = await import(toFileUrl(spec.student));
+  } catch (err) {
+    send({
+      kind: "error",
+      error: { ...serializeError(err), whileLoading: true },
+      calls: newCalls(),
+    });
+    Deno.exit(0);
+  }
   const value = await drive({
     params: spec.params,
     student,

@@ -38,6 +38,8 @@ export interface SerializedError {
   fromKernel?: boolean;
   /** The stack, trimmed. */
   stack?: string;
+  /** Thrown while loading the student's module (a syntax error, a bad import), not by running it. */
+  whileLoading?: boolean;
 }
 
 /**

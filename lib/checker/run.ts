@@ -19,6 +19,7 @@ import {
   spawnChild,
 } from "./spawn.ts";
 import type { CallRecord } from "../trace.ts";
+import type { SerializedError } from "./protocol.ts";
 import { toFileUrl } from "./paths.ts";
 
 /** How a check ended. */
@@ -149,6 +150,17 @@ async function loadChecks(root: string, lab: LabInfo): Promise<Check[]> {
   return mod.default as Check[];
 }
 
+interface LoadFailure {
+  /** The check whose child failed to load the student's file. */
+  check: string;
+  /** What loading threw. */
+  error: SerializedError;
+}
+
+function loadFailureOf(load: { failure?: LoadFailure }): LoadFailure | undefined {
+  return load.failure;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -232,6 +244,8 @@ async function runChecks(
     checks = checks.filter((c) => wanted.has(c.id));
   }
 
+  /** The first child that could not even load the student's file, and in which check. */
+  const load: { failure?: LoadFailure } = {};
   const shared = new Map<string, Promise<unknown>>();
   const owners = new Map<string, string>();
   const results: CheckResult[] = [];
@@ -265,6 +279,10 @@ async function runChecks(
     } else if (parent && parent.status !== "passed") {
       result.status = "skipped";
       result.message = `needs: ${parent.id}`;
+    } else if (load.failure) {
+      // Every check would fail the same way: say it once, where it happened.
+      result.status = "skipped";
+      result.message = `needs: your file to load (see ${load.failure.check})`;
     } else {
       const spawn = (
         drive: string,
@@ -283,7 +301,12 @@ async function runChecks(
           signal: options.signal,
         });
         children.push(child);
-        child.result().then((r) => calls.push(...r.calls));
+        child.result().then((r) => {
+          calls.push(...r.calls);
+          if (r.error?.whileLoading && (opts.student ?? studentFile) === studentFile) {
+            load.failure ??= { check: check.id, error: r.error };
+          }
+        });
         return child;
       };
       const ctx: CheckContext = {
@@ -369,6 +392,22 @@ async function runChecks(
       } finally {
         for (const child of children) child.kill();
         await Promise.allSettled(children.map((c) => c.result()));
+      }
+      // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
+      const failure = loadFailureOf(load);
+      if (result.status === "failed" && failure?.check === check.id) {
+        const [first, ...rest] = failure.error.message.split("\n");
+        result.message = `your file does not load: ${first}`;
+        result.details = {
+          observed: rest.length ? [first, ...rest].join("\n") : undefined,
+          mistake: "fix that line and save; `deno check " +
+            (studentFile.startsWith(`${root}/`)
+              ? studentFile.slice(root.length + 1)
+              : studentFile) +
+            "` lists every error with its line",
+        };
+        result.internalError = undefined;
+        result.hint = undefined; // about the check's subject, not about loading
       }
     }
     result.durationMs = performance.now() - checkStart;

@@ -71,7 +71,32 @@ Deno.test("a file that does not parse is reported, not a runner crash", async ()
     Deno.writeTextFileSync(file, "export function writeMessage(p: string) {\n  const x = ;\n}\n");
     const check = firstCheck(await runWith(file));
     assert.equal(check.status, "failed");
-    assert.match(check.message, /threw .*(SyntaxError|Expression expected|Unexpected)/i);
+    assert.match(check.message, /^your file does not load: .*(SyntaxError|Expression expected)/i);
+    assert.match(check.details.mistake ?? "", /deno check/);
+  } finally {
+    Deno.removeSync(file);
+  }
+});
+
+Deno.test("a file that does not load fails once; the other root checks wait for it", async () => {
+  const shared = findLab(catalog, "02_shared_mapping")!;
+  const dir = `${catalog.root}/.mmap-lab/test-scratch`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const file = Deno.makeTempFileSync({ dir, suffix: ".ts" });
+  try {
+    Deno.writeTextFileSync(file, "export function openTable(p: string) {\n  return (;\n}\n");
+    const result = await runLab(catalog, shared, { studentFile: file });
+    const roots = result.checks.filter((c) => c.message.startsWith("your file does not load"));
+    assert.equal(roots.length, 1, "the load error is reported by exactly one check");
+    const [failed] = roots;
+    assert.equal(failed.status, "failed");
+    const others = result.checks.filter((c) => c !== failed);
+    assert.ok(others.length >= 2);
+    assert.ok(
+      others.some((c) => c.message === `needs: your file to load (see ${failed.id})`),
+      JSON.stringify(others.map((c) => c.message)),
+    );
+    assert.ok(others.every((c) => c.status === "skipped" && c.message.startsWith("needs: ")));
   } finally {
     Deno.removeSync(file);
   }
