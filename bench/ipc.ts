@@ -33,16 +33,6 @@ const O_NONBLOCK = 0o4000;
 const ENXIO = 6;
 const TIMEOUT_MS = 30_000;
 
-/**
- * PLACEHOLDER: the ring-buffer lab. A later lab builds the lab's own ring
- * buffer; once it exists, return its variants here (same message sizes and
- * counts as {@link ipcSection}, measured against the same pipe), so its
- * results sit beside the bench's own ring. Until then: no variants.
- */
-export function labRingBufferVariants(_opts: BenchOptions): Variant[] {
-  return [];
-}
-
 interface Transfer {
   size: number;
   count: number;
@@ -232,7 +222,6 @@ export async function ipcSection(opts: BenchOptions): Promise<Section> {
       },
     );
   }
-  variants.push(...labRingBufferVariants(opts));
   progress(`section 3: ${variants.length} transfers × ${rounds} rounds (one child process each)`);
   const results = await measure(variants, rounds);
   return {
@@ -255,8 +244,8 @@ export async function ipcSection(opts: BenchOptions): Promise<Section> {
       "Int32Array, spin 2000 polls then sched_yield; the consumer reads messages in place",
       "pipe: a FIFO, one writeSync per message, 64 KiB readSync calls; the consumer handles each " +
       "message the same way (sequence check, last byte)",
-      "the lab's own ring buffer: placeholder (labRingBufferVariants in bench/ipc.ts) until the " +
-      "ring-buffer lab exists",
+      "the students' own ring (lab 08) is compared with a pipe by its checker, shown to the " +
+      "student and not graded: `deno task lab check 8`",
     ],
   };
 }

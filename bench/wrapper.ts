@@ -1,13 +1,14 @@
 /**
  * Section 1: what the wrapper costs. One cycle maps one page, touches it and
- * unmaps it, four ways side by side: the public API (`mapAnonymous` /
- * `mapFile`), the raw layer (`sys.*`), the same raw calls with the fixes
- * proposed for `lib/sys.ts` (64-bit arguments as BigInt, `open`'s path
- * encoded into a reused buffer; done here with a bench-local `Deno.dlopen`),
- * and C. Then `sync()` of one dirty page.
+ * unmaps it, side by side: the public API (`mapAnonymous` / `mapFile`), the
+ * raw layer (`sys.*`), the raw calls touching the page from C instead of a
+ * JavaScript view, the C loop called inside this process, and a C program.
+ * Then `sync()` of one dirty page.
  *
  * Section 1b finds out why: it calls no-op C functions that have the
- * signatures of `lib/ffi/libc.ts`, so only the FFI call itself is timed.
+ * signatures of `lib/ffi/libc.ts`, so only the FFI call itself is timed. (It
+ * is how sys.ts came to pass 64-bit arguments as BigInt and to encode paths
+ * into a reused buffer.)
  *
  * @module
  */
@@ -30,61 +31,6 @@ const encoder = new TextEncoder();
 
 /** Keeps results alive so no loop is optimised away. */
 let sink = 0;
-
-/** The libc calls of `lib/sys.ts`, declared the same way, called with BigInt 64-bit arguments. */
-function openBigintLibc() {
-  return Deno.dlopen("libc.so.6", {
-    mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
-    munmap: { parameters: ["pointer", "usize"], result: "i32" },
-    msync: { parameters: ["pointer", "usize", "i32"], result: "i32" },
-    open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-    close: { parameters: ["i32"], result: "i32" },
-    lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
-  }).symbols;
-}
-
-/**
- * `lib/sys.ts` with the two fixes proposed for it: `usize`/`i64` arguments
- * passed as BigInt (`BigInt(length)`) instead of a number cast to bigint, and
- * `open`'s path encoded into a reused buffer (`encodeInto`) instead of a new
- * `Uint8Array` per call. Error checks and the MAP_FAILED test are unchanged.
- */
-function proposedSys() {
-  const libc = openBigintLibc();
-  let pathBuffer = new Uint8Array(256);
-  const fail = (call: string): never => {
-    throw new Error(`${call} failed (errno ${sys.errno()})`);
-  };
-  return {
-    mmap(length: number, prot: number, flags: number, fd: number, offset: number) {
-      const ptr = libc.mmap(null, BigInt(length), prot, flags, fd, BigInt(offset));
-      if (ptr === null || BigInt(Deno.UnsafePointer.value(ptr)) === MAP_FAILED) fail("mmap");
-      return ptr!;
-    },
-    munmap(ptr: Deno.PointerObject, length: number) {
-      if (libc.munmap(ptr, BigInt(length)) !== 0) fail("munmap");
-    },
-    msync(ptr: Deno.PointerObject, length: number, flags: number) {
-      if (libc.msync(ptr, BigInt(length), flags) !== 0) fail("msync");
-    },
-    open(path: string, flags: number) {
-      // The path encoded into a reused buffer instead of a new one per call.
-      if (path.length * 3 + 1 > pathBuffer.length) pathBuffer = new Uint8Array(path.length * 3 + 1);
-      pathBuffer[encoder.encodeInto(path, pathBuffer).written] = 0;
-      const fd = libc.open(pathBuffer, flags, 0o644);
-      if (fd < 0) fail("open");
-      return fd;
-    },
-    close(fd: number) {
-      if (libc.close(fd) !== 0) fail("close");
-    },
-    fileSize(fd: number) {
-      const size = Number(libc.lseek(fd, 0n, 2));
-      if (size < 0 || libc.lseek(fd, 0n, 0) !== 0n) fail("lseek");
-      return size;
-    },
-  };
-}
 
 /**
  * The raw layer's way to touch a page: Deno.UnsafePointerView has no setters,
@@ -159,7 +105,6 @@ function cVariant(
  */
 function inProcessVariants(
   native: Native,
-  fast: ReturnType<typeof proposedSys>,
   nAnon: number,
   nFile: number,
   path: string,
@@ -191,25 +136,25 @@ function inProcessVariants(
   });
   const RW = PROT.READ | PROT.WRITE;
   const ANON = MAP.PRIVATE | MAP.ANONYMOUS;
-  const name = "raw + fixes, touch in C (no view)";
+  const name = "raw, touch in C (no view)";
   return {
     anon: [
       inC("anon.cin", "anonymous 4 KiB", nAnon, () => cycles_anon(BigInt(nAnon))),
       jsVariant("anon.noview", "anonymous 4 KiB", name, nAnon, () => {
-        const p = fast.mmap(PAGE, RW, ANON, -1, 0);
+        const p = sys.mmap(null, PAGE, RW, ANON, -1, 0);
         touch_byte(p);
-        fast.munmap(p, PAGE);
+        sys.munmap(p, PAGE);
       }),
     ],
     file: [
       inC("file.cin", "file 4 KiB, read", nFile, () => cycles_file(BigInt(nFile), encodedPath)),
       jsVariant("file.noview", "file 4 KiB, read", name, nFile, () => {
-        const fd = fast.open(path, O.RDONLY | O.CLOEXEC);
-        const size = fast.fileSize(fd);
-        const p = fast.mmap(size, PROT.READ, MAP.SHARED, fd, 0);
-        fast.close(fd);
+        const fd = sys.open(path, O.RDONLY | O.CLOEXEC);
+        const size = sys.fileSize(fd);
+        const p = sys.mmap(null, size, PROT.READ, MAP.SHARED, fd, 0);
+        sys.close(fd);
         sink += peek_byte(p);
-        fast.munmap(p, size);
+        sys.munmap(p, size);
       }),
     ],
     close: () => lib.close(),
@@ -222,7 +167,6 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
   const nAnon = opts.quick ? 200 : 20_000;
   const nFile = opts.quick ? 200 : 10_000;
   const nSync = opts.quick ? 5 : 400;
-  const fast = proposedSys();
 
   const smallPath = `${WORK_DIR}/small-4KiB.bin`;
   const syncPath = `${WORK_DIR}/sync-4KiB.bin`;
@@ -232,15 +176,10 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
 
   const RW = PROT.READ | PROT.WRITE;
   const ANON = MAP.PRIVATE | MAP.ANONYMOUS;
-  const inProcess = inProcessVariants(native, fast, nAnon, nFile, smallPath);
+  const inProcess = inProcessVariants(native, nAnon, nFile, smallPath);
   const variants: Variant[] = [
     ...cVariant(native, "anon.c", "anonymous 4 KiB", nAnon, ["anon", nAnon]),
     ...inProcess.anon,
-    jsVariant("anon.fixed", "anonymous 4 KiB", "raw + proposed fixes", nAnon, () => {
-      const p = fast.mmap(PAGE, RW, ANON, -1, 0);
-      writeByte(p, PAGE);
-      fast.munmap(p, PAGE);
-    }),
     jsVariant("anon.raw", "anonymous 4 KiB", "raw (sys.mmap/munmap + view)", nAnon, () => {
       const p = sys.mmap(null, PAGE, RW, ANON, -1, 0);
       writeByte(p, PAGE);
@@ -253,14 +192,6 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
     }),
     ...cVariant(native, "file.c", "file 4 KiB, read", nFile, ["file", nFile, smallPath]),
     ...inProcess.file,
-    jsVariant("file.fixed", "file 4 KiB, read", "raw + proposed fixes", nFile, () => {
-      const fd = fast.open(smallPath, O.RDONLY | O.CLOEXEC);
-      const size = fast.fileSize(fd);
-      const p = fast.mmap(size, PROT.READ, MAP.SHARED, fd, 0);
-      fast.close(fd);
-      sink += readByte(p, size);
-      fast.munmap(p, size);
-    }),
     jsVariant("file.raw", "file 4 KiB, read", "raw (sys.open/…/munmap + view)", nFile, () => {
       const fd = sys.open(smallPath, O.RDONLY | O.CLOEXEC);
       const size = sys.fileSize(fd);
@@ -280,17 +211,11 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
   const syncFd = sys.open(syncPath, O.RDWR | O.CLOEXEC);
   const syncRaw = sys.mmap(null, PAGE, RW, MAP.SHARED, syncFd, 0);
   const syncRawBytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(syncRaw, PAGE));
-  const syncBig = fast.mmap(PAGE, RW, MAP.SHARED, syncFd, 0);
-  const syncBigBytes = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(syncBig, PAGE));
   sys.close(syncFd);
   const syncApi = mapFile(syncPath, { access: "readwrite" });
   const syncApiBytes = syncApi.bytes;
   variants.push(
     ...cVariant(native, "sync.c", "sync 1 dirty page", nSync, ["msync", nSync, syncPath]),
-    jsVariant("sync.fixed", "sync 1 dirty page", "raw + proposed fixes", nSync, (i) => {
-      syncBigBytes[i & 4095]++;
-      fast.msync(syncBig, PAGE, MS.SYNC);
-    }),
     jsVariant("sync.raw", "sync 1 dirty page", "raw (sys.msync)", nSync, (i) => {
       syncRawBytes[i & 4095]++;
       sys.msync(syncRaw, PAGE, MS.SYNC);
@@ -309,7 +234,6 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
     inProcess.close();
     syncApi.unmap();
     sys.munmap(syncRaw, PAGE);
-    fast.munmap(syncBig, PAGE);
   }
 
   const notes: string[] = [];
@@ -321,12 +245,9 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
       "UnsafePointerView.getArrayBuffer(ptr, 4096) and detach it before munmap, as Mapping does",
     "'C loop inside this process' runs the C program's loop through one FFI call: the kernel " +
       "work in the Deno process itself, so API or raw minus it is the JavaScript side",
-    "'touch in C (no view)' makes the fixed raw calls but touches the page through a C helper " +
-      "(one fast FFI call) instead of a JavaScript view: the difference to 'raw + proposed " +
-      "fixes' is what the view (getArrayBuffer + Uint8Array + transfer) costs in place",
-    "'raw + proposed fixes' is lib/sys.ts with BigInt(length)/BigInt(offset) instead of the " +
-      "number-as-bigint cast, and open()'s path encoded into a reused buffer " +
-      "(a bench-local Deno.dlopen): see section 1b for each fix's effect",
+    "'touch in C (no view)' makes the raw calls but touches the page through a C helper (one " +
+      "fast FFI call) instead of a JavaScript view: the difference to 'raw' is what the view " +
+      "(getArrayBuffer + Uint8Array + transfer) costs in place",
   );
   return {
     id: "1",
@@ -345,11 +266,10 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
         op: "<=",
         value: 1.1,
       }),
-      ratio(results, "anon.fixed/c", "anonymous: raw + fixes / C", "anon.fixed", "anon.c"),
       ratio(
         results,
         "anon.noview/c",
-        "anonymous: raw + fixes, no view / C",
+        "anonymous: raw, no view / C",
         "anon.noview",
         "anon.c",
       ),
@@ -359,8 +279,7 @@ export async function wrapperSection(opts: BenchOptions, native: Native): Promis
         value: 1.25,
       }),
       ratio(results, "file.raw/c", "file: raw / C", "file.raw", "file.c", { op: "<=", value: 1.1 }),
-      ratio(results, "file.fixed/c", "file: raw + fixes / C", "file.fixed", "file.c"),
-      ratio(results, "file.noview/c", "file: raw + fixes, no view / C", "file.noview", "file.c"),
+      ratio(results, "file.noview/c", "file: raw, no view / C", "file.noview", "file.c"),
       ratio(results, "file.cin/c", "file: C in-process / C", "file.cin", "file.c"),
       ratio(results, "sync.api/c", "sync: API / C msync", "sync.api", "sync.c"),
       ratio(results, "sync.raw/c", "sync: raw / C msync", "sync.raw", "sync.c"),
@@ -424,37 +343,37 @@ export async function ffiSection(opts: BenchOptions, native: Native): Promise<Se
     call("ffi.close", "close(i32) → i32", "baseline: 32-bit only", (i) => {
       sink += s.noop_close(i);
     }),
-    call("ffi.munmap.num", "munmap(pointer, usize)", "number, as sys.ts", () => {
+    call("ffi.munmap.num", "munmap(pointer, usize)", "number (the generic path)", () => {
       sink += s.noop_munmap(page, asBigint(length));
     }),
-    call("ffi.munmap.big", "munmap(pointer, usize)", "BigInt(length)", () => {
+    call("ffi.munmap.big", "munmap(pointer, usize)", "BigInt(length), as sys.ts", () => {
       sink += s.noop_munmap(page, BigInt(length));
     }),
-    call("ffi.msync.num", "msync(pointer, usize, i32)", "number, as sys.ts", () => {
+    call("ffi.msync.num", "msync(pointer, usize, i32)", "number (the generic path)", () => {
       sink += s.noop_msync(page, asBigint(length), 4);
     }),
-    call("ffi.msync.big", "msync(pointer, usize, i32)", "BigInt(length)", () => {
+    call("ffi.msync.big", "msync(pointer, usize, i32)", "BigInt(length), as sys.ts", () => {
       sink += s.noop_msync(page, BigInt(length), 4);
     }),
-    call("ffi.mmap.num", "mmap(ptr, usize, i32×3, i64) → ptr", "number, as sys.ts", () => {
+    call("ffi.mmap.num", "mmap(ptr, usize, i32×3, i64) → ptr", "number (the generic path)", () => {
       if (s.noop_mmap(null, asBigint(length), 3, 0x22, -1, asBigint(0)) === null) sink++;
     }),
-    call("ffi.mmap.big", "mmap(ptr, usize, i32×3, i64) → ptr", "BigInt(length)", () => {
+    call("ffi.mmap.big", "mmap(ptr, usize, i32×3, i64) → ptr", "BigInt(length), as sys.ts", () => {
       if (s.noop_mmap(null, BigInt(length), 3, 0x22, -1, 0n) === null) sink++;
     }),
-    call("ffi.lseek.num", "lseek(i32, i64, i32) → i64", "number, as sys.ts", (i) => {
+    call("ffi.lseek.num", "lseek(i32, i64, i32) → i64", "number (the generic path)", (i) => {
       sink += Number(s.noop_lseek(3, asBigint(i & 7), 0));
     }),
-    call("ffi.lseek.big", "lseek(i32, i64, i32) → i64", "BigInt(offset)", (i) => {
+    call("ffi.lseek.big", "lseek(i32, i64, i32) → i64", "BigInt(offset), as sys.ts", (i) => {
       sink += Number(s.noop_lseek(3, BigInt(i & 7), 0));
     }),
-    call("ffi.open.enc", "open(buffer, i32, u32)", "path encoded per call, as sys.ts", () => {
+    call("ffi.open.enc", "open(buffer, i32, u32)", "path encoded per call", () => {
       sink += s.noop_open(encoder.encode(path + "\0"), 0, 0o644);
     }),
     call("ffi.open.pre", "open(buffer, i32, u32)", "path encoded once", () => {
       sink += s.noop_open(encodedPath, 0, 0o644);
     }),
-    call("ffi.open.into", "open(buffer, i32, u32)", "encodeInto a reused buffer", () => {
+    call("ffi.open.into", "open(buffer, i32, u32)", "encodeInto a reused buffer, as sys.ts", () => {
       const { written } = encoder.encodeInto(path, scratch);
       scratch[written] = 0;
       sink += s.noop_open(scratch, 0, 0o644);
@@ -496,7 +415,8 @@ export async function ffiSection(opts: BenchOptions, native: Native): Promise<Se
     ),
     notes: [
       "a number passed for a usize/i64 parameter makes Deno leave its fast call path for the " +
-      "generic one: compare each 'number, as sys.ts' row with its 'BigInt' row",
+      "generic one: compare each 'number' row with its 'BigInt, as sys.ts' row (sys.ts passes " +
+      "BigInts since this measurement)",
     ],
   };
 }
