@@ -472,6 +472,7 @@ export default defineChecks([
       );
       if (pages === null || bytes === null) {
         ctx.fail("predict first: set PREDICTED_PAGES_AFTER_MAP and PREDICTED_MAPPED_BYTES", {
+          awaitingPrediction: true,
           mistake: "the predictions are still undefined in first_mapping.ts",
         });
       }

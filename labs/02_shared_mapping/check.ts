@@ -389,6 +389,7 @@ export default defineChecks([
       );
       if (typeof predicted !== "boolean") {
         ctx.fail("predict first: set PREDICTED_SEEN_BEFORE_MSYNC to true or false", {
+          awaitingPrediction: true,
           mistake: "the prediction is still undefined in shared_records.ts",
         });
       }
@@ -666,6 +667,7 @@ export default defineChecks([
       );
       if (typeof predicted !== "string") {
         ctx.fail('predict first: set PREDICTED_SIGNAL to a signal name such as "SIGSEGV"', {
+          awaitingPrediction: true,
           mistake: "the prediction is still undefined in shared_records.ts",
         });
       }

@@ -545,6 +545,7 @@ export default defineChecks([
       ctx.note(`you predicted ${p1} then ${p2}; the kernel took ${first} then ${second}`);
       if (typeof p1 !== "number" || typeof p2 !== "number") {
         ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
           expected: "numbers in PREDICTED_FAULTS_FIRST_EDIT and PREDICTED_FAULTS_SECOND_EDIT",
           observed: `${p1} and ${p2}`,
           mistake: "predict first, then run the checks",
@@ -587,6 +588,7 @@ export default defineChecks([
       );
       if (typeof p1 !== "boolean" || typeof p2 !== "boolean") {
         ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
           expected: "true or false in PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE and " +
             "PREDICTED_EDITED_PAGE_SEES_CHANGE",
           observed: `${p1} and ${p2}`,

@@ -446,6 +446,7 @@ export default defineChecks([
       );
       if (predicted !== "none" && predicted !== "some" && predicted !== "all") {
         ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
           expected: '"none", "some" or "all" in PREDICTED_RESIDENT_AFTER_READING',
           observed: said(predicted),
           mistake: "predict first, then run the checks",
@@ -762,6 +763,7 @@ export default defineChecks([
       );
       if (predicted !== "zeros" && predicted !== "data") {
         ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
           expected: '"zeros" or "data" in PREDICTED_SHARED_AFTER_RELEASE',
           observed: said(predicted),
           mistake: "predict first, then run the checks",

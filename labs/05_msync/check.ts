@@ -123,6 +123,7 @@ function prediction(
   const value = predictions[name];
   if (value === null || value === undefined) {
     ctx.fail(`${name} is still undefined`, {
+      awaitingPrediction: true,
       mistake: `predict first: set ${name} in durable.ts to what you think the kernel will do`,
     });
   }

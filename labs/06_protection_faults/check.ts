@@ -647,6 +647,7 @@ export default defineChecks([
         const predicted = signals[fn];
         if (typeof predicted !== "string") {
           ctx.fail(`PREDICTED_SIGNALS.${fn} is not set`, {
+            awaitingPrediction: true,
             mistake: `predict first: the name of the signal, e.g. "SIGILL"`,
           });
         }
@@ -661,7 +662,10 @@ export default defineChecks([
       }
       const lines = predictions.PREDICTED_MAPS_LINES;
       if (typeof lines !== "number") {
-        ctx.fail("PREDICTED_MAPS_LINES is not set", { mistake: "predict first: a number" });
+        ctx.fail("PREDICTED_MAPS_LINES is not set", {
+          awaitingPrediction: true,
+          mistake: "predict first: a number",
+        });
       }
       const layout = judgeLayout(await layoutRun(ctx));
       if ("message" in layout) {

@@ -661,6 +661,7 @@ export default defineChecks([
       const futexPredicted = predicted.futex;
       if (spinPredicted === null || futexPredicted === null) {
         ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
           expected:
             'PREDICTED_SPIN_WAITER_STATE and PREDICTED_FUTEX_WAITER_STATE set to "R" or "S"',
           observed: "undefined",

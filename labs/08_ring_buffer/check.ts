@@ -890,6 +890,7 @@ export default defineChecks([
       ) as { reads: unknown }).reads;
       if (typeof predicted !== "number") {
         return ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
           expected: "PREDICTED_READ_CALLS_PER_1000 set to a number",
           observed: String(predicted),
         });

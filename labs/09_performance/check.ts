@@ -461,6 +461,7 @@ export default defineChecks([
       );
       if (typeof p !== "number" || !Number.isFinite(p)) {
         return ctx.fail("PREDICTED_PAGES_PER_LOOKUP is not set", {
+          awaitingPrediction: true,
           expected: "a number, predicted before running the checks",
           observed: String(p),
         });

@@ -647,6 +647,7 @@ export default defineChecks([
       );
       if (typeof predicted !== "number") {
         return ctx.fail("PREDICTED_LOST_AFTER_KILL is not set", {
+          awaitingPrediction: true,
           expected: "a number, predicted before running the checks",
           observed: String(predicted),
         });

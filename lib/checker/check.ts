@@ -36,6 +36,12 @@ export interface FailureDetails {
   observed?: string;
   /** The likely mistake, in words a student recognises. */
   mistake?: string;
+  /**
+   * The student has not made the prediction this check compares: the check's
+   * notes (what the kernel did) are withheld, so the answer cannot be copied
+   * into the prediction. Predict, then observe.
+   */
+  awaitingPrediction?: boolean;
 }
 
 /** Thrown (through `ctx.fail`) to fail a check. */

@@ -383,6 +383,10 @@ async function runChecks(
         } else if (err instanceof CheckFailure) {
           result.message = err.message;
           result.details = err.details;
+          if (err.details.awaitingPrediction) {
+            notes.length = 0;
+            notes.push("what the kernel did is shown once your prediction is in");
+          }
         } else {
           result.message = `the checker itself failed: ${
             err instanceof Error ? err.message : String(err)

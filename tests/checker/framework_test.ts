@@ -35,6 +35,13 @@ Deno.test("runLab: parents, checkpoints, shared runs, hidden checks, checker err
 
   assert.equal(byId["shared-b"].notes[0], "shared runs: 1");
 
+  assert.equal(byId.unpredicted.status, "failed");
+  assert.deepEqual(
+    byId.unpredicted.notes,
+    ["what the kernel did is shown once your prediction is in"],
+    "what the kernel did stays hidden until the student predicts",
+  );
+
   assert.equal(byId.hidden, undefined, "hidden checks must not run for students");
 
   assert.equal(byId.broken.status, "failed");
@@ -46,7 +53,7 @@ Deno.test("runLab: parents, checkpoints, shared runs, hidden checks, checker err
 
   assert.deepEqual(seen, result.checks.map((c) => c.id));
   assert.equal(result.score, 2 + 1 + 1);
-  assert.equal(result.maxScore, 1 + 1 + 2 + 1 + 1 + 1 + 1);
+  assert.equal(result.maxScore, 1 + 1 + 2 + 1 + 1 + 1 + 1 + 1);
   assert.equal(result.passed, false);
 });
 
