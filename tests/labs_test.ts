@@ -6,7 +6,9 @@
  * - the stub has `TODO` markers;
  * - every plausible wrong solution in `tests/wrong/<lab>/` is rejected by the
  *   checks its header names, with a message matching the header's pattern:
- *   `// expect-fail: <check-id> /<regex>/`.
+ *   `expect-fail: <check-id> /<regex>/`. Most are `.mistake` files, the
+ *   solution with a few lines replaced (see `tests/mistakes.ts`); a whole
+ *   `.ts` file with `// expect-fail:` lines works too.
  */
 
 import assert from "node:assert/strict";
@@ -14,6 +16,7 @@ import { findLab, labFile, loadCatalog, solutionFile } from "../lib/checker/cata
 import { type LabResult, runLab } from "../lib/checker/run.ts";
 import { toFileUrl } from "../lib/checker/paths.ts";
 import type { Check } from "../lib/checker/check.ts";
+import { applyMistake, type Expectation, parseMistake } from "./mistakes.ts";
 
 const catalog = loadCatalog();
 const wrongRoot = new URL("./wrong/", import.meta.url);
@@ -26,9 +29,12 @@ function summary(result: LabResult): string {
   ).join("\n") + (result.error ? `\n  error: ${result.error}` : "");
 }
 
+/** Where `.mistake` files are written out as modules (two levels down, like solutions/NN/). */
+const materialized = `${catalog.root}/.mmap-lab/wrong`;
+
 function wrongSolutions(
   labId: string,
-): { name: string; path: string; expects: { id: string; pattern: RegExp }[] }[] {
+): { name: string; path: () => string; expects: Expectation[] }[] {
   const dir = new URL(`${labId}/`, wrongRoot);
   let entries: Deno.DirEntry[];
   try {
@@ -36,16 +42,31 @@ function wrongSolutions(
   } catch {
     return [];
   }
-  return entries.filter((e) => e.isFile && e.name.endsWith(".ts")).sort((a, b) =>
+  const lab = findLab(catalog, labId)!;
+  return entries.filter((e) => e.isFile && /\.(ts|mistake)$/.test(e.name)).sort((a, b) =>
     a.name.localeCompare(b.name)
   ).map((e) => {
-    const path = decodeURIComponent(new URL(e.name, dir).pathname);
-    const text = Deno.readTextFileSync(path);
-    const expects = [...text.matchAll(/^\/\/ expect-fail: (\S+) \/(.+)\/([a-z]*)$/gm)].map((m) => ({
-      id: m[1],
-      pattern: new RegExp(m[2], m[3]),
-    }));
-    return { name: e.name, path, expects };
+    const file = decodeURIComponent(new URL(e.name, dir).pathname);
+    const text = Deno.readTextFileSync(file);
+    if (e.name.endsWith(".ts")) {
+      const expects = [...text.matchAll(/^\/\/ expect-fail: (\S+) \/(.+)\/([a-z]*)$/gm)].map((
+        m,
+      ) => ({ id: m[1], pattern: new RegExp(m[2], m[3]) }));
+      return { name: e.name, path: () => file, expects };
+    }
+    const mistake = parseMistake(e.name.replace(/\.mistake$/, ""), text);
+    // Written out when its test runs: a mistake that no longer fits the solution fails there.
+    const path = () => {
+      const source = applyMistake(
+        Deno.readTextFileSync(solutionFile(catalog.root, lab)),
+        mistake,
+      );
+      Deno.mkdirSync(materialized, { recursive: true });
+      const out = `${materialized}/${labId}__${mistake.name}.ts`;
+      Deno.writeTextFileSync(out, source);
+      return out;
+    };
+    return { name: e.name, path, expects: mistake.expects };
   });
 }
 
@@ -82,8 +103,8 @@ for (const lab of catalog.labs) {
 
   for (const wrong of wrongSolutions(lab.id)) {
     Deno.test(`${lab.id}: wrong solution ${wrong.name} is rejected`, async () => {
-      assert.ok(wrong.expects.length > 0, `${wrong.name} has no "// expect-fail:" header`);
-      const result = await runLab(catalog, lab, { studentFile: wrong.path, includeHidden: true });
+      assert.ok(wrong.expects.length > 0, `${wrong.name} has no "expect-fail:" line`);
+      const result = await runLab(catalog, lab, { studentFile: wrong.path(), includeHidden: true });
       for (const { id, pattern } of wrong.expects) {
         const check = result.checks.find((c) => c.id === id);
         assert.ok(check, `no check ${id} in ${lab.id}`);
@@ -106,6 +127,17 @@ for (const lab of catalog.labs) {
     });
   }
 }
+
+Deno.test("every .mistake fits its solution and type-checks", async () => {
+  const files = catalog.labs.flatMap((lab) => wrongSolutions(lab.id).map((w) => w.path()));
+  assert.ok(files.length >= 3 * catalog.labs.length, `only ${files.length} wrong solutions`);
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["check", "--quiet", "--no-config", ...files], // the config excludes .mmap-lab/
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+});
 
 Deno.test("labs.json: every lab has its files, and ids are unique and ordered", () => {
   const ids = catalog.labs.map((l) => l.id);
