@@ -72,6 +72,7 @@ export {
   type CallRecord,
   type CallValue,
   formatCall,
+  formatInvocation,
   recordCalls,
   recordedCalls,
   startRecording,

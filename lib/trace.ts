@@ -179,11 +179,24 @@ function formatArg(call: string, name: string, value: CallValue): string {
  * ```
  */
 export function formatCall(entry: CallRecord): string {
+  const error = entry.error ? ` ${entry.error}` : "";
+  return `${formatInvocation(entry)} = ${entry.result}${error}`;
+}
+
+/**
+ * One call without its result: what the code asked for.
+ *
+ * @example
+ * ```ts
+ * console.log(formatInvocation({ call: "munmap", args: { addr: "0x7f00", length: 4096 }, result: 0 }));
+ * // munmap(0x7f00, 4096)
+ * ```
+ */
+export function formatInvocation(entry: CallRecord): string {
   const args = Object.entries(entry.args).map(([name, value]) =>
     formatArg(entry.call, name, value)
   );
-  const error = entry.error ? ` ${entry.error}` : "";
-  return `${entry.call}(${args.join(", ")}) = ${entry.result}${error}`;
+  return `${entry.call}(${args.join(", ")})`;
 }
 
 /**

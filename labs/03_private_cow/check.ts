@@ -4,8 +4,9 @@
  */
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import type { ChildResult } from "../../lib/checker/spawn.ts";
-import type { CallRecord } from "../../lib/trace.ts";
-import { MAP, PROT } from "../../lib/ffi/constants.ts";
+import { type CallRecord, formatInvocation } from "../../lib/trace.ts";
+import { kB, pageList } from "../../lib/checker/words.ts";
+import { MAP } from "../../lib/ffi/constants.ts";
 import { type DriveParams, type Edit, fewest, type Look, pageFingerprints } from "./common.ts";
 
 /** What the drive returns. */
@@ -160,7 +161,7 @@ function finished(ctx: CheckContext, run: Run): DriveValue {
       expected: "a writable draft: mmap(…, PROT_READ|PROT_WRITE, MAP_PRIVATE, fd, 0)",
       observed: "killed by SIGSEGV: a store into memory the mapping does not allow writing" +
         (r.calls.some((c) => c.call === "mmap")
-          ? `; your draft: ${describeCall(r.calls.filter((c) => c.call === "mmap").at(-1)!)}`
+          ? `; your draft: ${formatInvocation(r.calls.filter((c) => c.call === "mmap").at(-1)!)}`
           : ""),
       mistake: 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
         '"readwrite" (a private mapping may be writable even though the file is opened read-only)',
@@ -180,33 +181,11 @@ function flagsOf(call: CallRecord): number {
   return typeof call.args.flags === "number" ? call.args.flags : 0;
 }
 
-function describeCall(call: CallRecord): string {
-  const flags = flagsOf(call);
-  const prot = typeof call.args.prot === "number" ? call.args.prot : 0;
-  const names = [
-    flags & MAP.SHARED ? "MAP_SHARED" : "",
-    flags & MAP.PRIVATE ? "MAP_PRIVATE" : "",
-    flags & MAP.ANONYMOUS ? "MAP_ANONYMOUS" : "",
-    flags & MAP.POPULATE ? "MAP_POPULATE" : "",
-  ].filter(Boolean).join("|");
-  const prots = prot & PROT.WRITE ? "PROT_READ|PROT_WRITE" : prot & PROT.READ ? "PROT_READ" : "0";
-  return `mmap(NULL, ${call.args.length}, ${prots}, ${names}, ${call.args.fd}, ${call.args.offset})`;
-}
-
 /** Expected page fingerprints of the draft: the file's bytes, with `edits` applied. */
 function expectedPages(base: Uint8Array, edits: Edit[], ps: number): string[] {
   const bytes = base.slice();
   for (const e of edits) bytes.set(encoder.encode(e.text), e.page * ps + e.offset);
   return pageFingerprints(bytes, ps);
-}
-
-function pageList(pages: number[]): string {
-  const sorted = [...pages].sort((a, b) => a - b);
-  return sorted.length ? `page${sorted.length > 1 ? "s" : ""} ${sorted.join(", ")}` : "no page";
-}
-
-function kB(bytes: number): string {
-  return `${bytes / 1024} kB`;
 }
 
 function frameText(frame: string | null): string {
@@ -229,11 +208,11 @@ export default defineChecks([
           mistake: "openDraft must return the Mapping that mapFile() returns",
         });
       }
-      ctx.note(`your draft: ${describeCall(call)}`);
+      ctx.note(`your draft: ${formatInvocation(call)}`);
       if (flagsOf(call) & MAP.ANONYMOUS) {
         ctx.fail("the draft is anonymous memory holding a copy of the file, not a mapping of it", {
           expected: "mmap(…, MAP_PRIVATE, fd, 0): a private mapping of the file itself",
-          observed: describeCall(call),
+          observed: formatInvocation(call),
           mistake: "copying the whole file into fresh memory costs one page of RAM per page of " +
             'file before you edit anything; map the file with mode: "private" instead',
         });
@@ -300,7 +279,9 @@ export default defineChecks([
         if (differ.length || seen.length !== expected.length) {
           ctx.fail(`the file changed: ${what}, ${pageList(differ)} differ from the original`, {
             expected: "the file's original bytes (the draft's edits stay in your process)",
-            observed: `your edits in the file${call ? `; your draft: ${describeCall(call)}` : ""}`,
+            observed: `your edits in the file${
+              call ? `; your draft: ${formatInvocation(call)}` : ""
+            }`,
             mistake: shared
               ? 'a MAP_SHARED mapping (mode "shared", mapFile\'s default) writes through to the ' +
                 'file: use mode: "private"'
@@ -366,7 +347,7 @@ export default defineChecks([
         ctx.fail("no page was copied on write: your edits went to the file's pages", {
           expected: `${pageList(edited)} copied (pagemap bit 61 clear)`,
           observed: `every page still the file's page-cache page; your draft: ${
-            describeCall(call)
+            formatInvocation(call)
           }`,
           mistake: 'a MAP_SHARED mapping writes into the page cache: use mode: "private"',
         });

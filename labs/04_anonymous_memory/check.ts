@@ -10,8 +10,9 @@
  */
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import type { ChildHandle, ChildResult } from "../../lib/checker/spawn.ts";
-import type { CallRecord } from "../../lib/trace.ts";
-import { MAP, PROT } from "../../lib/ffi/constants.ts";
+import { type CallRecord, formatInvocation } from "../../lib/trace.ts";
+import { kB, pageList } from "../../lib/checker/words.ts";
+import { MAP } from "../../lib/ffi/constants.ts";
 import type {
   AttachParams,
   InspectParams,
@@ -265,28 +266,6 @@ function num(call: CallRecord, arg: string): number {
   return typeof v === "number" ? v : 0;
 }
 
-function describeCall(call: CallRecord): string {
-  const flags = num(call, "flags");
-  const prot = num(call, "prot");
-  const names = [
-    flags & MAP.SHARED ? "MAP_SHARED" : "",
-    flags & MAP.PRIVATE ? "MAP_PRIVATE" : "",
-    flags & MAP.ANONYMOUS ? "MAP_ANONYMOUS" : "",
-    flags & MAP.POPULATE ? "MAP_POPULATE" : "",
-  ].filter(Boolean).join("|");
-  const prots = prot & PROT.WRITE ? "PROT_READ|PROT_WRITE" : prot & PROT.READ ? "PROT_READ" : "0";
-  return `mmap(NULL, ${call.args.length}, ${prots}, ${names}, ${call.args.fd}, ${call.args.offset})`;
-}
-
-function pageList(pages: number[]): string {
-  const sorted = [...pages].sort((a, b) => a - b);
-  return sorted.length ? `page${sorted.length > 1 ? "s" : ""} ${sorted.join(", ")}` : "no page";
-}
-
-function kB(bytes: number): string {
-  return `${bytes / 1024} kB`;
-}
-
 function pagesOf(bytes: number, ps: number): string {
   return `${bytes / ps} page${bytes === ps ? "" : "s"} (${kB(bytes)})`;
 }
@@ -359,19 +338,19 @@ export default defineChecks([
           mistake: "return the Mapping that mapAnonymous() gives",
         });
       }
-      ctx.note(`your allocation: ${describeCall(call)}`);
+      ctx.note(`your allocation: ${formatInvocation(call)}`);
       const flags = num(call, "flags");
       if (!(flags & MAP.ANONYMOUS) || num(call, "fd") !== -1) {
         ctx.fail("allocate's memory is a mapping of a file, not anonymous memory", {
           expected: "mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
-          observed: describeCall(call),
+          observed: formatInvocation(call),
           mistake: "use mapAnonymous(size): memory that belongs to no file",
         });
       }
       if (flags & MAP.SHARED) {
         ctx.fail("allocate's memory is shared anonymous memory (MAP_SHARED)", {
           expected: "MAP_PRIVATE|MAP_ANONYMOUS",
-          observed: describeCall(call),
+          observed: formatInvocation(call),
           mistake: "shared: true makes shmem pages meant for fork() children: scratch memory " +
             "of your own is private (mapAnonymous's default)",
         });
@@ -648,7 +627,7 @@ export default defineChecks([
         sawHello: string;
       };
       const call = mmapCalls(r).find((c) => c.result === value.address);
-      if (call) ctx.note(`attachShared: ${describeCall(call)}`);
+      if (call) ctx.note(`attachShared: ${formatInvocation(call)}`);
       if (value.sawHello !== run.texts.hello) {
         ctx.fail("the other process did not read the creator's text", {
           expected: JSON.stringify(run.texts.hello),
