@@ -26,8 +26,10 @@ import { drawPages } from "../lib/picture.ts";
 import { bar, isTerminal, labTally, paint, renderLab, useColor } from "./ui.ts";
 import {
   backupStudentFile,
+  fileDigest,
   labState,
   loadState,
+  passedAsIs,
   pristineStub,
   rememberStubs,
   saveState,
@@ -105,31 +107,39 @@ function resolveLab(catalog: Catalog, name: string | undefined, state: State): L
 
 function currentLab(catalog: Catalog, state: State): LabInfo | undefined {
   const chosen = state.current ? findLab(catalog, state.current) : undefined;
-  if (chosen && !state.labs[chosen.id]?.passed) return chosen;
-  return catalog.labs.find((lab) => !state.labs[lab.id]?.passed);
+  if (chosen && !passedAsIs(catalog.root, state, chosen)) return chosen;
+  return catalog.labs.find((lab) => !passedAsIs(catalog.root, state, lab));
 }
 
 function relative(catalog: Catalog, path: string): string {
   return path.startsWith(catalog.root + "/") ? path.slice(catalog.root.length + 1) : path;
 }
 
-function record(catalog: Catalog, state: State, result: LabResult): void {
+function record(
+  catalog: Catalog,
+  state: State,
+  result: LabResult,
+  digest: string | undefined,
+): void {
   const s = labState(state, result.id);
   s.passed = result.passed;
   s.score = result.score;
   s.maxScore = result.maxScore;
   s.checkedAt = new Date().toISOString();
+  s.fileDigest = digest;
   saveState(catalog.root, state);
 }
 
 async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<LabResult> {
+  // The file as it was when the check started: a save during the run makes it "changed".
+  const digest = fileDigest(catalog.root, lab);
   const result = await runLab(catalog, lab);
-  record(catalog, state, result);
+  record(catalog, state, result, digest);
   return result;
 }
 
 function progressLine(catalog: Catalog, state: State): string {
-  const done = catalog.labs.filter((l) => state.labs[l.id]?.passed).length;
+  const done = catalog.labs.filter((l) => passedAsIs(catalog.root, state, l)).length;
   const points = catalog.labs.reduce((sum, l) => sum + (state.labs[l.id]?.score ?? 0), 0);
   const max = catalog.labs.reduce((sum, l) => sum + (state.labs[l.id]?.maxScore ?? 0), 0);
   return `${bar(done, catalog.labs.length)} ${done}/${catalog.labs.length} labs passed` +
@@ -148,12 +158,17 @@ async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise
     const s = state.labs[lab.id];
     const status = !s?.checkedAt
       ? paint("gray", "not checked")
+      : s.passed && !passedAsIs(catalog.root, state, lab)
+      ? paint("yellow", "edited     ")
       : s.passed
       ? paint("green", "passed     ")
       : paint("yellow", "in progress");
     const points = s?.checkedAt ? `${s.score}/${s.maxScore}` : "";
     const marker = lab.id === current?.id ? paint("cyan", "▶") : " ";
     console.log(`${marker} ${lab.id.padEnd(24)} ${status}  ${points.padStart(7)}  ${lab.title}`);
+  }
+  if (catalog.labs.some((l) => state.labs[l.id]?.passed && !passedAsIs(catalog.root, state, l))) {
+    console.log(paint("gray", "edited: passed, but the file changed since; `check` it again"));
   }
   return 0;
 }
@@ -372,7 +387,7 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
     console.log(renderLab(result));
     console.log();
     if (result.passed) {
-      const isLast = catalog.labs.every((l) => state.labs[l.id]?.passed);
+      const isLast = catalog.labs.every((l) => passedAsIs(catalog.root, state, l));
       if (isLast) {
         console.log(paint("green", "That was the last lab. Re-verifying every lab…"));
         const all: LabResult[] = [];
@@ -450,7 +465,7 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
       }
       if (key === "n" && lastResult?.passed) {
         await running;
-        const next = catalog.labs.find((l) => !state.labs[l.id]?.passed);
+        const next = catalog.labs.find((l) => !passedAsIs(catalog.root, state, l));
         if (next) {
           lab = next;
           state.current = next.id;

@@ -21,6 +21,8 @@ export interface LabState {
   hintsShown: number;
   /** When last checked (ISO time). */
   checkedAt?: string;
+  /** {@link fileDigest} of the student's file when it was last checked. */
+  fileDigest?: string;
 }
 
 /** The whole state file. */
@@ -52,6 +54,32 @@ export function saveState(root: string, state: State): void {
   const tmp = `${stateDir(root)}/state.json.tmp`;
   Deno.writeTextFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
   Deno.renameSync(tmp, `${stateDir(root)}/state.json`);
+}
+
+/**
+ * A digest of the student's file (FNV-1a, 32 bits, hex), or `undefined` when
+ * it cannot be read: enough to notice that a checked file has changed since.
+ */
+export function fileDigest(root: string, lab: LabInfo): string | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = Deno.readFileSync(labFile(root, lab));
+  } catch {
+    return undefined;
+  }
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, "0");
+}
+
+/**
+ * Whether the lab passed when last checked and its file has not changed
+ * since (an edit after passing means: check again).
+ */
+export function passedAsIs(root: string, state: State, lab: LabInfo): boolean {
+  const s = state.labs[lab.id];
+  if (!s?.passed) return false;
+  return s.fileDigest === undefined || s.fileDigest === fileDigest(root, lab);
 }
 
 /** The state of one lab, with defaults. */

@@ -97,6 +97,17 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.equal(r.code, 0, r.out);
       assert.match(r.out, /3 of 3 checks passed, 5\/5 points/);
     });
+    await t.step("list marks a passed lab whose file changed since as edited", async () => {
+      const passed = await lab(dir, "list");
+      assert.match(passed.out, /00_hello_mapping\s+passed\s+5\/5/);
+      const original = Deno.readTextFileSync(`${dir}/${STUDENT}`);
+      Deno.writeTextFileSync(`${dir}/${STUDENT}`, original + "\n");
+      const edited = await lab(dir, "list");
+      assert.match(edited.out, /00_hello_mapping\s+edited\s+5\/5/);
+      assert.match(edited.out, /0\/1 labs passed/);
+      Deno.writeTextFileSync(`${dir}/${STUDENT}`, original);
+      assert.match((await lab(dir, "list")).out, /00_hello_mapping\s+passed/);
+    });
     await t.step("trace shows the calls by name", async () => {
       const r = await lab(dir, "trace", "0");
       assert.match(r.out, /mmap\(NULL, \d+, PROT_READ\|PROT_WRITE, MAP_SHARED, \d+, 0\) = 0x/);
