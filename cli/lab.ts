@@ -146,6 +146,18 @@ function progressLine(catalog: Catalog, state: State): string {
     (max ? `, ${points}/${max} points checked so far` : "");
 }
 
+/**
+ * A lab's result for the student. The checks' own hints show once the
+ * student has asked for a hint on this lab (rustlings' way: hints on
+ * request); until then one line says how to get them.
+ */
+function renderResult(state: State, lab: LabInfo, result: LabResult, ask: string): string {
+  const hints = (state.labs[lab.id]?.hintsShown ?? 0) > 0;
+  const text = renderLab(result, { hints });
+  const withheld = !hints && result.checks.some((c) => c.status === "failed" && c.hint);
+  return withheld ? `${text}\n${paint("gray", `  stuck? hints: ${ask}`)}` : text;
+}
+
 // ---- commands ----
 
 async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise<number> {
@@ -184,7 +196,7 @@ async function cmdCheck(
   for (const lab of labs) {
     const result = await check(catalog, state, lab);
     results.push(result);
-    console.log(renderLab(result));
+    console.log(renderResult(state, lab, result, `deno task lab hint ${lab.id.split("_")[0]}`));
     console.log();
   }
   const passed = results.filter((r) => r.passed).length;
@@ -384,7 +396,7 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
     lastResult = result;
     clear();
     console.log(header(current));
-    console.log(renderLab(result));
+    console.log(renderResult(state, current, result, "press h"));
     console.log();
     if (result.passed) {
       const isLast = catalog.labs.every((l) => passedAsIs(catalog.root, state, l));

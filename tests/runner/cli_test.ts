@@ -68,6 +68,8 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.equal(r.code, 1);
       assert.match(r.out, /watch mode needs a terminal/);
       assert.match(r.out, /00_hello_mapping: 1 of 3 checks passed/);
+      assert.match(r.out, /stuck\? hints: deno task lab hint 00/);
+      assert.doesNotMatch(r.out, /^\s+hint: /m, "a check's hint only once the student asks");
       // (Deno's own warning about config permissions on stderr is coloured; ours is not.)
       assert.ok(!r.stdout.includes("\x1b["), r.stdout);
     });
@@ -82,6 +84,12 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.doesNotMatch(first.out, /2\. /);
       const second = await lab(dir, "hint", "0");
       assert.match(second.out, /2\. /);
+    });
+    await t.step("once the student asked for a hint, failed checks show theirs", async () => {
+      const r = await lab(dir, "check", "0");
+      assert.equal(r.code, 1);
+      assert.match(r.out, /^\s+hint: /m);
+      assert.doesNotMatch(r.out, /stuck\?/);
     });
     await t.step("solution is withheld until the lab passes", async () => {
       const r = await lab(dir, "solution", "0");
