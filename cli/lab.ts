@@ -42,10 +42,11 @@ const HELP: Record<string, string> = {
 Usage: deno task lab [command] [options]
 
 With no command: show progress, open the first unfinished lab, and re-run its
-checks every time you save (watch mode). Keys: r re-run, h hint, n next lab
-(once this one passes), l list, q quit.
+checks every time you save (watch mode). Keys: r re-run, h hint, s pages (labs
+with a picture), n next lab (once this one passes), l list, q quit.
 
 Commands:
+  watch [lab]       watch mode on this lab (also one already passed)
   list              every lab with its status and points
   check [lab]       run a lab's checks once (all labs with --all); exit 0 only if all pass
   hint <lab>        show the next hint (--all: every hint)
@@ -56,6 +57,12 @@ Commands:
 
 A lab is named by number (1, 01), id (01_first_mapping) or slug (first_mapping).
 Options: --help on any command; NO_COLOR=1 turns colours off.`,
+  watch: `Usage: deno task lab watch [lab]
+
+Watch mode (what \`deno task lab\` does) on the lab you name, even one that
+already passes; without a lab, the first unfinished one. It becomes your
+current lab. Keys: r re-run, h hint, n next lab (once this one passes), l list,
+q quit. Not in a terminal: checks the lab once.`,
   list: `Usage: deno task lab list [--verify]
 
 Every lab in order, with its status and points as last checked.
@@ -352,8 +359,12 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
 
 // ---- watch mode ----
 
-async function watch(catalog: Catalog, state: State): Promise<number> {
-  let lab = currentLab(catalog, state);
+async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<number> {
+  if (chosen && state.current !== chosen.id) {
+    state.current = chosen.id;
+    saveState(catalog.root, state);
+  }
+  let lab = chosen ?? currentLab(catalog, state);
   if (!lab) {
     console.log(paint("green", "Every lab passes. Re-verifying all of them…"));
     return await cmdCheck(catalog, state, undefined, true);
@@ -385,7 +396,12 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
     ].join("\n");
 
   const keys = (passed: boolean) =>
-    paint("gray", `keys: r re-run · h hint · ${passed ? "n next lab · " : ""}l list · q quit`);
+    paint(
+      "gray",
+      `keys: r re-run · h hint · ${lab?.show ? "s pages · " : ""}${
+        passed ? "n next lab · " : ""
+      }l list · q quit`,
+    );
 
   const runOnce = async () => {
     const current = lab!;
@@ -469,6 +485,12 @@ async function watch(catalog: Catalog, state: State): Promise<number> {
         cmdHint(catalog, state, lab, false, "press h again");
         console.log(keys(lastResult?.passed ?? false));
       }
+      if (key === "s" && lab.show) {
+        await running;
+        console.log();
+        await cmdShow(catalog, lab);
+        console.log(keys(lastResult?.passed ?? false));
+      }
       if (key === "l") {
         await running;
         console.log();
@@ -537,6 +559,12 @@ export async function main(args: string[]): Promise<number> {
   switch (command) {
     case undefined:
       return await watch(catalog, state);
+    case "watch":
+      return await watch(
+        catalog,
+        state,
+        positionals[0] ? resolveLab(catalog, positionals[0], state) : undefined,
+      );
     case "list":
       return await cmdList(catalog, state, values.verify ?? false);
     case "check":

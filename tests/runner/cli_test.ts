@@ -73,6 +73,12 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       // (Deno's own warning about config permissions on stderr is coloured; ours is not.)
       assert.ok(!r.stdout.includes("\x1b["), r.stdout);
     });
+    await t.step("watch <lab> in a pipe checks that lab once", async () => {
+      const r = await lab(dir, "watch", "hello_mapping");
+      assert.equal(r.code, 1);
+      assert.match(r.out, /current lab: 00_hello_mapping/);
+      assert.match(r.out, /watch mode needs a terminal/);
+    });
     await t.step("list shows the lab and its points", async () => {
       const r = await lab(dir, "list");
       assert.equal(r.code, 0);
@@ -142,7 +148,9 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.match(r.out, /has no picture/);
     });
     await t.step("--help works on every subcommand; unknown commands fail", async () => {
-      for (const command of ["list", "check", "hint", "reset", "solution", "trace", "show"]) {
+      for (
+        const command of ["watch", "list", "check", "hint", "reset", "solution", "trace", "show"]
+      ) {
         const r = await lab(dir, command, "--help");
         assert.equal(r.code, 0);
         assert.match(r.out, new RegExp(`Usage: deno task lab ${command}`));
