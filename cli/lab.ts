@@ -61,8 +61,8 @@ Options: --help on any command; NO_COLOR=1 turns colours off.`,
 
 Watch mode (what \`deno task lab\` does) on the lab you name, even one that
 already passes; without a lab, the first unfinished one. It becomes your
-current lab. Keys: r re-run, h hint, n next lab (once this one passes), l list,
-q quit. Not in a terminal: checks the lab once.`,
+current lab. Keys: r re-run, h hint, s pages (labs with a picture), n next lab
+(once this one passes), l list, q quit. Not in a terminal: checks the lab once.`,
   list: `Usage: deno task lab list [--verify]
 
 Every lab in order, with its status and points as last checked.
@@ -408,6 +408,7 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     clear();
     console.log(header(current));
     console.log(paint("gray", "checking…"));
+    const passedBefore = passedAsIs(catalog.root, state, current);
     const result = await check(catalog, state, current);
     lastResult = result;
     clear();
@@ -416,7 +417,8 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     console.log();
     if (result.passed) {
       const isLast = catalog.labs.every((l) => passedAsIs(catalog.root, state, l));
-      if (isLast) {
+      // Re-verify everything once, when the last lab has just turned green.
+      if (isLast && !passedBefore) {
         console.log(paint("green", "That was the last lab. Re-verifying every lab…"));
         const all: LabResult[] = [];
         for (const l of catalog.labs) all.push(await check(catalog, state, l));
@@ -486,10 +488,15 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
         console.log(keys(lastResult?.passed ?? false));
       }
       if (key === "s" && lab.show) {
-        await running;
-        console.log();
-        await cmdShow(catalog, lab);
-        console.log(keys(lastResult?.passed ?? false));
+        const shown = lab;
+        // Chained like a re-run, so a save meanwhile waits for the picture.
+        running = (running ?? Promise.resolve()).then(async () => {
+          console.log();
+          await cmdShow(catalog, shown);
+          console.log(keys(lastResult?.passed ?? false));
+        }).catch((err) => {
+          console.log(paint("red", `runner error: ${err instanceof Error ? err.message : err}`));
+        });
       }
       if (key === "l") {
         await running;

@@ -27,8 +27,18 @@ import { errnoName } from "./ffi/constants.ts";
 
 let lib: Libc | undefined;
 function L(): Libc {
-  return lib ??= libc();
+  if (lib === undefined) {
+    lib = libc();
+    // errno's address is fixed for this thread (and every JS isolate has its
+    // own thread and its own copy of this module): look it up once, so that
+    // reading errno after a failed call runs no other native code in between
+    // that could overwrite it (seen once: a failed FUTEX_WAIT read as ENOENT,
+    // which FUTEX_WAIT never returns).
+    errnoView = new Deno.UnsafePointerView(lib.__errno_location()!);
+  }
+  return lib;
 }
+let errnoView: Deno.UnsafePointerView | undefined;
 
 /** `MAP_FAILED`, `(void *) -1`; made on first use (it needs FFI permission). */
 let mapFailed: Deno.PointerValue | undefined;
@@ -44,9 +54,10 @@ function n64(value: number): bigint {
 }
 const encoder = new TextEncoder();
 
-/** The current thread's errno, read through `__errno_location()`. */
+/** The current thread's errno (`*__errno_location()`). */
 export function errno(): number {
-  return new Deno.UnsafePointerView(L().__errno_location()!).getInt32();
+  L();
+  return errnoView!.getInt32();
 }
 
 /**

@@ -64,7 +64,7 @@ function trimEnd(lines: string[]): string[] {
  * ```
  */
 export function parseMistake(name: string, text: string): Mistake {
-  const lines = text.replace(/\n$/, "").split("\n");
+  const lines = text.replace(/\r\n/g, "\n").replace(/\n$/, "").split("\n");
   const first = lines.indexOf("--- solution");
   const header = first === -1 ? lines : lines.slice(0, first);
   const expects: Expectation[] = [];
@@ -78,7 +78,10 @@ export function parseMistake(name: string, text: string): Mistake {
   let at = first;
   while (at !== -1 && at < lines.length) {
     const plus = lines.indexOf("+++ mistake", at + 1);
-    if (plus === -1) throw new MistakeError(`${name}: a "--- solution" block has no "+++ mistake"`);
+    const nextSolution = lines.indexOf("--- solution", at + 1);
+    if (plus === -1 || (nextSolution !== -1 && nextSolution < plus)) {
+      throw new MistakeError(`${name}: a "--- solution" block has no "+++ mistake"`);
+    }
     const next = lines.indexOf("--- solution", plus + 1);
     const end = next === -1 ? lines.length : next;
     blocks.push({
@@ -102,7 +105,7 @@ export function parseMistake(name: string, text: string): Mistake {
  * ```
  */
 export function applyMistake(solution: string, mistake: Mistake): string {
-  const lines = solution.split("\n");
+  const lines = solution.replace(/\r\n/g, "\n").split("\n");
   const spans = mistake.blocks.map((block, index) => {
     if (block.solution.length === 0) {
       throw new MistakeError(`${mistake.name}: block ${index + 1} has no solution lines`);

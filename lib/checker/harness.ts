@@ -12,14 +12,19 @@ import type { Drive } from "./drive.ts";
 import { recordedCalls, startRecording } from "../trace.ts";
 import { toFileUrl } from "./paths.ts";
 import { setsid } from "../sys.ts";
+import { MmapError } from "../errors.ts";
 
 // Lead a session and process group of our own before any student code runs,
 // so the checker can kill everything this child starts as one group. (Done
 // here rather than with Deno.Command's `detached`, which makes Deno fork the
 // whole parent: ~20 ms in a grader holding a few hundred MiB, measured.)
+let sessionError: unknown;
 try {
   setsid();
-} catch { /* already a group leader: started some other way */ }
+} catch (err) {
+  // EPERM: already a process group leader (started detached): the group is ours anyway.
+  if (!(err instanceof MmapError && err.code === "EPERM")) sessionError = err;
+}
 
 const spec: ChildSpec = JSON.parse(Deno.args[0]);
 const encoder = new TextEncoder();
@@ -62,6 +67,20 @@ async function checkpoint(name: string, data?: unknown): Promise<void> {
   if (next.done) throw new Error(`checker went away at checkpoint ${name}`);
 }
 
+/** Whether an import failed before the module ran: it does not parse or does not resolve. */
+function compileError(err: unknown): boolean {
+  if (err instanceof SyntaxError) return true;
+  const message = err instanceof Error ? String(err.message) : "";
+  return /^(SyntaxError|Module not found|Relative import path|Import ".*" not a dependency|Unable to load|Expected )/
+    .test(message);
+}
+
+if (sessionError !== undefined) {
+  // Without a session of its own, what the student's code starts could not be
+  // killed as a group: refuse to run it.
+  send({ kind: "error", error: serializeError(sessionError), calls: [] });
+  Deno.exit(0);
+}
 if (spec.record) startRecording();
 try {
   const drive: Drive = (await import(spec.drive)).default;
@@ -71,7 +90,7 @@ try {
   } catch (err) {
     send({
       kind: "error",
-      error: { ...serializeError(err), whileLoading: true },
+      error: { ...serializeError(err), whileLoading: compileError(err) ? "compile" : "run" },
       calls: newCalls(),
     });
     Deno.exit(0);

@@ -38,8 +38,12 @@ export interface SerializedError {
   fromKernel?: boolean;
   /** The stack, trimmed. */
   stack?: string;
-  /** Thrown while loading the student's module (a syntax error, a bad import), not by running it. */
-  whileLoading?: boolean;
+  /**
+   * Thrown while importing the student's module: `"compile"` when it does not
+   * parse or resolve (a syntax error, a bad import), `"run"` when its
+   * top-level code threw.
+   */
+  whileLoading?: "compile" | "run";
 }
 
 /**
@@ -63,13 +67,16 @@ export type ChildMessage =
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; syscall?: unknown; fromKernel?: unknown };
+    // Strings whatever the thrower set (student code may set `message = 42`).
     return {
-      name: err.name,
-      message: err.message,
+      name: String(err.name),
+      message: String(err.message),
       code: typeof e.code === "string" ? e.code : undefined,
       syscall: typeof e.syscall === "string" ? e.syscall : undefined,
       fromKernel: typeof e.fromKernel === "boolean" ? e.fromKernel : undefined,
-      stack: err.stack?.split("\n").slice(0, 8).join("\n"),
+      stack: typeof err.stack === "string"
+        ? err.stack.split("\n").slice(0, 8).join("\n")
+        : undefined,
     };
   }
   return { name: "NonError", message: String(err) };

@@ -249,6 +249,10 @@ async function runChecks(
   const shared = new Map<string, Promise<unknown>>();
   const owners = new Map<string, string>();
   const results: CheckResult[] = [];
+  const parentOf = (id: string) => {
+    const parent = checks.find((c) => c.id === id)?.parent;
+    return parent ? results.find((r) => r.id === parent) : undefined;
+  };
   const random = makeRandom();
   // The lab's tree, and the tree this runner's lib/ lives in (the same one, except in tests).
   const readable = [...new Set([root, PROJECT_ROOT])];
@@ -384,8 +388,14 @@ async function runChecks(
           result.message = err.message;
           result.details = err.details;
           if (err.details.awaitingPrediction) {
-            notes.length = 0;
-            notes.push("what the kernel did is shown once your prediction is in");
+            // This check's notes, and those of the checks it depends on, may
+            // show what the kernel did: the answer to the prediction.
+            for (let c: CheckResult | undefined = result; c; c = parentOf(c.id)) {
+              if (c.notes.length) {
+                c.notes.length = 0;
+                c.notes.push("what the kernel did is shown once your prediction is in");
+              }
+            }
           }
         } else {
           result.message = `the checker itself failed: ${
@@ -400,16 +410,26 @@ async function runChecks(
       // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
       const failure = loadFailureOf(load);
       if (result.status === "failed" && failure?.check === check.id) {
-        const [first, ...rest] = failure.error.message.split("\n");
-        result.message = `your file does not load: ${first}`;
-        result.details = {
-          observed: rest.length ? [first, ...rest].join("\n") : undefined,
-          mistake: "fix that line and save; `deno check " +
-            (studentFile.startsWith(`${root}/`)
-              ? studentFile.slice(root.length + 1)
-              : studentFile) +
-            "` lists every error with its line",
-        };
+        const error = failure.error;
+        const [first, ...rest] = String(error.message).split("\n");
+        const file = studentFile.startsWith(`${root}/`)
+          ? studentFile.slice(root.length + 1)
+          : studentFile;
+        if (error.whileLoading === "compile") {
+          result.message = `your file does not load: ${first}`;
+          result.details = {
+            observed: rest.length ? [first, ...rest].join("\n") : undefined,
+            mistake:
+              `fix that line and save; \`deno check ${file}\` lists every error with its line`,
+          };
+        } else {
+          result.message = `your file threw as it was loaded: ${error.name}: ${first}`;
+          result.details = {
+            observed: error.stack ?? undefined,
+            mistake: "code at the top level of the file runs as soon as it is imported: " +
+              "move it into the functions the checks call",
+          };
+        }
         result.internalError = undefined;
         result.hint = undefined; // about the check's subject, not about loading
       }

@@ -336,26 +336,13 @@ export function adoptOrphans(on: boolean): boolean {
  * in another session than this process (a checker's own plain subprocesses
  * share this process's session and are left alone). Returns how many.
  */
-async function killOrphans(): Promise<number> {
-  const r = registry();
-  if (!r.adopting) return 0;
-  const self = procStat(Deno.pid); // not /proc/self: Deno wants --allow-all for it
-  if (!self) return 0;
-  const mySession = Number(self[3]);
-  let killed = 0;
-  for (let round = 0; round < 10; round++) {
-    const known = new Set([...r.children].map((c) => c.pid));
-    const orphans: { pid: number; zombie: boolean }[] = [];
-    // Orphans were re-parented to this process: its children lists name them.
-    const pids = ownChildren() ?? listPids();
-    if (!pids) return killed;
-    for (const pid of pids) {
-      if (known.has(pid)) continue;
-      const f = procStat(pid);
-      if (!f || Number(f[1]) !== Deno.pid || Number(f[3]) === mySession) continue;
-      orphans.push({ pid, zombie: f[0] === "Z" });
-    }
-    if (!orphans.length) break;
+async function killOrphans(): Promise<Set<number>> {
+  const killed = new Set<number>();
+  const deadline = performance.now() + 2000;
+  // Each round kills one generation: a killed daemon's own children come to us next.
+  while (performance.now() < deadline) {
+    const orphans = findOrphans();
+    if (!orphans?.length) break;
     for (const o of orphans) {
       if (o.zombie) {
         reap(o.pid);
@@ -363,13 +350,38 @@ async function killOrphans(): Promise<number> {
       }
       try {
         Deno.kill(o.pid, "SIGKILL");
-        killed++;
+        killed.add(o.pid);
       } catch { /* gone */ }
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
     for (const o of orphans) reap(o.pid);
   }
   return killed;
+}
+
+/**
+ * Processes adopted from children (see {@link adoptOrphans}): this process's
+ * children that it did not start and that live in another session. Empty
+ * when not adopting; `undefined` when `/proc` cannot be read.
+ */
+function findOrphans(): { pid: number; zombie: boolean }[] | undefined {
+  const r = registry();
+  if (!r.adopting) return [];
+  const self = procStat(Deno.pid); // not /proc/self: Deno wants --allow-all for it
+  if (!self) return undefined;
+  const mySession = Number(self[3]);
+  const known = new Set([...r.children].map((c) => c.pid));
+  // Orphans were re-parented to this process: its children lists name them.
+  const pids = ownChildren() ?? listPids();
+  if (!pids) return undefined;
+  const orphans: { pid: number; zombie: boolean }[] = [];
+  for (const pid of pids) {
+    if (known.has(pid)) continue;
+    const f = procStat(pid);
+    if (!f || Number(f[1]) !== Deno.pid || Number(f[3]) === mySession) continue;
+    orphans.push({ pid, zombie: f[0] === "Z" });
+  }
+  return orphans;
 }
 
 /**
@@ -497,13 +509,15 @@ export class ChildHandle {
       let leftovers: number | undefined;
       if (registry().adopting && ownChildren() !== undefined) {
         // Whatever the child left running was re-parented to this process
-        // when it died: the orphan sweep finds all of it (no scan of /proc).
-        leftovers = await killOrphans();
+        // when it died: count it from our own children lists (no scan of
+        // all of /proc), kill the group at once, then sweep the rest.
+        const before = (findOrphans() ?? []).filter((o) => !o.zombie).map((o) => o.pid);
         this.#killGroup();
+        leftovers = new Set([...before, ...await killOrphans()]).size;
       } else {
         const grouped = this.#killLeftovers();
         const orphans = await killOrphans();
-        leftovers = grouped === undefined ? undefined : grouped + orphans;
+        leftovers = grouped === undefined ? undefined : grouped + orphans.size;
       }
       // A process that left the session may still hold the pipes: wait a
       // little for the output, then stop reading.

@@ -41,6 +41,12 @@ Deno.test("runLab: parents, checkpoints, shared runs, hidden checks, checker err
     ["what the kernel did is shown once your prediction is in"],
     "what the kernel did stays hidden until the student predicts",
   );
+  assert.equal(byId.observes.status, "passed");
+  assert.deepEqual(
+    byId.observes.notes,
+    ["what the kernel did is shown once your prediction is in"],
+    "the parent's notes would give the answer away too",
+  );
 
   assert.equal(byId.hidden, undefined, "hidden checks must not run for students");
 
@@ -52,8 +58,8 @@ Deno.test("runLab: parents, checkpoints, shared runs, hidden checks, checker err
   assert.match(byId.slow.message, /took longer than 0.3 s/);
 
   assert.deepEqual(seen, result.checks.map((c) => c.id));
-  assert.equal(result.score, 2 + 1 + 1);
-  assert.equal(result.maxScore, 1 + 1 + 2 + 1 + 1 + 1 + 1 + 1);
+  assert.equal(result.score, 2 + 1 + 1 + 1);
+  assert.equal(result.maxScore, 1 + 1 + 2 + 1 + 1 + 1 + 1 + 1 + 1);
   assert.equal(result.passed, false);
 });
 

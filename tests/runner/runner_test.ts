@@ -101,3 +101,22 @@ Deno.test("a file that does not load fails once; the other root checks wait for 
     Deno.removeSync(file);
   }
 });
+
+Deno.test("top-level code that throws (even a non-string message) is reported, not a crash", async () => {
+  const dir = `${catalog.root}/.mmap-lab/test-scratch`;
+  Deno.mkdirSync(dir, { recursive: true });
+  const file = Deno.makeTempFileSync({ dir, suffix: ".ts" });
+  try {
+    Deno.writeTextFileSync(
+      file,
+      "const e = new Error('x');\n(e as unknown as { message: unknown }).message = 42;\nthrow e;\n",
+    );
+    const check = firstCheck(await runWith(file));
+    assert.equal(check.status, "failed");
+    assert.equal(check.message, "your file threw as it was loaded: Error: 42");
+    assert.match(check.details.mistake ?? "", /top level/);
+    assert.doesNotMatch(check.details.mistake ?? "", /deno check/);
+  } finally {
+    Deno.removeSync(file);
+  }
+});
