@@ -80,10 +80,19 @@ function threadFaults(): number {
 }
 
 /** Writes each listed page once and returns the write faults it cost. */
-function rewrite(bytes: Uint8Array, pages: number[], pageSize: number): number {
+function rewrite(
+  bytes: Uint8Array,
+  pages: number[],
+  pageSize: number,
+  { dirtyFirst = false } = {},
+): number {
   let faults = 0;
   for (const p of pages) {
     const at = p * pageSize + 7;
+    // A page meant to be dirty is written once more just before: the kernel's
+    // background writeback (busy when other processes write a lot) may have
+    // cleaned it since, and then the measured write would fault.
+    if (dirtyFirst) bytes[at] ^= 0;
     const before = threadFaults();
     bytes[at] = bytes[at] ^ 0xff;
     faults += threadFaults() - before;
@@ -199,7 +208,9 @@ export default defineDrive<Params>(async (ctx) => {
       const synced = p.synced.filter((page) => page < pages);
       const others = Array.from({ length: pages }, (_, i) => i).filter((i) => !synced.includes(i));
       const syncedFaults = withoutRecording(() => rewrite(log.bytes, synced, ps));
-      const otherFaults = withoutRecording(() => rewrite(log.bytes, others, ps));
+      const otherFaults = withoutRecording(() =>
+        rewrite(log.bytes, others, ps, { dirtyFirst: true })
+      );
       withoutRecording(() => log.unmap());
       return {
         address: log.address.toString(),
