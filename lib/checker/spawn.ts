@@ -460,17 +460,15 @@ export class ChildHandle {
   #ended = false;
   readonly #result: Promise<ChildResult>;
   #timedOut = false;
-  readonly #ownGroup: boolean;
 
   /**
-   * Use {@link spawnChild}. `ownGroup`: the child leads its own session and
-   * process group (the harness calls setsid() before loading student code),
-   * so kills reach the whole group.
+   * Use {@link spawnChild}. The child leads its own session and process group
+   * (the harness calls setsid() before loading student code), so kills reach
+   * the whole group.
    */
-  constructor(process: Deno.ChildProcess, token: string, options: SpawnOptions, ownGroup = false) {
+  constructor(process: Deno.ChildProcess, token: string, options: SpawnOptions) {
     this.#process = process;
     this.pid = process.pid;
-    this.#ownGroup = ownGroup;
     this.#stdin = process.stdin.getWriter();
     // The protocol token, first thing on stdin (see harness.ts).
     this.#stdin.write(new TextEncoder().encode(`${token}\n`)).catch(() => {});
@@ -507,10 +505,10 @@ export class ChildHandle {
       options.signal?.removeEventListener("abort", onAbort);
       // Whatever the child left running in its group or session dies now.
       let leftovers: number | undefined;
-      if (registry().adopting && ownChildren() !== undefined) {
+      if (registry().adopting) {
         // Whatever the child left running was re-parented to this process
-        // when it died: count it from our own children lists (no scan of
-        // all of /proc), kill the group at once, then sweep the rest.
+        // when it died: count it among our own children (findOrphans), kill
+        // the group at once, then sweep the rest.
         const before = (findOrphans() ?? []).filter((o) => !o.zombie).map((o) => o.pid);
         this.#killGroup();
         leftovers = new Set([...before, ...await killOrphans()]).size;
@@ -561,7 +559,6 @@ export class ChildHandle {
 
   /** Kills the (ended) child's process group, whatever is left in it. */
   #killGroup(): void {
-    if (!this.#ownGroup) return;
     try {
       Deno.kill(-this.pid, "SIGKILL");
     } catch { /* no one left in the group */ }
@@ -569,11 +566,8 @@ export class ChildHandle {
 
   /** Kills what the (ended) child left in its group or session; returns how many. */
   #killLeftovers(): number | undefined {
-    if (!this.#ownGroup) return undefined;
     const members = groupMembers(this.pid);
-    try {
-      Deno.kill(-this.pid, "SIGKILL");
-    } catch { /* no one left in the group */ }
+    this.#killGroup();
     for (const pid of members ?? []) {
       try {
         Deno.kill(pid, "SIGKILL"); // moved to another group of the session
@@ -679,12 +673,10 @@ export class ChildHandle {
    * process group; harmless if the child has ended.
    */
   kill(signal: Deno.Signal = "SIGKILL"): void {
-    if (this.#ownGroup) {
-      try {
-        Deno.kill(-this.pid, signal);
-        return;
-      } catch { /* group gone, or no permission: try the child alone */ }
-    }
+    try {
+      Deno.kill(-this.pid, signal);
+      return;
+    } catch { /* group gone (or not made yet): try the child alone */ }
     try {
       this.#process.kill(signal);
     } catch { /* already gone */ }
@@ -796,5 +788,5 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     }
   }
   process ??= start(Deno.execPath(), denoArgs);
-  return new ChildHandle(process, token, { ...options, timeoutMs }, true);
+  return new ChildHandle(process, token, { ...options, timeoutMs });
 }
