@@ -173,11 +173,15 @@ async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise
   }
   const current = currentLab(catalog, state);
   console.log(progressLine(catalog, state));
+  const edited = new Set(
+    catalog.labs.filter((l) => state.labs[l.id]?.passed && !passedAsIs(catalog.root, state, l))
+      .map((l) => l.id),
+  );
   for (const lab of catalog.labs) {
     const s = state.labs[lab.id];
     const status = !s?.checkedAt
       ? paint("gray", "not checked")
-      : s.passed && !passedAsIs(catalog.root, state, lab)
+      : edited.has(lab.id)
       ? paint("yellow", "edited     ")
       : s.passed
       ? paint("green", "passed     ")
@@ -186,7 +190,7 @@ async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise
     const marker = lab.id === current?.id ? paint("cyan", "▶") : " ";
     console.log(`${marker} ${lab.id.padEnd(24)} ${status}  ${points.padStart(7)}  ${lab.title}`);
   }
-  if (catalog.labs.some((l) => state.labs[l.id]?.passed && !passedAsIs(catalog.root, state, l))) {
+  if (edited.size) {
     console.log(paint("gray", "edited: passed, but the file changed since; `check` it again"));
   }
   return 0;
