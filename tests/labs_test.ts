@@ -6,9 +6,8 @@
  * - the stub has `TODO` markers;
  * - every plausible wrong solution in `tests/wrong/<lab>/` is rejected by the
  *   checks its header names, with a message matching the header's pattern:
- *   `expect-fail: <check-id> /<regex>/`. Most are `.mistake` files, the
- *   solution with a few lines replaced (see `tests/mistakes.ts`); a whole
- *   `.ts` file with `// expect-fail:` lines works too.
+ *   `expect-fail: <check-id> /<regex>/`. Each is a `.mistake` file: the
+ *   solution with a few lines replaced (see `tests/mistakes.ts`).
  */
 
 import assert from "node:assert/strict";
@@ -43,17 +42,10 @@ function wrongSolutions(
     return [];
   }
   const lab = findLab(catalog, labId)!;
-  return entries.filter((e) => e.isFile && /\.(ts|mistake)$/.test(e.name)).sort((a, b) =>
+  return entries.filter((e) => e.isFile && e.name.endsWith(".mistake")).sort((a, b) =>
     a.name.localeCompare(b.name)
   ).map((e) => {
-    const file = decodeURIComponent(new URL(e.name, dir).pathname);
-    const text = Deno.readTextFileSync(file);
-    if (e.name.endsWith(".ts")) {
-      const expects = [...text.matchAll(/^\/\/ expect-fail: (\S+) \/(.+)\/([a-z]*)$/gm)].map((
-        m,
-      ) => ({ id: m[1], pattern: new RegExp(m[2], m[3]) }));
-      return { name: e.name, path: () => file, expects };
-    }
+    const text = Deno.readTextFileSync(decodeURIComponent(new URL(e.name, dir).pathname));
     const mistake = parseMistake(e.name.replace(/\.mistake$/, ""), text);
     // Written out when its test runs: a mistake that no longer fits the solution fails there.
     const path = () => {
