@@ -21,8 +21,16 @@
  */
 
 import { cpSync, rmSync } from "node:fs";
-import { type BenchOptions, measure, progress, type Ratio, type Section } from "./harness.ts";
+import {
+  type BenchOptions,
+  measure,
+  progress,
+  type Ratio,
+  type Section,
+  summarize,
+} from "./harness.ts";
 import { ROOT, WORK_DIR } from "./native.ts";
+import { type LabInfo, loadCatalog } from "../lib/checker/catalog.ts";
 
 const TITLE = "Tools: runner and grader";
 
@@ -39,11 +47,6 @@ const CHECK_TARGET_S = 5;
 const GRADE_TARGET_PER_MIN = 60;
 /** Submissions graded in a full run. */
 const STUDENTS = 20;
-
-interface LabEntry {
-  id: string;
-  file: string;
-}
 
 interface Run {
   ms: number;
@@ -103,13 +106,6 @@ async function git(args: string[], cwd: string): Promise<void> {
   }
 }
 
-function loadLabs(): LabEntry[] {
-  const catalog = JSON.parse(Deno.readTextFileSync(`${ROOT}labs/labs.json`)) as {
-    labs: LabEntry[];
-  };
-  return catalog.labs.map(({ id, file }) => ({ id, file }));
-}
-
 /**
  * A fresh copy of the project (lib/, cli/, labs/, solutions/, deno.json) in
  * its own git repository, stubs committed as in a student's checkout.
@@ -128,7 +124,7 @@ async function makeProject(): Promise<void> {
 }
 
 /** 20 (or `count`) students, each with the reference solutions side by side. */
-function makeSubmissions(labs: LabEntry[], count: number): void {
+function makeSubmissions(labs: LabInfo[], count: number): void {
   rmSync(SUBMISSIONS, { recursive: true, force: true });
   for (let i = 1; i <= count; i++) {
     const dir = `${SUBMISSIONS}/student-${String(i).padStart(2, "0")}`;
@@ -148,9 +144,7 @@ function budget(
   samples: number[],
   op: "<=" | ">=",
 ): Ratio {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const n = sorted.length;
-  const median = n % 2 === 1 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const { median, min, max } = summarize(samples);
   return {
     id,
     label,
@@ -158,8 +152,8 @@ function budget(
     den: "target",
     samples,
     median,
-    min: sorted[0],
-    max: sorted[n - 1],
+    min,
+    max,
     target: { op, value: 1 },
     met: op === "<=" ? median <= 1 : median >= 1,
   };
@@ -167,7 +161,7 @@ function budget(
 
 /** Section 4. */
 export async function toolsSection(opts: BenchOptions): Promise<Section> {
-  const labs = loadLabs();
+  const { labs } = loadCatalog();
   const notes: string[] = [];
   const ratios: Ratio[] = [];
 
