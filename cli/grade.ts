@@ -29,6 +29,7 @@ import {
 import { Progress } from "../lib/grader/progress.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/checker/catalog.ts";
+import { projectLocationProblem } from "./ui.ts";
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
 
@@ -351,6 +352,11 @@ async function autolab(dir: string, options: Options): Promise<number> {
 
 /** Runs the grader with command-line arguments; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
+  const misplaced = projectLocationProblem(PROJECT_ROOT);
+  if (misplaced) {
+    console.error(`error: ${misplaced}`);
+    return 2;
+  }
   let parsed;
   try {
     parsed = parseArgs({

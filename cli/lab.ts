@@ -16,6 +16,7 @@ import {
   labFile,
   type LabInfo,
   loadCatalog,
+  PROJECT_ROOT,
   solutionFile,
 } from "../lib/checker/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
@@ -23,7 +24,17 @@ import { describeOutcome, spawnChild } from "../lib/checker/spawn.ts";
 import type { Frame } from "../lib/checker/drive.ts";
 import { formatCall } from "../lib/trace.ts";
 import { drawPages } from "../lib/picture.ts";
-import { bar, isTerminal, labTally, paint, renderLab, useColor } from "./ui.ts";
+import {
+  bar,
+  isTerminal,
+  labTally,
+  paint,
+  projectLocationProblem,
+  renderLab,
+  useColor,
+} from "./ui.ts";
+import { doctorVerdicts, renderDoctor } from "./doctor.ts";
+import { kernelProfile, profilePath } from "../lib/profile.ts";
 import {
   backupStudentFile,
   fileDigest,
@@ -54,6 +65,7 @@ Commands:
   solution <lab>    show the reference solution (after the lab passes, or --force)
   trace <lab>       the mmap/msync/munmap/… calls your code made during the checks
   show <lab>        draw the pages of your mapping as the kernel sees them
+  doctor            what this machine's kernel does, measured, and what it means for the labs
 
 A lab is named by number (1, 01), id (01_first_mapping) or slug (first_mapping).
 Options: --help on any command; NO_COLOR=1 turns colours off.`,
@@ -94,6 +106,13 @@ through the wrapper (like strace): mmap, msync, munmap, mprotect, …`,
 Runs your code and draws the mapping's pages at each step, from
 /proc/self/pagemap and smaps: · absent, 0 zero page, ▒ file page,
 █ private copy, ▓ shared memory.`,
+  doctor: `Usage: deno task lab doctor [--fresh]
+
+Measures what this machine's kernel does where kernels differ (zero page,
+fault-around, read-around, page size, writeback of the scratch directory, …),
+says what each fact means for the labs, and which labs cannot run here.
+The profile is kept in .mmap-lab/kernel-profile.json until the next boot.
+  --fresh    measure again`,
 };
 
 function fail(message: string, code = 2): never {
@@ -203,6 +222,10 @@ async function cmdCheck(
   all: boolean,
 ): Promise<number> {
   const labs = all ? catalog.labs : [resolveLab(catalog, name, state)];
+  const scratch = kernelProfile(catalog.root).scratch;
+  if (scratch.reason) {
+    console.log(paint("gray", `scratch files go to ${scratch.dir}: ${scratch.reason}`));
+  }
   const results: LabResult[] = [];
   for (const lab of labs) {
     const result = await check(catalog, state, lab);
@@ -312,6 +335,25 @@ async function cmdTrace(catalog: Catalog, lab: LabInfo): Promise<number> {
   return result.passed ? 0 : 1;
 }
 
+function cmdDoctor(catalog: Catalog, fresh: boolean): number {
+  const known = !fresh && existsFile(profilePath(catalog.root));
+  const profile = kernelProfile(catalog.root, { fresh });
+  const width = isTerminal ? Deno.consoleSize().columns : 80;
+  const source = known
+    ? `kept in ${relative(catalog, profilePath(catalog.root))} (--fresh measures again)`
+    : `saved in ${relative(catalog, profilePath(catalog.root))}`;
+  console.log(renderDoctor(profile, { width, source }));
+  return doctorVerdicts(profile).some((v) => v.blocking) ? 1 : 0;
+}
+
+function existsFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
+}
+
 async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
   const drive = `${catalog.root}/labs/${lab.id}/show.ts`;
   try {
@@ -323,7 +365,7 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
     );
     return 1;
   }
-  const scratchRoot = `${catalog.root}/.mmap-lab/scratch`;
+  const scratchRoot = kernelProfile(catalog.root).scratch.dir;
   Deno.mkdirSync(scratchRoot, { recursive: true });
   const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `show-${lab.id}-` });
   try {
@@ -541,6 +583,7 @@ export async function main(args: string[]): Promise<number> {
     verify: { type: "boolean" },
     yes: { type: "boolean", short: "y" },
     force: { type: "boolean" },
+    fresh: { type: "boolean" },
   } as const;
   let parsed;
   try {
@@ -560,6 +603,8 @@ export async function main(args: string[]): Promise<number> {
     console.log(HELP[command ?? "main"]);
     return 0;
   }
+  const misplaced = projectLocationProblem(PROJECT_ROOT);
+  if (misplaced) fail(misplaced);
   const catalog = loadCatalog();
   const state = loadState(catalog.root);
   rememberStubs(catalog.root, catalog.labs);
@@ -590,6 +635,8 @@ export async function main(args: string[]): Promise<number> {
       return await cmdTrace(catalog, needLab());
     case "show":
       return await cmdShow(catalog, needLab());
+    case "doctor":
+      return cmdDoctor(catalog, values.fresh ?? false);
   }
   return 2;
 }

@@ -55,6 +55,11 @@ export function renderCheck(check: CheckResult, options: { hints?: boolean } = {
     if (d.mistake !== undefined) {
       lines.push(indent(paint("yellow", `likely mistake: ${d.mistake}`), "      "));
     }
+    if (d.kernel !== undefined) {
+      lines.push(
+        indent(paint("cyan", `your kernel: ${d.kernel} (deno task lab doctor)`), "      "),
+      );
+    }
     if (check.hint && options.hints !== false) {
       lines.push(indent(paint("cyan", `hint: ${check.hint}`), "      "));
     }
@@ -85,4 +90,24 @@ export function renderLab(result: LabResult, options: { hints?: boolean } = {}):
 export function bar(done: number, total: number, width = 20): string {
   const full = total === 0 ? 0 : Math.round((done / total) * width);
   return `[${paint("green", "#".repeat(full))}${paint("gray", "·".repeat(width - full))}]`;
+}
+
+/**
+ * Why the project cannot run where it is, or `undefined`: Deno refuses every
+ * path under `/dev/` (a project in `/dev/shm`, say) unless given all
+ * permissions, which the lab's permission sets never are.
+ *
+ * @example
+ * ```ts
+ * console.log(projectLocationProblem("/dev/shm/mmap-lab") !== undefined); // true
+ * ```
+ */
+export function projectLocationProblem(root: string): string | undefined {
+  if (root === "/dev" || root.startsWith("/dev/")) {
+    return `the project is under /dev (${root}), and Deno refuses every path there without ` +
+      "--allow-all. Move it to a directory of your own (e.g. ~/mmap-lab) and run it from there. " +
+      "(For scratch files the labs pick a directory with writeback themselves: see " +
+      "`deno task lab doctor`.)";
+  }
+  return undefined;
 }

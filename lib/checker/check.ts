@@ -27,6 +27,7 @@
 
 import type { ChildHandle, ChildResult } from "./spawn.ts";
 import type { LabInfo } from "./catalog.ts";
+import type { KernelProfile } from "../profile.ts";
 
 /** What a failed check shows besides its message. */
 export interface FailureDetails {
@@ -36,6 +37,13 @@ export interface FailureDetails {
   observed?: string;
   /** The likely mistake, in words a student recognises. */
   mistake?: string;
+  /**
+   * Where this check's expectation rests on a fact in which this machine's
+   * kernel differs from the textbook (see `KernelProfile`): what this kernel
+   * does, in a sentence. The runner shows it with a pointer to
+   * `deno task lab doctor`.
+   */
+  kernel?: string;
   /**
    * The student has not made the prediction this check compares: the check's
    * notes (what the kernel did) are withheld, so the answer cannot be copied
@@ -90,6 +98,12 @@ export interface CheckContext {
   lab: LabInfo;
   /** The project root the checker runs from (the instructor's, when grading). */
   root: string;
+  /**
+   * This machine's kernel profile (`deno task lab doctor`): where a check's
+   * expectation depends on a fact that varies between kernels, it comes from
+   * here or from the same run's observation, never from a constant.
+   */
+  kernel: KernelProfile;
   /** Absolute path of the student's module. */
   studentFile: string;
   /** This lab run's scratch directory (disk-backed, deleted afterwards). */

@@ -19,6 +19,7 @@ import {
   spawnChild,
 } from "./spawn.ts";
 import type { CallRecord } from "../trace.ts";
+import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
 import { toFileUrl } from "./paths.ts";
 
@@ -81,8 +82,20 @@ export interface LabResult {
 export interface RunLabOptions {
   /** The student's file (default: the lab's file under the catalog's root). */
   studentFile?: string;
-  /** Where scratch directories go (default `<root>/.mmap-lab/scratch`); must be disk-backed. */
+  /**
+   * Where scratch directories go (default: the kernel profile's scratch
+   * directory, `<root>/.mmap-lab/scratch` unless msync cleans no page there).
+   */
   scratchRoot?: string;
+  /** The kernel profile the checks read (default: `kernelProfile(root)`, measured or cached). */
+  kernel?: KernelProfile;
+  /**
+   * Observations shared through `ctx.once`, by key: a key found here is
+   * replayed instead of run (no child starts), and a key run is added.
+   * Record a run on one kernel, replay it anywhere: the checks' decisions
+   * are pure functions of what they observed.
+   */
+  observations?: Map<string, unknown>;
   /** Include hidden checks (grading). Default false. */
   includeHidden?: boolean;
   /** Only these check ids (their parents run too). */
@@ -214,7 +227,8 @@ async function runChecks(
   const start = performance.now();
   const root = catalog.root;
   const studentFile = options.studentFile ?? labFile(root, lab);
-  const scratchRoot = options.scratchRoot ?? `${root}/.mmap-lab/scratch`;
+  const kernel = options.kernel ?? kernelProfile(root);
+  const scratchRoot = options.scratchRoot ?? kernel.scratch.dir;
   Deno.mkdirSync(scratchRoot, { recursive: true });
   const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `${lab.id}-` });
   const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
@@ -316,6 +330,7 @@ async function runChecks(
       const ctx: CheckContext = {
         lab,
         root,
+        kernel,
         studentFile,
         scratch,
         random,
@@ -333,7 +348,14 @@ async function runChecks(
         },
         once<T>(key: string, fn: () => Promise<T>): Promise<T> {
           if (!shared.has(key)) {
-            shared.set(key, fn());
+            const recorded = options.observations;
+            if (recorded?.has(key)) {
+              shared.set(key, Promise.resolve(recorded.get(key)));
+            } else {
+              const running = fn();
+              shared.set(key, running);
+              running.then((value) => recorded?.set(key, value), () => {});
+            }
             owners.set(key, check.id);
           } else if (owners.get(key) !== check.id) {
             result.sharedWith ??= owners.get(key);

@@ -17,6 +17,7 @@ import {
   PROJECT_ROOT,
 } from "../checker/catalog.ts";
 import type { Check } from "../checker/check.ts";
+import { kernelLabel, kernelProfile } from "../profile.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
 import type { LabResult } from "../checker/run.ts";
 import { toFileUrl } from "../checker/paths.ts";
@@ -236,6 +237,10 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const start = performance.now();
   const root = options.root ?? PROJECT_ROOT;
   const catalog = loadCatalog(root);
+  // One profile for the whole run, in every grade it produces: kernels differ in what the
+  // checks observe, and an instructor must be able to see which kernel graded what.
+  const kernel = kernelProfile(root);
+  const kernelText = kernelLabel(kernel);
   const labs = selectLabs(catalog, options.labs);
   const metas = await loadLabMeta(root, labs);
   const metaOf = new Map(metas.map((m) => [m.id, m]));
@@ -311,12 +316,16 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       if (!overlayLab) throw new Error(`${lab.id} is missing from the overlay's labs.json`);
       const result = await run.runLab(overlayCatalog, overlayLab, {
         includeHidden: true,
-        scratchRoot: `${overlayCatalog.root}/.mmap-lab/scratch`,
+        // The overlay's own directory, unless msync cleans no page there (the project on tmpfs).
+        scratchRoot: kernel.scratch.reason
+          ? kernel.scratch.dir
+          : `${overlayCatalog.root}/.mmap-lab/scratch`,
+        kernel,
         signal: controller.signal,
         limits: options.limits,
         keepScratch: options.keep,
       });
-      const grade = fromLabResult(result, file.relative);
+      const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
       if (grade.error) problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
         if (c.internalError) problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);
@@ -404,6 +413,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     students: result,
     problems: [...new Set(problems)],
     durationMs: Math.round(performance.now() - start),
+    kernel,
   };
 }
 

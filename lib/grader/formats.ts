@@ -206,6 +206,7 @@ export function checkText(c: CheckGrade): string {
   if (c.details?.expected) lines.push(`expected: ${c.details.expected}`);
   if (c.details?.observed) lines.push(`observed: ${c.details.observed}`);
   if (c.details?.mistake) lines.push(`likely mistake: ${c.details.mistake}`);
+  if (c.details?.kernel) lines.push(`your kernel: ${c.details.kernel}`);
   for (const note of c.notes ?? []) lines.push(note);
   if (c.status === "failed" && c.hint && !c.internalError) lines.push(`hint: ${c.hint}`);
   return cap(sanitize(lines.join("\n")));
@@ -329,6 +330,8 @@ export function gradescopeResults(
         : "";
       parts.push(`${g.id}: ${fmt(g.score)} / ${fmt(g.maxScore)}${state}`);
     }
+    const kernels = [...new Set(student.labs.flatMap((g) => g.kernel ? [g.kernel] : []))];
+    for (const k of kernels) parts.push(`graded on Linux ${k}`);
   }
   return {
     score: student?.score ?? 0,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { KernelProfile } from "../profile.ts";
+
 /** One check of a lab, as the instructor's checker declares it. */
 export interface CheckMeta {
   /** Stable id, e.g. `"runs"`. */
@@ -48,7 +50,7 @@ export interface CheckGrade {
   /** Why it failed (empty when passed). */
   message: string;
   /** Expected / observed / likely mistake. */
-  details?: { expected?: string; observed?: string; mistake?: string };
+  details?: { expected?: string; observed?: string; mistake?: string; kernel?: string };
   /** Lines the check reported (predictions vs observations). */
   notes?: string[];
   /** The check's hint. */
@@ -80,6 +82,8 @@ export interface LabGrade {
   error?: string;
   /** Wall-clock time, ms. */
   durationMs: number;
+  /** The kernel that graded it, in one line (`kernelLabel`): facts differ between kernels. */
+  kernel?: string;
 }
 
 /** One student's grades. */
@@ -114,4 +118,6 @@ export interface GradeReport {
   problems: string[];
   /** Wall-clock time of the run, ms. */
   durationMs: number;
+  /** The kernel profile of the machine that graded this run (`deno task lab doctor`). */
+  kernel?: KernelProfile;
 }
