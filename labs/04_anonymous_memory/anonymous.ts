@@ -108,12 +108,12 @@ export function closeShared(region: SharedRegion): void {
 // running the checks; the checker compares it with what the kernel did.
 
 /**
- * The checker allocates a few dozen pages with your `allocate()` and reads
- * every byte of them (all zeros). How many of those pages are resident in RAM
- * for this mapping afterwards (its `Rss` in smaps): `"none"`, `"some"` or
- * `"all"`?
+ * The checker allocates a few dozen pages with your `allocate()` and reads one
+ * byte of each page (all zeros). How many page faults does reading them cost:
+ * `"none"` (the memory is known to be zeros), `"one"` (the first touch sets up
+ * the whole mapping) or `"one per page"`?
  */
-export const PREDICTED_RESIDENT_AFTER_READING: "none" | "some" | "all" | undefined = undefined; // TODO: predict
+export const PREDICTED_FAULTS_WHEN_READING: "none" | "one" | "one per page" | undefined = undefined; // TODO: predict
 
 /**
  * Another process maps your shared memory with `attachShared`, writes data

@@ -13,6 +13,7 @@ import type { ChildHandle, ChildResult } from "../../lib/checker/spawn.ts";
 import { type CallRecord, formatInvocation } from "../../lib/trace.ts";
 import { kB, pageList } from "../../lib/checker/words.ts";
 import { MAP } from "../../lib/ffi/constants.ts";
+import { readProcText } from "../../lib/inspect.ts";
 import type {
   AttachParams,
   InspectParams,
@@ -20,6 +21,7 @@ import type {
   Look,
   MapsLine,
   OwnerParams,
+  PageLook,
   PrivateParams,
 } from "./common.ts";
 
@@ -49,6 +51,7 @@ interface PrivateValue {
   length: number;
   pageSize: number;
   nonZero: number;
+  /** Minor faults of the reading loop, and of the writes, counted by the drive (RUSAGE_THREAD). */
   readFaults: number;
   writeFaults: number;
   nonZeroReleased: number;
@@ -101,8 +104,10 @@ async function privateRun(ctx: CheckContext): Promise<PrivateRun> {
     for (;;) {
       const cp = await child.checkpoint();
       if (!cp) break;
+      // The fault count first, the instant the child stops: the inspector takes a while to start.
+      const minorFaults = mainThreadMinorFaults(child.pid);
       const seen = await inspect(ctx, { look: { pid: child.pid, ...(cp.data as Where) } });
-      looks[cp.name] = seen.look!;
+      looks[cp.name] = { ...seen.look!, minorFaults };
       await child.resume();
     }
     return { params, pageSize: ps, looks, result: await child.result() };
@@ -277,6 +282,90 @@ function shown(text: string | undefined): string {
   return JSON.stringify(text.replaceAll("\0", "\\0"));
 }
 
+/**
+ * Minor faults of a process's main thread (the one running the student's code
+ * and the drive), from /proc/PID/task/PID/stat, read by the checker: the
+ * garbage collector's and compiler's threads fault pages of their own.
+ */
+function mainThreadMinorFaults(pid: number): number {
+  const stat = readProcText(`/proc/${pid}/task/${pid}/stat`);
+  // After "pid (comm) ", field 3 (state) is index 0: minflt is field 10.
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+}
+
+/** A page that counts in Rss: present and this process's own (not the shared zero page). */
+function countsInRss(page: PageLook): boolean {
+  return page.present && (page.exclusive || page.fileOrShared);
+}
+
+/** What read faults did, in this run: the zero page, pages of the process's own, or a mix. */
+export interface ReadFaultsSeen {
+  kind: "zero-page" | "allocates" | "mixed";
+  /** For a note: the pagemap counts, in words. */
+  text: string;
+  /** Why the pages count in Rss or not: the likely-mistake text of a wrong prediction. */
+  why: string;
+  /** What this kernel does where it differs from the textbook. */
+  kernel: string;
+}
+
+/** Reads what the read faults did from the pagemap taken after reading every page. */
+export function readFaultsSeen(look: Look): ReadFaultsSeen {
+  const zero = look.pages.filter((p) => p.present && !countsInRss(p)).length;
+  const own = look.pages.filter(countsInRss).length;
+  const absent = look.pages.length - zero - own;
+  const parts = [
+    zero ? `${zero} present but nobody's own (pagemap bit 56 clear: the shared zero page)` : "",
+    own ? `${own} present and this process's own (bit 56 set)` : "",
+    absent ? `${absent} absent` : "",
+  ].filter(Boolean);
+  const kind = own === 0 ? "zero-page" : zero === 0 ? "allocates" : "mixed";
+  const text = `${parts.join(", ")}`;
+  const textbook = "The textbook kernel maps every untouched page, read-only, to its single " +
+    "zero page, which is nobody's own and counts in no one's Rss";
+  if (kind === "zero-page") {
+    return {
+      kind,
+      text,
+      why: `reading does not allocate here. ${textbook}: a page of your own comes only with ` +
+        "the first write",
+      kernel: "",
+    };
+  }
+  const kernel = kind === "allocates"
+    ? "a read fault of fresh private anonymous memory allocates a zeroed page of the " +
+      "process's own here, instead of mapping the shared zero page"
+    : `${own} of ${look.pages.length} read faults allocated a page of the process's own, ` +
+      `${zero} mapped the shared zero page`;
+  return {
+    kind,
+    text,
+    why: `look at the pagemap line above: after only reading, ${own} pages are this ` +
+      `process's own. ${textbook}; this kernel does not (some kernels and virtual machines ` +
+      "refuse the zero page), so here every page read counts in Rss",
+    kernel,
+  };
+}
+
+/** The answers PREDICTED_FAULTS_WHEN_READING takes. */
+const READ_FAULT_ANSWERS = ["none", "one", "one per page"];
+
+/**
+ * Names a fault count for a prediction: every page read faulted ("one per
+ * page"; the count may be a little higher, the child faults a page of its own
+ * heap now and then), or far fewer ("one" or less).
+ */
+export function readFaultsBucket(faults: number, pages: number): string {
+  if (faults >= pages) return "one per page";
+  if (faults <= 0) return "none";
+  if (faults <= 3) return "one";
+  return `${faults} for ${pages} pages`;
+}
+
+function value(run: PrivateRun): PrivateValue {
+  return run.result.value as PrivateValue;
+}
+
 function said(value: unknown): string {
   return value === null || value === undefined ? "undefined" : JSON.stringify(value);
 }
@@ -388,57 +477,75 @@ export default defineChecks([
     },
   },
   {
-    id: "predict-zero-page",
-    title: "your prediction: resident pages after reading every byte (the zero page)",
+    id: "predict-read-faults",
+    title: "your prediction: page faults when reading untouched memory",
     points: 2,
     parent: "allocate-lazy",
-    hint: "Reading a page that was never written: what could the kernel map there, to read as " +
-      "zeros, without giving you a page of your own?",
+    hint: "The memory is known to be zeros, but the addresses have no page behind them yet. What " +
+      "must the kernel do the first time each page is read, and how often?",
     async run(ctx: CheckContext) {
       const run = await privateRun(ctx);
-      const value = privateValue(ctx, run);
+      privateValue(ctx, run);
       const ps = run.pageSize;
-      const atRead = run.looks.read;
-      const atWritten = run.looks.written;
-      const zeroPage = atRead.pages.filter((p) => p.present && !p.exclusive && !p.fileOrShared)
-        .length;
+      const { allocated, read, written } = run.looks;
+      const total = read.pages.length;
+      const { readFaults, writeFaults } = value(run);
+      const outside = read.minorFaults - allocated.minorFaults;
+      const appeared = read.pages.filter((p, i) => p.present && !allocated.pages[i].present).length;
+      if (readFaults > outside || (readFaults < appeared && outside >= appeared)) {
+        ctx.fail("the fault count from inside your process disagrees with the kernel's", {
+          expected: `at most ${outside} faults (/proc/PID/stat), at least one for each of the ` +
+            `${appeared} pages that appeared`,
+          observed: `${readFaults} faults counted by getrusage in your process`,
+          mistake: "something in your module changed what getrusage reports: leave the " +
+            "library's functions alone",
+        });
+      }
+      const seen = readFaultsSeen(read);
+      const observed = readFaultsBucket(readFaults, total);
+      const predicted = value(run).predictions.PREDICTED_FAULTS_WHEN_READING;
       ctx.note(
-        `after reading all ${atRead.pages.length} pages: ${value.readFaults} page faults, ` +
-          `${zeroPage} pages present but not exclusively this process's (pagemap bit 56 clear: ` +
-          `the one shared zero page), Rss ${kB(atRead.rss)}`,
+        `reading one byte of each of ${total} untouched pages: ${readFaults} page faults ` +
+          `(getrusage of the reading thread); then ${seen.text}; Rss ${kB(read.rss)}`,
       );
-      const written = new Set(run.params.writes.map((w) => w.page)).size;
+      const wrote = new Set(run.params.writes.map((w) => w.page)).size;
       ctx.note(
-        `after writing one byte in each of ${written} pages: ${value.writeFaults} faults, ` +
-          `Rss ${pagesOf(atWritten.rss, ps)}: a page of your own only where you wrote`,
+        `then writing one byte in each of ${wrote} of those pages: ${writeFaults} faults, Rss ` +
+          `${pagesOf(written.rss, ps)}: ` + (seen.kind === "zero-page"
+            ? "each write swapped the zero page for a page of your own (copy-on-write)"
+            : "no fault where the read had already given a page of your own"),
       );
-      const residentPages = atRead.rss / ps;
-      const observed = residentPages === 0
-        ? "none"
-        : residentPages >= atRead.pages.length
-        ? "all"
-        : "some";
-      const predicted = value.predictions.PREDICTED_RESIDENT_AFTER_READING;
-      ctx.note(
-        `you predicted ${said(predicted)}; the kernel: ${JSON.stringify(observed)} ` +
-          `(${residentPages} of ${atRead.pages.length} pages resident)`,
-      );
-      if (predicted !== "none" && predicted !== "some" && predicted !== "all") {
+      if (seen.kind !== "zero-page") {
+        ctx.note(`your kernel: ${seen.kernel} (deno task lab doctor)`);
+      }
+      ctx.note(`you predicted ${said(predicted)}; the kernel: ${JSON.stringify(observed)}`);
+      if (!READ_FAULT_ANSWERS.includes(predicted as string)) {
         ctx.fail("no prediction yet", {
           awaitingPrediction: true,
-          expected: '"none", "some" or "all" in PREDICTED_RESIDENT_AFTER_READING',
+          expected: `${
+            READ_FAULT_ANSWERS.map((a) => JSON.stringify(a)).join(", ")
+          } in ` +
+            "PREDICTED_FAULTS_WHEN_READING",
           observed: said(predicted),
           mistake: "predict first, then run the checks",
         });
       }
       if (predicted !== observed) {
         ctx.fail("your prediction differs from what the kernel did", {
-          expected: `${JSON.stringify(observed)}: ${residentPages} of ${atRead.pages.length} ` +
-            `pages resident after reading them all`,
+          expected: `${JSON.stringify(observed)}: ${readFaults} faults for ${total} pages read`,
           observed: `you predicted ${JSON.stringify(predicted)}`,
-          mistake: "reading does not allocate: every untouched page is mapped, read-only, to the " +
-            "kernel's single zero page, which is nobody's own and counts in no one's Rss. A " +
-            "page of your own comes only with the first write",
+          mistake: observed === "one per page"
+            ? "mmap gave addresses only: no page table entry exists until a page is touched, so " +
+              "the first read of each page traps into the kernel, which must put a page there " +
+              "(" + (seen.kind === "zero-page"
+                ? "here the shared zero page, read-only"
+                : "here a fresh zeroed page of your own; the textbook kernel maps its shared " +
+                  "zero page instead") +
+              "). Neighbours are not filled in: anonymous memory has no fault-around"
+            : `this kernel filled in several pages per fault (${readFaults} faults for ${total} ` +
+              "pages)",
+          kernel: observed === "one per page" ? undefined : `${readFaults} faults for ${total} ` +
+            "pages read: more than one page per fault",
         });
       }
     },
@@ -463,7 +570,11 @@ export default defineChecks([
         !inRange(i) && before.pages[i].present && !p.present ? i : -1
       ).filter((i) => i >= 0);
       const writtenIn = run.params.writes.filter((w) => inRange(w.page));
-      const expectedRss = before.rss - new Set(writtenIn.map((w) => w.page)).size * ps;
+      // What each released page counted in Rss just before: pages of this process's own do
+      // (written, or allocated by a read fault on a kernel without the zero page); the shared
+      // zero page does not. Taken from this run's pagemap, not from what a textbook kernel does.
+      const ownInRange = before.pages.filter((p, i) => inRange(i) && countsInRss(p)).length;
+      const expectedRss = before.rss - ownInRange * ps;
       const range = `pages ${first}–${first + count - 1}`;
       if (stillThere.length === count && droppedElsewhere.length === 0) {
         const calls = run.result.calls.filter((c) => c.call === "madvise");
@@ -508,13 +619,13 @@ export default defineChecks([
       }
       ctx.expectEqual(after.rss, expectedRss, {
         what: "Rss of the memory after release (bytes)",
-        mistake: "each released page that had been written should leave Rss",
+        mistake: `each released page that counted in Rss (${ownInRange} of the ${count}, by ` +
+          "pagemap just before release) should leave it",
       });
       ctx.note(
         `release(memory, ${first}, ${count}): ${range} absent; Rss ${kB(before.rss)} → ` +
-          `${kB(after.rss)} (${writtenIn.length} written page${
-            writtenIn.length === 1 ? "" : "s"
-          } among them); they read as zeros again`,
+          `${kB(after.rss)} (${ownInRange} page${ownInRange === 1 ? "" : "s"} of your own among ` +
+          `them, ${writtenIn.length} of them written); they read as zeros again`,
       );
     },
   },

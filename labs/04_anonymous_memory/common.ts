@@ -32,7 +32,7 @@ export interface AttachParams {
 
 /** The names of the prediction constants the student exports. */
 export const PREDICTIONS = [
-  "PREDICTED_RESIDENT_AFTER_READING",
+  "PREDICTED_FAULTS_WHEN_READING",
   "PREDICTED_SHARED_AFTER_RELEASE",
 ] as const;
 
@@ -57,7 +57,12 @@ export interface Look {
   rss: number;
   /** Where `rss` came from: smaps, or counted from pagemap when the area is merged with others. */
   rssFrom: "smaps" | "pagemap";
+  /** The main thread's minor fault count (`/proc/PID/task/PID/stat`), read by the checker itself. */
+  minorFaults: number;
 }
+
+/** What the inspector child sees of a mapping (the checker adds the fault count). */
+export type PageLooks = Omit<Look, "minorFaults">;
 
 /** One line of /proc/PID/maps, with the inode. */
 export interface MapsLine {
@@ -89,7 +94,7 @@ export interface InspectParams {
 /** What the inspector child answers. */
 export interface InspectResult {
   pageSize: number;
-  look?: Look;
+  look?: PageLooks;
   line?: MapsLine;
   fds?: number[];
   mapped?: MapsLine[];

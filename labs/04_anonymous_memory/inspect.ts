@@ -8,12 +8,12 @@
  */
 import { defineDrive } from "../../lib/checker/drive.ts";
 import { mapFile, O, pagemap, readProcText, smaps, sys } from "../../lib/mod.ts";
-import type { InspectParams, InspectResult, Look, MapsLine } from "./common.ts";
+import type { InspectParams, InspectResult, MapsLine, PageLooks } from "./common.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function look(pid: number, where: { address: string; pages: number }, ps: number): Look {
+function look(pid: number, where: { address: string; pages: number }, ps: number): PageLooks {
   const address = BigInt(where.address);
   const length = where.pages * ps;
   const pages = pagemap(address, where.pages, pid).map((p) => ({

@@ -40,7 +40,17 @@ export default defineDrive((ctx) => {
 
   let sum = 0;
   for (let at = 0; at < memory.length; at += ps) sum += memory.bytes[at];
-  frames.push(snapshot("after reading every page: all zeros, and Rss still 0", memory));
+  const read = snapshot("after reading every page", memory);
+  // The caption says what this kernel did, from the picture's own pages and Rss.
+  const zero = read.pages.filter((p) => p === "zero").length;
+  const own = read.pages.filter((p) => p === "own").length;
+  const kB = `Rss ${read.smaps.rss / 1024} kB`;
+  read.title += own === 0
+    ? `: all zeros, every page the shared zero page, ${kB}`
+    : zero === 0
+    ? `: all zeros, yet each read gave a page of your own (no zero page on this kernel), ${kB}`
+    : `: all zeros; ${zero} zero-page mappings, ${own} pages of your own, ${kB}`;
+  frames.push(read);
 
   for (const p of [1, 4, 5, 10]) memory.bytes[p * ps + 7] = 42;
   frames.push(snapshot("after writing one byte in pages 1, 4, 5 and 10", memory));

@@ -82,10 +82,12 @@ export function closeShared(region: SharedRegion): void {
   sys.close(region.fd);
 }
 
-// Reading an untouched page of private anonymous memory maps the kernel's one
-// shared zero page, read-only: it is not this mapping's page, so Rss stays 0.
-// Only a write gets the mapping a page of its own.
-export const PREDICTED_RESIDENT_AFTER_READING: "none" | "some" | "all" | undefined = "none";
+// No page table entry exists until a page is touched: the first read of each
+// page faults, and the kernel maps a page there (the shared zero page, or on
+// some kernels a zeroed page of the process's own). No fault-around for
+// anonymous memory: one fault per page.
+export const PREDICTED_FAULTS_WHEN_READING: "none" | "one" | "one per page" | undefined =
+  "one per page";
 
 // MADV_DONTNEED on a shared mapping only unmaps the pages from this process:
 // the data lives on in the memfd (and in every other mapping of it), and the
