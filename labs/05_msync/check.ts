@@ -13,7 +13,7 @@
  */
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import type { ChildResult } from "../../lib/checker/spawn.ts";
-import { type CallRecord, fileSystemOf, MS, smaps, sys } from "../../lib/mod.ts";
+import { type CallRecord, MS, smaps, sys } from "../../lib/mod.ts";
 import type { Params, SyncSnapshot } from "./drive.ts";
 
 // ---------------------------------------------------------------- reading /proc
@@ -102,14 +102,15 @@ function pagesList(pages: Iterable<number>): string {
 }
 
 function requireDiskBacked(ctx: CheckContext): void {
-  const fs = fileSystemOf(ctx.scratch);
-  if (!fs.diskBacked) {
-    ctx.fail(`the scratch directory is on ${fs.name}, which has no writeback`, {
-      expected: "scratch files on a disk-backed file system (ext4, xfs, btrfs…)",
-      observed: `${ctx.scratch} is on ${fs.name}`,
-      mistake:
-        "not yours: on tmpfs msync never cleans a page, so this check cannot see anything. " +
-        "Run the lab from a copy of the project on a disk-backed file system",
+  const scratch = ctx.kernel.scratch;
+  if (!scratch.msyncCleans) {
+    ctx.fail(`the scratch directory is on ${scratch.fileSystem}, where msync cleans no page`, {
+      expected: "scratch files on a file system with writeback (ext4, xfs, btrfs…)",
+      observed: `${scratch.dir} is on ${scratch.fileSystem}, and so is every other directory ` +
+        "the lab may use (deno task lab doctor)",
+      mistake: "not yours: without writeback msync never cleans a page, so this check cannot " +
+        "see anything. Run the lab from a copy of the project on a disk-backed file system",
+      kernel: `no scratch directory with writeback (${scratch.dir} is on ${scratch.fileSystem})`,
     });
   }
 }

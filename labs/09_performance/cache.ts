@@ -69,8 +69,11 @@ export function forceAdvice(area: { start: bigint; end: bigint }, advice: number
   );
 }
 
-/** Pages of an area mapped in this process now, and the 16-page fault-around windows they fall in. */
-export function mappedPages(area: { start: bigint; end: bigint }): {
+/**
+ * Pages of an area mapped in this process now, and the fault-around windows
+ * of `window` pages (this kernel's, from its profile) they fall in.
+ */
+export function mappedPages(area: { start: bigint; end: bigint }, window: number): {
   present: number;
   windows: number;
 } {
@@ -82,7 +85,7 @@ export function mappedPages(area: { start: bigint; end: bigint }): {
   pagemap(area.start, pages).forEach((p, i) => {
     if (!p.present) return;
     present++;
-    windows.add((first + BigInt(i)) >> 4n);
+    windows.add((first + BigInt(i)) / BigInt(window));
   });
   return { present, windows: windows.size };
 }

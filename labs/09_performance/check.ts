@@ -13,6 +13,7 @@ import type { ChildResult } from "../../lib/checker/spawn.ts";
 import { procMaps, smaps } from "../../lib/inspect.ts";
 import { PROT } from "../../lib/ffi/constants.ts";
 import type { LookupPages, PagesTable, TablePages } from "./drive.ts";
+import type { KernelProfile } from "../../lib/profile.ts";
 
 const RECORD = 32;
 const PAGE = 4096;
@@ -173,10 +174,17 @@ interface PagesRun {
   };
 }
 
-function bound(pages: number, evictable: boolean): number {
-  // Pages read: a binary search reads log2(pages) of them (+1 at worst); +3 is generous.
-  // Without a page cache to empty (tmpfs), count 16-page fault-around windows instead.
-  return evictable ? Math.log2(pages) + 3 : Math.max(1, Math.log2(pages / 16)) + 3;
+/**
+ * The most a binary search may cost. Pages read: log2(pages) of them (+1 at
+ * worst), times the pages this kernel reads per fault under MADV_RANDOM (1 on
+ * every kernel measured so far; the profile says); +3 is generous. Without a
+ * page cache to empty (tmpfs), count fault-around windows of this kernel's
+ * size instead.
+ */
+function bound(pages: number, evictable: boolean, kernel: KernelProfile): number {
+  const perFault = Math.max(1, kernel.readAround?.random ?? 1);
+  const window = Math.max(1, kernel.faultAround.smallWrites);
+  return evictable ? (Math.log2(pages) + 3) * perFault : Math.max(1, Math.log2(pages / window)) + 3;
 }
 
 function pagesRun(ctx: CheckContext): Promise<PagesRun> {
@@ -186,9 +194,15 @@ function pagesRun(ctx: CheckContext): Promise<PagesRun> {
       path: b.path,
       pages: b.pages,
       keys: Array.from({ length: 9 }, () => keyText(b.keys[ctx.random.int(0, b.count - 1)])),
-      bound: bound(b.pages, true),
+      bound: bound(b.pages, true, ctx.kernel),
     }));
-    const result = await ctx.run("drive.ts", { mode: "pages", tables: params, extras: true }, {
+    const window = Math.max(1, ctx.kernel.faultAround.smallWrites);
+    const result = await ctx.run("drive.ts", {
+      mode: "pages",
+      tables: params,
+      window,
+      extras: true,
+    }, {
       timeoutMs: 25_000,
     });
     return {
@@ -340,7 +354,9 @@ export default defineChecks([
       ctx.expectOk(result, "measuring lookups");
       const { results, evictable, timing, ownAdvice, normalAdvice } = value!;
       const metric = (l: LookupPages) => evictable ? l.read : l.windows;
-      const unit = evictable ? "pages read" : "16-page windows mapped";
+      const unit = evictable
+        ? "pages read"
+        : `${ctx.kernel.faultAround.smallWrites}-page windows mapped`;
       ctx.note(`pages in table │ ${unit} per cold lookup (median, MADV_RANDOM) │ log2(pages)`);
       for (const t of results) {
         ctx.note(
@@ -364,7 +380,7 @@ export default defineChecks([
           });
         }
         const m = median(clean(t.lookups).map(metric));
-        const limit = bound(t.pages, evictable);
+        const limit = bound(t.pages, evictable, ctx.kernel);
         if (m > limit) {
           ctx.fail(`a lookup in a ${t.pages}-page table touched ${m} ${unit.split(" ")[0]}`, {
             expected: `at most ${Math.floor(limit)} (log2(${t.pages}) = ${Math.log2(t.pages)}, +3)`,

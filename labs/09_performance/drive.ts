@@ -37,6 +37,8 @@ export interface PagesTable {
 export interface PagesParams {
   mode: "pages";
   tables: PagesTable[];
+  /** Pages one read fault maps on this kernel (fault-around, from the kernel profile). */
+  window: number;
   /** Measure the student's own advice and MADV_NORMAL on the last table, and the timings. */
   extras: boolean;
 }
@@ -49,7 +51,7 @@ export interface LookupPages {
   before: number;
   /** Pages mapped in the student's mapping after the lookup (pagemap). */
   present: number;
-  /** 16-page fault-around windows those pages fall in. */
+  /** Fault-around windows (`PagesParams.window` pages each) those pages fall in. */
   windows: number;
   /** Page faults the process took during the lookup (minor + major). */
   faults: number;
@@ -82,6 +84,7 @@ function measure(
   path: string,
   key: bigint,
   force: number | null,
+  window: number,
 ): LookupPages {
   evict(path);
   const before = probe.resident();
@@ -92,7 +95,7 @@ function measure(
   const value = table.lookup(key);
   const f1 = sys.getrusage();
   const read = probe.resident() - before;
-  const mapped = area ? mappedPages(area) : { present: 0, windows: 0 };
+  const mapped = area ? mappedPages(area, window) : { present: 0, windows: 0 };
   table.close();
   return {
     read,
@@ -223,7 +226,7 @@ export default defineDrive<AnswersParams | PagesParams>(async (ctx) => {
     if (probe.resident() > 0) evictable = false;
     const lookups: LookupPages[] = [];
     for (const key of t.keys) {
-      lookups.push(measure(openTable, probe, t.path, BigInt(key), MADV.RANDOM));
+      lookups.push(measure(openTable, probe, t.path, BigInt(key), MADV.RANDOM, params.window));
     }
     probe.close();
     results.push({ pages: t.pages, lookups });
@@ -239,8 +242,10 @@ export default defineDrive<AnswersParams | PagesParams>(async (ctx) => {
     const last = params.tables[params.tables.length - 1];
     const probe = new CacheProbe(last.path);
     const keys = last.keys.slice(0, 3).map(BigInt);
-    ownAdvice = keys.map((k) => measure(openTable, probe, last.path, k, null));
-    normalAdvice = keys.map((k) => measure(openTable, probe, last.path, k, MADV.NORMAL));
+    ownAdvice = keys.map((k) => measure(openTable, probe, last.path, k, null, params.window));
+    normalAdvice = keys.map((k) =>
+      measure(openTable, probe, last.path, k, MADV.NORMAL, params.window)
+    );
     probe.close();
     timing = timings(openTable, last.path);
   }

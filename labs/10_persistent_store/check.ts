@@ -11,7 +11,7 @@
  */
 import { type CheckContext, defineChecks } from "../../lib/checker/check.ts";
 import type { ChildResult } from "../../lib/checker/spawn.ts";
-import { fileSystemOf, readProcText, smaps } from "../../lib/inspect.ts";
+import { readProcText, smaps } from "../../lib/inspect.ts";
 import { MS } from "../../lib/ffi/constants.ts";
 import { Follower, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
 
@@ -687,9 +687,12 @@ export default defineChecks([
             : "sync() must call mapping.sync()",
         });
       }
-      const fs = fileSystemOf(ctx.scratch);
-      if (!fs.diskBacked) {
-        ctx.note(`the scratch directory is on ${fs.name}: no writeback, so no dirty-page check`);
+      const scratch = ctx.kernel.scratch;
+      if (!scratch.msyncCleans) {
+        ctx.note(
+          `the scratch directory is on ${scratch.fileSystem}, where msync cleans no page: no ` +
+            "dirty-page check (deno task lab doctor)",
+        );
         return;
       }
       if ((run.dirtyAfterSync ?? 0) > 0) {
@@ -699,7 +702,9 @@ export default defineChecks([
           mistake: "msync over only part of the log: cover every page up to the committed end",
         });
       }
-      ctx.note(`after sync(): 0 kB dirty in the writer's mapping (/proc/PID/smaps, ${fs.name})`);
+      ctx.note(
+        `after sync(): 0 kB dirty in the writer's mapping (/proc/PID/smaps, ${scratch.fileSystem})`,
+      );
     },
   },
 ]);
