@@ -8,7 +8,7 @@
  */
 
 import * as sys from "./sys.ts";
-import { MADV, MAP, MS, O, PROT } from "./ffi/constants.ts";
+import { ERRNO, MADV, MAP, MFD, MS, O, PROT } from "./ffi/constants.ts";
 import { MappingClosedError, MmapError } from "./errors.ts";
 import {
   type MappingKind,
@@ -137,7 +137,7 @@ function requireCount(value: number, what: string, syscall: string, allowZero = 
   if (!Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)) {
     refuse(
       syscall,
-      22,
+      ERRNO.EINVAL,
       `${what} must be a ${
         allowZero ? "non-negative" : "positive"
       } whole number of bytes (got ${value})` +
@@ -264,7 +264,7 @@ export class Mapping {
     if (offset + length > span) {
       refuse(
         operation,
-        12,
+        ERRNO.ENOMEM,
         `range ${offset}+${length} reaches past the mapping's end (${span} bytes in ${this.pageCount} pages)`,
       );
     }
@@ -313,7 +313,7 @@ export class Mapping {
   protect(access: Protection): void {
     const pointer = this.#live("protect");
     if (!Object.hasOwn(PROTECTION, access)) {
-      refuse("mprotect", 22, `unknown protection ${JSON.stringify(access)}`);
+      refuse("mprotect", ERRNO.EINVAL, `unknown protection ${JSON.stringify(access)}`);
     }
     sys.mprotect(pointer, this.pageCount * this.pageSize, PROTECTION[access]);
     this.#access = access;
@@ -334,7 +334,7 @@ export class Mapping {
   advise(advice: Advice, range?: ByteRange): void {
     const [pointer, length] = this.#range(range, "advise", "madvise");
     if (!Object.hasOwn(ADVICE, advice)) {
-      refuse("madvise", 22, `unknown advice ${JSON.stringify(advice)}`);
+      refuse("madvise", ERRNO.EINVAL, `unknown advice ${JSON.stringify(advice)}`);
     }
     sys.madvise(pointer, length, ADVICE[advice]);
   }
@@ -503,7 +503,7 @@ function mapOpenFile(
     const base = offset - (offset % pageSize);
     refuse(
       "mmap",
-      22,
+      ERRNO.EINVAL,
       `offset must be a multiple of the page size ${pageSize} (got ${offset}: map from ${base} and skip ${
         offset - base
       } bytes)`,
@@ -514,12 +514,16 @@ function mapOpenFile(
   if (options.length === undefined && size === 0) {
     refuse(
       "mmap",
-      22,
+      ERRNO.EINVAL,
       `the file is empty: mmap of length 0 is EINVAL, so handle an empty file without mapping it`,
     );
   }
   if (options.length === undefined && offset >= size) {
-    refuse("mmap", 22, `offset ${offset} is at or past the end of the file (${size} bytes)`);
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `offset ${offset} is at or past the end of the file (${size} bytes)`,
+    );
   }
   const length = options.length ?? size - offset;
   requireCount(length, "length", "mmap");
@@ -527,7 +531,7 @@ function mapOpenFile(
   if (offset + length > lastPageStart && !options.allowPastEnd) {
     refuse(
       "mmap",
-      22,
+      ERRNO.EINVAL,
       `the mapping would reach past the end of the file (${size} bytes): touching a page wholly past ` +
         `the end raises SIGBUS; grow the file with ftruncate first, or pass allowPastEnd: true`,
     );
@@ -543,10 +547,18 @@ function checkModeAccess(options: MapFileOptions): [Access, MapMode] {
   const access = options.access ?? "read";
   const mode = options.mode ?? "shared";
   if (access !== "read" && access !== "readwrite") {
-    refuse("mmap", 22, `access must be "read" or "readwrite" (got ${JSON.stringify(access)})`);
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `access must be "read" or "readwrite" (got ${JSON.stringify(access)})`,
+    );
   }
   if (mode !== "shared" && mode !== "private") {
-    refuse("mmap", 22, `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`);
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`,
+    );
   }
   return [access, mode];
 }
@@ -621,7 +633,7 @@ export function mapAnonymous(length: number, options: MapAnonymousOptions = {}):
   requireCount(length, "length", "mmap");
   const access = options.access ?? "readwrite";
   if (!Object.hasOwn(PROTECTION, access)) {
-    refuse("mmap", 22, `unknown access ${JSON.stringify(access)}`);
+    refuse("mmap", ERRNO.EINVAL, `unknown access ${JSON.stringify(access)}`);
   }
   const mode: MapMode = options.shared ? "shared" : "private";
   const flags = MAP.ANONYMOUS | (options.shared ? MAP.SHARED : MAP.PRIVATE) |
@@ -709,7 +721,7 @@ export class SharedMemory extends Mapping {
  */
 export function mapSharedMemory(length: number, name = "mmap-lab"): SharedMemory {
   requireCount(length, "length", "mmap");
-  const fd = sys.memfdCreate(name, 0x1);
+  const fd = sys.memfdCreate(name, MFD.CLOEXEC);
   try {
     sys.ftruncate(fd, length);
     const pointer = sys.mmap(null, length, PROT.READ | PROT.WRITE, MAP.SHARED, fd, 0);

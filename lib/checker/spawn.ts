@@ -17,6 +17,7 @@ import { signalHint } from "./signals.ts";
 import { toFileUrl } from "./paths.ts";
 import type { CallRecord } from "../trace.ts";
 import * as sys from "../sys.ts";
+import { PR, W } from "../ffi/constants.ts";
 import { readProcText } from "../inspect.ts";
 
 /** How a child process ended. */
@@ -293,12 +294,9 @@ function untrack(child: Killable): void {
   }
 }
 
-const PR_SET_CHILD_SUBREAPER = 36;
-const WNOHANG = 1;
-
 function reap(pid: number): void {
   try {
-    sys.waitpid(pid, WNOHANG);
+    sys.waitpid(pid, W.NOHANG);
   } catch { /* not ours, or gone */ }
 }
 
@@ -321,7 +319,7 @@ export function adoptOrphans(on: boolean): boolean {
   r.adopting = Math.max(0, r.adopting + (on ? 1 : -1));
   if ((before === 0) !== (r.adopting === 0)) {
     try {
-      sys.prctl(PR_SET_CHILD_SUBREAPER, r.adopting ? 1 : 0);
+      sys.prctl(PR.SET_CHILD_SUBREAPER, r.adopting ? 1 : 0);
     } catch {
       r.adopting = 0; // no FFI permission, or not Linux
       return false;
