@@ -64,7 +64,17 @@ export interface MapFileOptions {
 
 /** Options for {@link mapAnonymous}. */
 export interface MapAnonymousOptions {
-  /** Share the memory with child processes (`MAP_SHARED`); default `false` (`MAP_PRIVATE`). */
+  /**
+   * `"private"` (default, `MAP_PRIVATE`) or `"shared"` (`MAP_SHARED`: shared
+   * with child processes made with `fork`), as for {@link mapFile}.
+   */
+  mode?: MapMode;
+  /**
+   * Share the memory with child processes (`MAP_SHARED`); default `false`.
+   *
+   * @deprecated Say `mode: "shared"` (or `"private"`), as `mapFile` does;
+   * `shared` still works for this release.
+   */
   shared?: boolean;
   /** `"readwrite"` (default), `"read"` or `"none"`. */
   access?: Protection;
@@ -616,9 +626,30 @@ export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping
   return mapOpenFile(fd, `/proc/self/fd/${fd}`, options, access, mode, false);
 }
 
+/** The mode of an anonymous mapping: `mode`, or the deprecated `shared` flag; refused if they disagree. */
+function anonymousMode(options: MapAnonymousOptions): MapMode {
+  const { mode, shared } = options;
+  if (mode === undefined) return shared ? "shared" : "private";
+  if (mode !== "shared" && mode !== "private") {
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`,
+    );
+  }
+  if (shared !== undefined && shared !== (mode === "shared")) {
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `mode ${JSON.stringify(mode)} and shared: ${shared} disagree: drop shared (deprecated)`,
+    );
+  }
+  return mode;
+}
+
 /**
  * Maps fresh memory not backed by any file (`MAP_ANONYMOUS`): zero-filled,
- * given pages only as they are touched. `shared: true` makes it visible to
+ * given pages only as they are touched. `mode: "shared"` makes it visible to
  * child processes made with `fork` (not to `Deno.Command` children: share a
  * memfd or a file with those).
  *
@@ -627,6 +658,8 @@ export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping
  * import { mapAnonymous } from "./mod.ts";
  * using m = mapAnonymous(1 << 20);
  * console.log(m.bytes[12345]); // 0
+ * using forked = mapAnonymous(4096, { mode: "shared" });
+ * console.log(forked.source.mode); // "shared"
  * ```
  */
 export function mapAnonymous(length: number, options: MapAnonymousOptions = {}): Mapping {
@@ -635,8 +668,8 @@ export function mapAnonymous(length: number, options: MapAnonymousOptions = {}):
   if (!Object.hasOwn(PROTECTION, access)) {
     refuse("mmap", ERRNO.EINVAL, `unknown access ${JSON.stringify(access)}`);
   }
-  const mode: MapMode = options.shared ? "shared" : "private";
-  const flags = MAP.ANONYMOUS | (options.shared ? MAP.SHARED : MAP.PRIVATE) |
+  const mode = anonymousMode(options);
+  const flags = MAP.ANONYMOUS | (mode === "shared" ? MAP.SHARED : MAP.PRIVATE) |
     (options.populate ? MAP.POPULATE : 0);
   const pointer = sys.mmap(null, length, PROTECTION[access], flags, -1, 0);
   return new Mapping(pointer, length, access, { mode, offset: 0 });
