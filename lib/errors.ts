@@ -56,7 +56,8 @@ export class MmapError extends Error {
    *
    * @example
    * ```ts
-   * const err = new MmapError({ syscall: "mmap", errno: 22 });
+   * import { ERRNO } from "./ffi/constants.ts";
+   * const err = new MmapError({ syscall: "mmap", errno: ERRNO.EINVAL });
    * console.log(err.message); // mmap failed: EINVAL (…)
    * ```
    */

@@ -267,6 +267,61 @@ export function pagemap(address: bigint, pages: number, pid: Pid = "self"): Page
   });
 }
 
+/** A process's line of `/proc/PID/stat`, the fields mmap-lab uses, by name. */
+export interface ProcStat {
+  /** The process id (field 1). */
+  pid: number;
+  /** The command name, without the parentheses (field 2). */
+  command: string;
+  /** State letter (field 3): `R` running, `S` asleep, `T` stopped, `Z` zombie, `X` dead… */
+  state: string;
+  /** Parent process id (field 4). */
+  ppid: number;
+  /** Process group id (field 5). */
+  processGroup: number;
+  /** Session id (field 6). */
+  session: number;
+  /** Minor page faults (field 10, `minflt`). */
+  minorFaults: number;
+  /** Major page faults (field 12, `majflt`). */
+  majorFaults: number;
+  /** User CPU time, clock ticks (field 14, `utime`). */
+  userTicks: number;
+  /** System CPU time, clock ticks (field 15, `stime`). */
+  systemTicks: number;
+}
+
+/**
+ * Parses `/proc/PID/stat`. The command name may hold spaces and
+ * parentheses, so the fields after it are found from its last `)`. Throws
+ * (an `MmapError` from `open`) when the process is gone or `/proc` cannot be
+ * read.
+ *
+ * @example
+ * ```ts
+ * const stat = procStat(Deno.pid);
+ * console.log(stat.state, stat.ppid > 0); // R true
+ * ```
+ */
+export function procStat(pid: Pid = "self"): ProcStat {
+  const text = readProcText(`/proc/${pid}/stat`);
+  const close = text.lastIndexOf(")");
+  // After "pid (comm) ", field 3 (state) is index 0.
+  const f = text.slice(close + 2).split(" ");
+  return {
+    pid: Number(text.slice(0, text.indexOf(" ("))),
+    command: text.slice(text.indexOf("(") + 1, close),
+    state: f[0],
+    ppid: Number(f[1]),
+    processGroup: Number(f[2]),
+    session: Number(f[3]),
+    minorFaults: Number(f[7]),
+    majorFaults: Number(f[9]),
+    userTicks: Number(f[11]),
+    systemTicks: Number(f[12]),
+  };
+}
+
 /** Page fault counters. */
 export interface FaultCounts {
   /** Faults served from memory (first touch, copy-on-write, write-protect after msync). */
@@ -292,10 +347,8 @@ export function faultCounts(pid: Pid = "self"): FaultCounts {
     const usage = sys.getrusage();
     return { minor: usage.minorFaults, major: usage.majorFaults };
   }
-  const stat = readProcText(`/proc/${pid}/stat`);
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After "pid (comm) ", field 3 (state) is index 0: minflt is field 10, majflt field 12.
-  return { minor: Number(fields[7]), major: Number(fields[9]) };
+  const stat = procStat(pid);
+  return { minor: stat.minorFaults, major: stat.majorFaults };
 }
 
 /**
@@ -343,16 +396,15 @@ export interface ProcessState {
  * ```
  */
 export function processState(pid: number): ProcessState | undefined {
-  let stat: string;
+  let stat: ProcStat;
   try {
-    stat = readProcText(`/proc/${pid}/stat`);
+    stat = procStat(pid);
   } catch {
     return undefined;
   }
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const out: ProcessState = {
-    state: f[0],
-    cpuTicks: Number(f[11]) + Number(f[12]),
+    state: stat.state,
+    cpuTicks: stat.userTicks + stat.systemTicks,
     syscallReadable: true,
     wchan: "",
   };

@@ -8,7 +8,7 @@
  */
 
 import * as sys from "./sys.ts";
-import { MADV, MAP, MS, O, PROT } from "./ffi/constants.ts";
+import { ERRNO, MADV, MAP, MFD, MS, O, PROT } from "./ffi/constants.ts";
 import { MappingClosedError, MmapError } from "./errors.ts";
 import {
   type MappingKind,
@@ -64,7 +64,17 @@ export interface MapFileOptions {
 
 /** Options for {@link mapAnonymous}. */
 export interface MapAnonymousOptions {
-  /** Share the memory with child processes (`MAP_SHARED`); default `false` (`MAP_PRIVATE`). */
+  /**
+   * `"private"` (default, `MAP_PRIVATE`) or `"shared"` (`MAP_SHARED`: shared
+   * with child processes made with `fork`), as for {@link mapFile}.
+   */
+  mode?: MapMode;
+  /**
+   * Share the memory with child processes (`MAP_SHARED`); default `false`.
+   *
+   * @deprecated Say `mode: "shared"` (or `"private"`), as `mapFile` does;
+   * `shared` still works for this release.
+   */
   shared?: boolean;
   /** `"readwrite"` (default), `"read"` or `"none"`. */
   access?: Protection;
@@ -137,7 +147,7 @@ function requireCount(value: number, what: string, syscall: string, allowZero = 
   if (!Number.isSafeInteger(value) || value < 0 || (!allowZero && value === 0)) {
     refuse(
       syscall,
-      22,
+      ERRNO.EINVAL,
       `${what} must be a ${
         allowZero ? "non-negative" : "positive"
       } whole number of bytes (got ${value})` +
@@ -264,7 +274,7 @@ export class Mapping {
     if (offset + length > span) {
       refuse(
         operation,
-        12,
+        ERRNO.ENOMEM,
         `range ${offset}+${length} reaches past the mapping's end (${span} bytes in ${this.pageCount} pages)`,
       );
     }
@@ -313,7 +323,7 @@ export class Mapping {
   protect(access: Protection): void {
     const pointer = this.#live("protect");
     if (!Object.hasOwn(PROTECTION, access)) {
-      refuse("mprotect", 22, `unknown protection ${JSON.stringify(access)}`);
+      refuse("mprotect", ERRNO.EINVAL, `unknown protection ${JSON.stringify(access)}`);
     }
     sys.mprotect(pointer, this.pageCount * this.pageSize, PROTECTION[access]);
     this.#access = access;
@@ -334,7 +344,7 @@ export class Mapping {
   advise(advice: Advice, range?: ByteRange): void {
     const [pointer, length] = this.#range(range, "advise", "madvise");
     if (!Object.hasOwn(ADVICE, advice)) {
-      refuse("madvise", 22, `unknown advice ${JSON.stringify(advice)}`);
+      refuse("madvise", ERRNO.EINVAL, `unknown advice ${JSON.stringify(advice)}`);
     }
     sys.madvise(pointer, length, ADVICE[advice]);
   }
@@ -503,7 +513,7 @@ function mapOpenFile(
     const base = offset - (offset % pageSize);
     refuse(
       "mmap",
-      22,
+      ERRNO.EINVAL,
       `offset must be a multiple of the page size ${pageSize} (got ${offset}: map from ${base} and skip ${
         offset - base
       } bytes)`,
@@ -514,12 +524,16 @@ function mapOpenFile(
   if (options.length === undefined && size === 0) {
     refuse(
       "mmap",
-      22,
+      ERRNO.EINVAL,
       `the file is empty: mmap of length 0 is EINVAL, so handle an empty file without mapping it`,
     );
   }
   if (options.length === undefined && offset >= size) {
-    refuse("mmap", 22, `offset ${offset} is at or past the end of the file (${size} bytes)`);
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `offset ${offset} is at or past the end of the file (${size} bytes)`,
+    );
   }
   const length = options.length ?? size - offset;
   requireCount(length, "length", "mmap");
@@ -527,7 +541,7 @@ function mapOpenFile(
   if (offset + length > lastPageStart && !options.allowPastEnd) {
     refuse(
       "mmap",
-      22,
+      ERRNO.EINVAL,
       `the mapping would reach past the end of the file (${size} bytes): touching a page wholly past ` +
         `the end raises SIGBUS; grow the file with ftruncate first, or pass allowPastEnd: true`,
     );
@@ -543,10 +557,18 @@ function checkModeAccess(options: MapFileOptions): [Access, MapMode] {
   const access = options.access ?? "read";
   const mode = options.mode ?? "shared";
   if (access !== "read" && access !== "readwrite") {
-    refuse("mmap", 22, `access must be "read" or "readwrite" (got ${JSON.stringify(access)})`);
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `access must be "read" or "readwrite" (got ${JSON.stringify(access)})`,
+    );
   }
   if (mode !== "shared" && mode !== "private") {
-    refuse("mmap", 22, `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`);
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`,
+    );
   }
   return [access, mode];
 }
@@ -604,9 +626,30 @@ export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping
   return mapOpenFile(fd, `/proc/self/fd/${fd}`, options, access, mode, false);
 }
 
+/** The mode of an anonymous mapping: `mode`, or the deprecated `shared` flag; refused if they disagree. */
+function anonymousMode(options: MapAnonymousOptions): MapMode {
+  const { mode, shared } = options;
+  if (mode === undefined) return shared ? "shared" : "private";
+  if (mode !== "shared" && mode !== "private") {
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`,
+    );
+  }
+  if (shared !== undefined && shared !== (mode === "shared")) {
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `mode ${JSON.stringify(mode)} and shared: ${shared} disagree: drop shared (deprecated)`,
+    );
+  }
+  return mode;
+}
+
 /**
  * Maps fresh memory not backed by any file (`MAP_ANONYMOUS`): zero-filled,
- * given pages only as they are touched. `shared: true` makes it visible to
+ * given pages only as they are touched. `mode: "shared"` makes it visible to
  * child processes made with `fork` (not to `Deno.Command` children: share a
  * memfd or a file with those).
  *
@@ -615,16 +658,18 @@ export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping
  * import { mapAnonymous } from "./mod.ts";
  * using m = mapAnonymous(1 << 20);
  * console.log(m.bytes[12345]); // 0
+ * using forked = mapAnonymous(4096, { mode: "shared" });
+ * console.log(forked.source.mode); // "shared"
  * ```
  */
 export function mapAnonymous(length: number, options: MapAnonymousOptions = {}): Mapping {
   requireCount(length, "length", "mmap");
   const access = options.access ?? "readwrite";
   if (!Object.hasOwn(PROTECTION, access)) {
-    refuse("mmap", 22, `unknown access ${JSON.stringify(access)}`);
+    refuse("mmap", ERRNO.EINVAL, `unknown access ${JSON.stringify(access)}`);
   }
-  const mode: MapMode = options.shared ? "shared" : "private";
-  const flags = MAP.ANONYMOUS | (options.shared ? MAP.SHARED : MAP.PRIVATE) |
+  const mode = anonymousMode(options);
+  const flags = MAP.ANONYMOUS | (mode === "shared" ? MAP.SHARED : MAP.PRIVATE) |
     (options.populate ? MAP.POPULATE : 0);
   const pointer = sys.mmap(null, length, PROTECTION[access], flags, -1, 0);
   return new Mapping(pointer, length, access, { mode, offset: 0 });
@@ -709,7 +754,7 @@ export class SharedMemory extends Mapping {
  */
 export function mapSharedMemory(length: number, name = "mmap-lab"): SharedMemory {
   requireCount(length, "length", "mmap");
-  const fd = sys.memfdCreate(name, 0x1);
+  const fd = sys.memfdCreate(name, MFD.CLOEXEC);
   try {
     sys.ftruncate(fd, length);
     const pointer = sys.mmap(null, length, PROT.READ | PROT.WRITE, MAP.SHARED, fd, 0);

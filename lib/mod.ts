@@ -63,6 +63,8 @@ export {
   processState,
   procIo,
   procMaps,
+  type ProcStat,
+  procStat,
   readProcText,
   smaps,
   type SmapsEntry,
@@ -80,6 +82,7 @@ export {
   withoutRecording,
 } from "./trace.ts";
 export {
+  ERRNO,
   errnoName,
   FADV,
   MADV,

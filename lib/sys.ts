@@ -20,7 +20,7 @@
  */
 
 import { type Libc, libc } from "./ffi/libc.ts";
-import { assertSupported, FUTEX, RUSAGE, SEEK, SYS } from "./ffi/constants.ts";
+import { assertSupported, ERRNO, FUTEX, RUSAGE, SEEK, SYS } from "./ffi/constants.ts";
 import { MmapError } from "./errors.ts";
 import { type CallValue, isRecording, record } from "./trace.ts";
 import { errnoName } from "./ffi/constants.ts";
@@ -402,7 +402,7 @@ export function futexWait(view: Int32Array, index: number, expected: number): bo
   const r = L().syscall(n64(sys), addr, FUTEX.WAIT, val, null, null, 0);
   if (r !== 0n) {
     const err = errno();
-    if (err === 11 || err === 4) {
+    if (err === ERRNO.EAGAIN || err === ERRNO.EINTR) {
       if (isRecording()) {
         record({
           call: "futex",

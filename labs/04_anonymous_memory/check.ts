@@ -440,7 +440,7 @@ export default defineChecks([
         ctx.fail("allocate's memory is shared anonymous memory (MAP_SHARED)", {
           expected: "MAP_PRIVATE|MAP_ANONYMOUS",
           observed: formatInvocation(call),
-          mistake: "shared: true makes shmem pages meant for fork() children: scratch memory " +
+          mistake: 'mode: "shared" makes shmem pages meant for fork() children: scratch memory ' +
             "of your own is private (mapAnonymous's default)",
         });
       }

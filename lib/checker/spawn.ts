@@ -7,7 +7,9 @@
  * Each child leads its own session and process group: when it ends, times
  * out or is killed, every process it left in that group or session is killed
  * too, so a forked helper cannot outlive its check. On SIGINT/SIGTERM the
- * parent kills every live child's group before it exits.
+ * parent kills every live child's group before it exits. The registry of
+ * live children and the sweep of what they leave is `children.ts`; reading
+ * the process table is `proctable.ts`.
  *
  * @module
  */
@@ -16,8 +18,12 @@ import { type ChildMessage, type ChildSpec, type SerializedError } from "./proto
 import { signalHint } from "./signals.ts";
 import { toFileUrl } from "./paths.ts";
 import type { CallRecord } from "../trace.ts";
-import * as sys from "../sys.ts";
-import { readProcText } from "../inspect.ts";
+import { type Killable, sweepLeftovers, track, untrack } from "./children.ts";
+import { userThreads } from "./proctable.ts";
+
+// Moved out of this module; importable from here as before.
+export { adoptOrphans, killAllChildren } from "./children.ts";
+export { groupMembers } from "./proctable.ts";
 
 /** How a child process ended. */
 export type Outcome = "ok" | "threw" | "signal" | "timeout" | "exit";
@@ -135,269 +141,11 @@ const PRLIMIT_CANDIDATES = [
 ];
 let prlimitIndex = 0;
 
-/**
- * Deno asks for --allow-all to read anything under `/proc`, so `/proc` is
- * read through libc (FFI permission, which every mmap-lab permission set
- * grants). Without it these return `undefined` and only the process group
- * is killed.
- */
-function listPids(): number[] | undefined {
-  try {
-    return sys.listDirectory("/proc").filter((name) => /^\d+$/.test(name)).map(Number);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * This process's children, from `/proc/PID/task/TID/children` of each of its
- * threads: a few reads instead of one per process on the machine. `undefined`
- * where the kernel has no such files (CONFIG_PROC_CHILDREN) or `/proc` cannot
- * be read.
- */
-function ownChildren(): number[] | undefined {
-  const tasks = `/proc/${Deno.pid}/task`;
-  try {
-    const out: number[] = [];
-    for (const tid of sys.listDirectory(tasks)) {
-      if (!/^\d+$/.test(tid)) continue;
-      let text: string;
-      try {
-        text = readProcText(`${tasks}/${tid}/children`);
-      } catch (err) {
-        if (!sys.listDirectory(tasks).includes(tid)) continue; // the thread has ended
-        throw err; // no children files on this kernel
-      }
-      for (const pid of text.split(" ")) if (pid.trim()) out.push(Number(pid));
-    }
-    return out;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A small `/proc` file as text, or `undefined`. */
-function readProc(path: string): string | undefined {
-  try {
-    return readProcText(path);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Every `/proc/PID/stat` field after the command name: [state, ppid, pgrp, session, …]. */
-function procStat(pid: number): string[] | undefined {
-  const text = readProc(`/proc/${pid}/stat`);
-  return text?.slice(text.lastIndexOf(")") + 2).split(" ");
-}
-
-/**
- * Live processes (zombies aside) whose process group or session is `leader`,
- * or `undefined` when `/proc` cannot be read (neither read-all nor FFI
- * permission).
- *
- * @example
- * ```ts ignore
- * console.log(groupMembers(child.pid)); // [] once the child and all it started are gone
- * ```
- */
-export function groupMembers(leader: number): number[] | undefined {
-  const pids = listPids();
-  if (!pids) return undefined;
-  const members: number[] = [];
-  for (const pid of pids) {
-    const f = procStat(pid);
-    if (!f || f[0] === "Z" || f[0] === "X") continue;
-    if (Number(f[2]) === leader || Number(f[3]) === leader) members.push(pid);
-  }
-  return members;
-}
-
 let userBaseline: number | null | undefined;
 /** RLIMIT_NPROC to set: the user's current thread count plus `headroom`; null for root or unknown. */
 function processLimit(headroom: number): number | null {
-  if (userBaseline === undefined) {
-    userBaseline = null;
-    const uidOf = (status: string | undefined) => status && /^Uid:\s+(\d+)/m.exec(status)?.[1];
-    const uid = uidOf(readProc(`/proc/${Deno.pid}/status`));
-    if (uid && uid !== "0") {
-      let threads = 0;
-      for (const pid of listPids() ?? []) {
-        const status = readProc(`/proc/${pid}/status`);
-        if (uidOf(status) !== uid) continue;
-        threads += Number(/^Threads:\s+(\d+)/m.exec(status!)?.[1] ?? 1);
-      }
-      userBaseline = threads || null;
-    }
-  }
+  if (userBaseline === undefined) userBaseline = userThreads();
   return userBaseline === null ? null : userBaseline + headroom;
-}
-
-interface Killable {
-  pid: number;
-  killGroup(signal: Deno.Signal): void;
-}
-
-interface LiveRegistry {
-  children: Set<Killable>;
-  listening: boolean;
-  onSignal: Record<"SIGINT" | "SIGTERM", () => void>;
-  /** How many callers asked for {@link adoptOrphans}. */
-  adopting: number;
-}
-
-/** One registry per process, shared by every copy of this module (the grader loads one per overlay). */
-function registry(): LiveRegistry {
-  const key = Symbol.for("mmap-lab.checker.live-children");
-  const g = globalThis as unknown as Record<symbol, LiveRegistry | undefined>;
-  let r = g[key];
-  if (!r) {
-    const children = new Set<Killable>();
-    const stop = (code: number) => () => {
-      for (const child of children) child.killGroup("SIGKILL");
-      Deno.exit(code);
-    };
-    r = g[key] = {
-      children,
-      listening: false,
-      onSignal: { SIGINT: stop(130), SIGTERM: stop(143) },
-      adopting: 0,
-    };
-  }
-  return r;
-}
-
-function track(child: Killable): void {
-  const r = registry();
-  r.children.add(child);
-  if (!r.listening) {
-    r.listening = true;
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      try {
-        Deno.addSignalListener(signal, r.onSignal[signal]);
-      } catch { /* not supported here */ }
-    }
-  }
-}
-
-function untrack(child: Killable): void {
-  const r = registry();
-  r.children.delete(child);
-  if (r.children.size === 0 && r.listening) {
-    r.listening = false;
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      try {
-        Deno.removeSignalListener(signal, r.onSignal[signal]);
-      } catch { /* not supported here */ }
-    }
-  }
-}
-
-const PR_SET_CHILD_SUBREAPER = 36;
-const WNOHANG = 1;
-
-function reap(pid: number): void {
-  try {
-    sys.waitpid(pid, WNOHANG);
-  } catch { /* not ours, or gone */ }
-}
-
-/**
- * Makes this process a "child subreaper" (Linux `prctl(PR_SET_CHILD_SUBREAPER)`)
- * while `on` calls outnumber `off` calls: a process a child started and then
- * orphaned (a daemon that called `setsid()`, a double fork) is re-parented
- * to this process instead of init, and is killed when any child ends. Needs
- * FFI permission; returns whether adoption is on.
- *
- * @example
- * ```ts ignore
- * adoptOrphans(true);
- * try { await gradeEverything(); } finally { adoptOrphans(false); }
- * ```
- */
-export function adoptOrphans(on: boolean): boolean {
-  const r = registry();
-  const before = r.adopting;
-  r.adopting = Math.max(0, r.adopting + (on ? 1 : -1));
-  if ((before === 0) !== (r.adopting === 0)) {
-    try {
-      sys.prctl(PR_SET_CHILD_SUBREAPER, r.adopting ? 1 : 0);
-    } catch {
-      r.adopting = 0; // no FFI permission, or not Linux
-      return false;
-    }
-  }
-  return r.adopting > 0;
-}
-
-/**
- * Kills and reaps the orphans adopted from children: processes whose parent
- * is now this one, that are not children this module started, and that live
- * in another session than this process (a checker's own plain subprocesses
- * share this process's session and are left alone). Returns how many.
- */
-async function killOrphans(): Promise<Set<number>> {
-  const killed = new Set<number>();
-  const deadline = performance.now() + 2000;
-  // Each round kills one generation: a killed daemon's own children come to us next.
-  while (performance.now() < deadline) {
-    const orphans = findOrphans();
-    if (!orphans?.length) break;
-    for (const o of orphans) {
-      if (o.zombie) {
-        reap(o.pid);
-        continue;
-      }
-      try {
-        Deno.kill(o.pid, "SIGKILL");
-        killed.add(o.pid);
-      } catch { /* gone */ }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const o of orphans) reap(o.pid);
-  }
-  return killed;
-}
-
-/**
- * Processes adopted from children (see {@link adoptOrphans}): this process's
- * children that it did not start and that live in another session. Empty
- * when not adopting; `undefined` when `/proc` cannot be read.
- */
-function findOrphans(): { pid: number; zombie: boolean }[] | undefined {
-  const r = registry();
-  if (!r.adopting) return [];
-  const self = procStat(Deno.pid); // not /proc/self: Deno wants --allow-all for it
-  if (!self) return undefined;
-  const mySession = Number(self[3]);
-  const known = new Set([...r.children].map((c) => c.pid));
-  // Orphans were re-parented to this process: its children lists name them.
-  const pids = ownChildren() ?? listPids();
-  if (!pids) return undefined;
-  const orphans: { pid: number; zombie: boolean }[] = [];
-  for (const pid of pids) {
-    if (known.has(pid)) continue;
-    const f = procStat(pid);
-    if (!f || Number(f[1]) !== Deno.pid || Number(f[3]) === mySession) continue;
-    orphans.push({ pid, zombie: f[0] === "Z" });
-  }
-  return orphans;
-}
-
-/**
- * Kills every live child process (and its process group) this process
- * started; returns how many there were. For a runner's own clean-up.
- *
- * @example
- * ```ts
- * console.log(killAllChildren()); // 0: none running
- * ```
- */
-export function killAllChildren(signal: Deno.Signal = "SIGKILL"): number {
-  const { children } = registry();
-  const n = children.size;
-  for (const child of [...children]) child.killGroup(signal);
-  return n;
 }
 
 /**
@@ -452,6 +200,7 @@ class Capture {
  * `pid`), resume it, and collect its result.
  */
 export class ChildHandle {
+  /** The child's process id (the leader of its session and process group). */
   readonly pid: number;
   readonly #process: Deno.ChildProcess;
   readonly #stdin: WritableStreamDefaultWriter<Uint8Array>;
@@ -504,19 +253,7 @@ export class ChildHandle {
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       // Whatever the child left running in its group or session dies now.
-      let leftovers: number | undefined;
-      if (registry().adopting) {
-        // Whatever the child left running was re-parented to this process
-        // when it died: count it among our own children (findOrphans), kill
-        // the group at once, then sweep the rest.
-        const before = (findOrphans() ?? []).filter((o) => !o.zombie).map((o) => o.pid);
-        this.#killGroup();
-        leftovers = new Set([...before, ...await killOrphans()]).size;
-      } else {
-        const grouped = this.#killLeftovers();
-        const orphans = await killOrphans();
-        leftovers = grouped === undefined ? undefined : grouped + orphans.size;
-      }
+      const leftovers = await sweepLeftovers(pid);
       // A process that left the session may still hold the pipes: wait a
       // little for the output, then stop reading.
       let waited: ReturnType<typeof setTimeout> | undefined;
@@ -555,25 +292,6 @@ export class ChildHandle {
         leftovers,
       };
     })();
-  }
-
-  /** Kills the (ended) child's process group, whatever is left in it. */
-  #killGroup(): void {
-    try {
-      Deno.kill(-this.pid, "SIGKILL");
-    } catch { /* no one left in the group */ }
-  }
-
-  /** Kills what the (ended) child left in its group or session; returns how many. */
-  #killLeftovers(): number | undefined {
-    const members = groupMembers(this.pid);
-    this.#killGroup();
-    for (const pid of members ?? []) {
-      try {
-        Deno.kill(pid, "SIGKILL"); // moved to another group of the session
-      } catch { /* gone */ }
-    }
-    return members?.length;
   }
 
   async #readProtocol(

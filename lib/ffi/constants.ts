@@ -138,6 +138,32 @@ export const RUSAGE = { SELF: 0, CHILDREN: -1, THREAD: 1 } as const;
 /** Futex operations for `syscall(SYS_futex, …)`. */
 export const FUTEX = { WAIT: 0, WAKE: 1 } as const;
 
+/**
+ * `prctl(2)` options (`include/uapi/linux/prctl.h`, the same on every architecture).
+ *
+ * @example
+ * ```ts ignore
+ * import * as sys from "../sys.ts";
+ * sys.prctl(PR.SET_CHILD_SUBREAPER, 1);
+ * ```
+ */
+export const PR = {
+  SET_CHILD_SUBREAPER: 36,
+} as const;
+
+/**
+ * Option bits for `waitpid(2)` (`include/uapi/linux/wait.h`, the same on every architecture).
+ *
+ * @example
+ * ```ts ignore
+ * import * as sys from "../sys.ts";
+ * sys.waitpid(pid, W.NOHANG); // 0 while the child still runs
+ * ```
+ */
+export const W = {
+  NOHANG: 1,
+} as const;
+
 /** Syscall numbers that differ between the architectures. */
 export const SYS: Record<SupportedArch, { futex: number; getpid: number }> = {
   x86_64: { futex: 202, getpid: 39 },
@@ -154,41 +180,63 @@ export const FS_MAGIC = {
   PROC: 0x9fa0,
 } as const;
 
-/** errno numbers to names, Linux generic (x86-64 and aarch64 agree). */
-export const ERRNO_NAMES: Readonly<Record<number, string>> = {
-  1: "EPERM",
-  2: "ENOENT",
-  3: "ESRCH",
-  4: "EINTR",
-  5: "EIO",
-  6: "ENXIO",
-  7: "E2BIG",
-  9: "EBADF",
-  10: "ECHILD",
-  11: "EAGAIN",
-  12: "ENOMEM",
-  13: "EACCES",
-  14: "EFAULT",
-  16: "EBUSY",
-  17: "EEXIST",
-  19: "ENODEV",
-  20: "ENOTDIR",
-  21: "EISDIR",
-  22: "EINVAL",
-  23: "ENFILE",
-  24: "EMFILE",
-  25: "ENOTTY",
-  26: "ETXTBSY",
-  27: "EFBIG",
-  28: "ENOSPC",
-  29: "ESPIPE",
-  30: "EROFS",
-  36: "ENAMETOOLONG",
-  38: "ENOSYS",
-  75: "EOVERFLOW",
-  95: "EOPNOTSUPP",
-  110: "ETIMEDOUT",
-};
+/**
+ * errno names to numbers, Linux generic (x86-64 and aarch64 agree), e.g.
+ * `ERRNO.EINVAL === 22`. `EWOULDBLOCK` is `EAGAIN` on Linux.
+ *
+ * @example
+ * ```ts
+ * import { MmapError } from "../errors.ts";
+ * const err = new MmapError({ syscall: "mmap", errno: ERRNO.EINVAL });
+ * console.log(err.code); // "EINVAL"
+ * ```
+ */
+export const ERRNO = {
+  EPERM: 1,
+  ENOENT: 2,
+  ESRCH: 3,
+  EINTR: 4,
+  EIO: 5,
+  ENXIO: 6,
+  E2BIG: 7,
+  EBADF: 9,
+  ECHILD: 10,
+  EAGAIN: 11,
+  ENOMEM: 12,
+  EACCES: 13,
+  EFAULT: 14,
+  EBUSY: 16,
+  EEXIST: 17,
+  ENODEV: 19,
+  ENOTDIR: 20,
+  EISDIR: 21,
+  EINVAL: 22,
+  ENFILE: 23,
+  EMFILE: 24,
+  ENOTTY: 25,
+  ETXTBSY: 26,
+  EFBIG: 27,
+  ENOSPC: 28,
+  ESPIPE: 29,
+  EROFS: 30,
+  ENAMETOOLONG: 36,
+  ENOSYS: 38,
+  EOVERFLOW: 75,
+  EOPNOTSUPP: 95,
+  ETIMEDOUT: 110,
+} as const;
+
+/**
+ * errno numbers to names: {@link ERRNO} the other way round.
+ *
+ * @example
+ * ```ts
+ * console.log(ERRNO_NAMES[12]); // "ENOMEM"
+ * ```
+ */
+export const ERRNO_NAMES: Readonly<Record<number, string>> = Object.fromEntries(
+  Object.entries(ERRNO).map(([name, errno]) => [errno, name]),
+);
 
 /**
  * The name of an errno value, e.g. `errnoName(22) === "EINVAL"`.

@@ -9,6 +9,7 @@
  */
 
 import { loadCatalog, solutionFile } from "../../lib/checker/catalog.ts";
+import { procStat } from "../../lib/inspect.ts";
 
 /** This project's root. */
 export const PROJECT_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
@@ -110,9 +111,6 @@ export function storedFixtures(): string[] {
 
 const LIBC = {
   symlink: { parameters: ["buffer", "buffer"], result: "i32" },
-  open: { parameters: ["buffer", "i32"], result: "i32" },
-  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
-  close: { parameters: ["i32"], result: "i32" },
 } as const;
 let libcSymbols: Deno.DynamicLibrary<typeof LIBC>["symbols"] | undefined;
 function libc() {
@@ -131,22 +129,18 @@ export function symlink(target: string, path: string): void {
 }
 
 /**
- * Whether a process is running (a zombie waiting to be reaped is not). Reads
- * `/proc/PID/stat` through libc: Deno wants --allow-all for `/proc`.
+ * Whether a process is running (a zombie waiting to be reaped is not), from
+ * its `/proc/PID/stat` state.
  */
 export function alive(pid: number): boolean {
   if (pid <= 0) return false;
-  const fd = libc().open(cString(`/proc/${pid}/stat`), 0);
-  if (fd < 0) return false;
+  let state: string;
   try {
-    const buf = new Uint8Array(1024);
-    const n = Number(libc().read(fd, buf, BigInt(buf.length)));
-    const text = new TextDecoder().decode(buf.subarray(0, Math.max(0, n)));
-    const state = text.slice(text.lastIndexOf(")") + 2, text.lastIndexOf(")") + 3);
-    return state !== "" && state !== "Z" && state !== "X";
-  } finally {
-    libc().close(fd);
+    state = procStat(pid).state;
+  } catch {
+    return false; // gone
   }
+  return state !== "" && state !== "Z" && state !== "X";
 }
 
 /** Every file named `name` under `dir`. */

@@ -295,3 +295,22 @@ Deno.test("touching a page wholly past end of file (allowPastEnd) raises SIGBUS"
   assert.equal(result.signal, "SIGBUS", result.stderr);
   assert.deepEqual(result.stdout.trim().split("\n"), ["start", "7"]);
 });
+
+Deno.test('mapAnonymous: mode "shared" is MAP_SHARED; the deprecated shared flag still works', () => {
+  const flagsOf = (options: Parameters<typeof mapAnonymous>[1]) => {
+    const { calls } = recordCalls(() => mapAnonymous(PAGE, options).unmap());
+    const mmap = calls.find((c) => c.call === "mmap")!;
+    return Number(mmap.args.flags) & (MAP.SHARED | MAP.PRIVATE | MAP.ANONYMOUS);
+  };
+  const SHARED = MAP.SHARED | MAP.ANONYMOUS;
+  const PRIVATE = MAP.PRIVATE | MAP.ANONYMOUS;
+  assert.equal(flagsOf({ mode: "shared" }), SHARED);
+  assert.equal(flagsOf({ mode: "private" }), PRIVATE);
+  assert.equal(flagsOf({}), PRIVATE);
+  assert.equal(flagsOf({ shared: true }), SHARED);
+  assert.equal(flagsOf({ shared: false }), PRIVATE);
+  assert.equal(flagsOf({ mode: "shared", shared: true }), SHARED);
+  using m = mapAnonymous(PAGE, { mode: "shared" });
+  assert.equal(m.source.mode, "shared");
+  assert.deepEqual(m.pages().map((p) => p.state), ["absent"]);
+});

@@ -431,3 +431,18 @@ Deno.test("importing lib is safe off Linux; the first native call throws Unsuppo
     `UnsupportedPlatformError darwin ${Deno.build.arch} true`,
   ]);
 });
+
+Deno.test("mapAnonymous refuses an unknown mode, and a mode the deprecated shared flag contradicts", () => {
+  expectMmapError(() => mapAnonymous(PAGE, { mode: "public" as "shared" }), {
+    code: "EINVAL",
+    errno: 22,
+    syscall: "mmap",
+    fromKernel: false,
+  });
+  expectMmapError(() => mapAnonymous(PAGE, { mode: "private", shared: true }), {
+    code: "EINVAL",
+    errno: 22,
+    syscall: "mmap",
+    fromKernel: false,
+  });
+});
