@@ -17,7 +17,7 @@ import {
   type LabInfo,
   loadCatalog,
   solutionFile,
-} from "../lib/checker/catalog.ts";
+} from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
 import { describeOutcome, spawnChild } from "../lib/checker/spawn.ts";
 import type { Frame } from "../lib/checker/drive.ts";

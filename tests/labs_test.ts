@@ -11,9 +11,9 @@
  */
 
 import assert from "node:assert/strict";
-import { findLab, labFile, loadCatalog, solutionFile } from "../lib/checker/catalog.ts";
+import { findLab, labFile, loadCatalog, solutionFile } from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
-import { toFileUrl } from "../lib/checker/paths.ts";
+import { toFileUrl } from "../lib/paths.ts";
 import type { Check } from "../lib/checker/check.ts";
 import { applyMistake, type Expectation, parseMistake } from "./mistakes.ts";
 

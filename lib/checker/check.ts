@@ -26,7 +26,7 @@
  */
 
 import type { ChildHandle, ChildResult } from "./spawn.ts";
-import type { LabInfo } from "./catalog.ts";
+import type { LabInfo } from "../catalog.ts";
 
 /** What a failed check shows besides its message. */
 export interface FailureDetails {

@@ -8,7 +8,7 @@
  */
 
 import { isDeepStrictEqual } from "node:util";
-import { type Catalog, labFile, type LabInfo, PROJECT_ROOT } from "./catalog.ts";
+import { type Catalog, labFile, type LabInfo, PROJECT_ROOT } from "../catalog.ts";
 import { type Check, type CheckContext, CheckFailure, type FailureDetails } from "./check.ts";
 import {
   adoptOrphans,
@@ -20,7 +20,7 @@ import {
 } from "./spawn.ts";
 import type { CallRecord } from "../trace.ts";
 import type { SerializedError } from "./protocol.ts";
-import { toFileUrl } from "./paths.ts";
+import { toFileUrl } from "../paths.ts";
 
 /** How a check ended. */
 export type CheckStatus = "passed" | "failed" | "skipped";

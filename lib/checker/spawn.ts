@@ -14,7 +14,7 @@
 
 import { type ChildMessage, type ChildSpec, type SerializedError } from "./protocol.ts";
 import { signalHint } from "./signals.ts";
-import { toFileUrl } from "./paths.ts";
+import { toFileUrl } from "../paths.ts";
 import type { CallRecord } from "../trace.ts";
 import * as sys from "../sys.ts";
 import { readProcText } from "../inspect.ts";

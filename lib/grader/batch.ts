@@ -9,17 +9,11 @@
  * @module
  */
 
-import {
-  type Catalog,
-  findLab,
-  type LabInfo,
-  loadCatalog,
-  PROJECT_ROOT,
-} from "../checker/catalog.ts";
+import { type Catalog, findLab, type LabInfo, loadCatalog, PROJECT_ROOT } from "../catalog.ts";
 import type { Check } from "../checker/check.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
 import type { LabResult } from "../checker/run.ts";
-import { toFileUrl } from "../checker/paths.ts";
+import { toFileUrl } from "../paths.ts";
 import {
   createOverlay,
   findSubmissionFiles,
@@ -29,7 +23,7 @@ import {
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
-type CatalogModule = typeof import("../checker/catalog.ts");
+type CatalogModule = typeof import("../catalog.ts");
 
 /** One student's submission folder. */
 export interface Submission {
@@ -281,7 +275,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       student.modules = (async () => {
         const run: RunModule = await import(toFileUrl(`${overlayRoot}/lib/checker/run.ts`));
         const catalogModule: CatalogModule = await import(
-          toFileUrl(`${overlayRoot}/lib/checker/catalog.ts`)
+          toFileUrl(`${overlayRoot}/lib/catalog.ts`)
         );
         return { run, catalog: catalogModule.loadCatalog(overlayRoot) };
       })();

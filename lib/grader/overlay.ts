@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { LabInfo } from "../checker/catalog.ts";
+import type { LabInfo } from "../catalog.ts";
 
 /** The largest student file accepted (bytes). */
 export const MAX_STUDENT_FILE = 1024 * 1024;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { gradeSubmissions, listSubmissions, loadLabMeta } from "../../lib/grader/batch.ts";
 import { summarize } from "../../lib/grader/summary.ts";
 import type { GradeReport, LabGrade, LabMeta } from "../../lib/grader/types.ts";
-import { findLab, loadCatalog } from "../../lib/checker/catalog.ts";
+import { findLab, loadCatalog } from "../../lib/catalog.ts";
 import {
   alive,
   buildClass,

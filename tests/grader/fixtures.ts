@@ -8,7 +8,7 @@
  * @module
  */
 
-import { loadCatalog, solutionFile } from "../../lib/checker/catalog.ts";
+import { loadCatalog, solutionFile } from "../../lib/catalog.ts";
 
 /** This project's root. */
 export const PROJECT_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)

@@ -1,7 +1,7 @@
 /** Finding a student's lab files in every submission layout, and the overlay made from them. */
 
 import assert from "node:assert/strict";
-import { loadCatalog } from "../../lib/checker/catalog.ts";
+import { loadCatalog } from "../../lib/catalog.ts";
 import { createOverlay, findSubmissionFiles, safeName } from "../../lib/grader/overlay.ts";
 import { freshDir, PROJECT_ROOT, removeDir, symlink } from "./fixtures.ts";
 

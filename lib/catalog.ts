@@ -31,8 +31,8 @@ export interface Catalog {
   labs: LabInfo[];
 }
 
-/** The project root of this copy of mmap-lab (two levels above this file). */
-export const PROJECT_ROOT: string = fromFileUrl(new URL("../../", import.meta.url)).replace(
+/** The project root of this copy of mmap-lab (one level above this file). */
+export const PROJECT_ROOT: string = fromFileUrl(new URL("../", import.meta.url)).replace(
   /\/$/,
   "",
 );
