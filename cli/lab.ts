@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import {
   type Catalog,
+  checkerFile,
   findLab,
   labFile,
   type LabInfo,
@@ -313,7 +314,7 @@ async function cmdTrace(catalog: Catalog, lab: LabInfo): Promise<number> {
 }
 
 async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
-  const drive = `${catalog.root}/labs/${lab.id}/show.ts`;
+  const drive = checkerFile(catalog.root, lab, "show.ts");
   try {
     Deno.statSync(drive);
   } catch {

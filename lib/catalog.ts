@@ -19,7 +19,7 @@ export interface LabInfo {
   goal: string;
   /** Hints, from gentle to specific; `hint` shows them one more at a time. */
   hints: string[];
-  /** Whether the lab has a `show.ts` drive that draws its pages. */
+  /** Whether the lab has a `checker/show.ts` drive that draws its pages. */
   show?: boolean;
 }
 
@@ -71,6 +71,20 @@ export function findLab(catalog: Catalog, name: string): LabInfo | undefined {
 /** The student's file of a lab under `root`. */
 export function labFile(root: string, lab: LabInfo): string {
   return `${root}/labs/${lab.id}/${lab.file}`;
+}
+
+/**
+ * A file of a lab's checker under `root`: `check.ts`, a drive (`drive.ts`,
+ * `show.ts`, …) or a module they share. All of them live in the lab's
+ * `checker/` folder, apart from the student's file.
+ *
+ * @example
+ * ```ts ignore
+ * checkerFile(root, lab, "check.ts"); // "<root>/labs/01_first_mapping/checker/check.ts"
+ * ```
+ */
+export function checkerFile(root: string, lab: LabInfo, name: string): string {
+  return `${root}/labs/${lab.id}/checker/${name}`;
 }
 
 /** The reference solution of a lab under `root`. */

@@ -9,7 +9,14 @@
  * @module
  */
 
-import { type Catalog, findLab, type LabInfo, loadCatalog, PROJECT_ROOT } from "../catalog.ts";
+import {
+  type Catalog,
+  checkerFile,
+  findLab,
+  type LabInfo,
+  loadCatalog,
+  PROJECT_ROOT,
+} from "../catalog.ts";
 import type { Check } from "../checker/check.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
 import type { LabResult } from "../checker/run.ts";
@@ -113,7 +120,8 @@ export async function loadLabMeta(root: string, labs: readonly LabInfo[]): Promi
   for (const lab of labs) {
     const meta: LabMeta = { id: lab.id, title: lab.title, file: lab.file, maxScore: 0, checks: [] };
     try {
-      const checks: Check[] = (await import(toFileUrl(`${root}/labs/${lab.id}/check.ts`))).default;
+      const checks: Check[] = (await import(toFileUrl(checkerFile(root, lab, "check.ts"))))
+        .default;
       if (!Array.isArray(checks)) throw new Error("check.ts has no default export of checks");
       meta.checks = checks.map((c) => ({
         id: c.id,

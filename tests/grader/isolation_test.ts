@@ -31,7 +31,7 @@ async function runSubmission(
   const path = `${scratch}/message.txt`;
   Deno.writeTextFileSync(path, "..........");
   const result = await spawnChild({
-    drive: `${overlay.root}/labs/${LAB}/drive.ts`,
+    drive: `${overlay.root}/labs/${LAB}/checker/drive.ts`,
     student: `${overlay.root}/labs/${LAB}/${lab.file}`,
     params: { path, message: "hello" },
     scratch,
