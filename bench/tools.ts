@@ -30,7 +30,7 @@ import {
   summarize,
 } from "./harness.ts";
 import { ROOT, WORK_DIR } from "./native.ts";
-import { type LabInfo, loadCatalog } from "../lib/checker/catalog.ts";
+import { type LabInfo, loadCatalog } from "../lib/catalog.ts";
 
 const TITLE = "Tools: runner and grader";
 

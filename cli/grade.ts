@@ -28,7 +28,7 @@ import {
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
-import { loadCatalog, PROJECT_ROOT } from "../lib/checker/catalog.ts";
+import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";

@@ -12,13 +12,14 @@
 import { parseArgs } from "node:util";
 import {
   type Catalog,
+  checkerFile,
   findLab,
   labFile,
   type LabInfo,
   loadCatalog,
   PROJECT_ROOT,
   solutionFile,
-} from "../lib/checker/catalog.ts";
+} from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
 import { describeOutcome, spawnChild } from "../lib/checker/spawn.ts";
 import type { Frame } from "../lib/checker/drive.ts";
@@ -355,7 +356,7 @@ function existsFile(path: string): boolean {
 }
 
 async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
-  const drive = `${catalog.root}/labs/${lab.id}/show.ts`;
+  const drive = checkerFile(catalog.root, lab, "show.ts");
   try {
     Deno.statSync(drive);
   } catch {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { labFile, type LabInfo } from "../lib/checker/catalog.ts";
+import { labFile, type LabInfo } from "../lib/catalog.ts";
 
 /** What the runner remembers about one lab. */
 export interface LabState {

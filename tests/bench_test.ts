@@ -1,7 +1,7 @@
 /** The benchmarks still run (speed is measured by `deno task bench`, never asserted here). */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT } from "../lib/checker/catalog.ts";
+import { PROJECT_ROOT } from "../lib/catalog.ts";
 
 Deno.test("deno task bench --quick runs every section and reports JSON", async () => {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -11,9 +11,9 @@
  */
 
 import assert from "node:assert/strict";
-import { findLab, labFile, loadCatalog, solutionFile } from "../lib/checker/catalog.ts";
+import { checkerFile, findLab, labFile, loadCatalog, solutionFile } from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
-import { toFileUrl } from "../lib/checker/paths.ts";
+import { toFileUrl } from "../lib/paths.ts";
 import type { Check } from "../lib/checker/check.ts";
 import { applyMistake, type Expectation, parseMistake } from "./mistakes.ts";
 
@@ -73,7 +73,7 @@ for (const lab of catalog.labs) {
   });
 
   Deno.test(`${lab.id}: the untouched stub fails its checks`, async () => {
-    const checks: Check[] = (await import(toFileUrl(`${catalog.root}/labs/${lab.id}/check.ts`)))
+    const checks: Check[] = (await import(toFileUrl(checkerFile(catalog.root, lab, "check.ts"))))
       .default;
     const mayPass = new Set(checks.filter((c) => c.stubMayPass).map((c) => c.id));
     const result = await runLab(catalog, lab, { includeHidden: true });

@@ -1,8 +1,8 @@
 /** The README's library example works when pasted, as a newcomer would. */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT } from "../lib/checker/catalog.ts";
-import { toFileUrl } from "../lib/checker/paths.ts";
+import { PROJECT_ROOT } from "../lib/catalog.ts";
+import { toFileUrl } from "../lib/paths.ts";
 
 Deno.test("the README's example maps, writes, syncs and unmaps a file", async () => {
   const readme = Deno.readTextFileSync(`${PROJECT_ROOT}/README.md`);

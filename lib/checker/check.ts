@@ -5,8 +5,8 @@
  *
  * @example
  * ```ts ignore
- * // labs/01_first_mapping/check.ts
- * import { defineChecks } from "../../lib/checker/check.ts";
+ * // labs/01_first_mapping/checker/check.ts
+ * import { defineChecks } from "../../../lib/checker/check.ts";
  * export default defineChecks([
  *   {
  *     id: "counts-lines",
@@ -26,7 +26,7 @@
  */
 
 import type { ChildHandle, ChildResult } from "./spawn.ts";
-import type { LabInfo } from "./catalog.ts";
+import type { LabInfo } from "../catalog.ts";
 import type { KernelProfile } from "../profile.ts";
 
 /** What a failed check shows besides its message. */
@@ -112,7 +112,7 @@ export interface CheckContext {
   random: CheckRandom;
   /** Writes a file in the scratch directory and returns its path. */
   file(name: string, content: string | Uint8Array): string;
-  /** Starts a drive (path relative to the lab's folder) in a child process. */
+  /** Starts a drive (path relative to the lab's `checker/` folder) in a child process. */
   spawn(drive: string, params?: unknown, options?: RunOptions): ChildHandle;
   /** Runs a drive to its end (passing its checkpoints without stopping) and returns what happened. */
   run(drive: string, params?: unknown, options?: RunOptions): Promise<ChildResult>;

@@ -6,8 +6,8 @@
  *
  * @example
  * ```ts ignore
- * // labs/01_first_mapping/drive.ts
- * import { defineDrive, studentExport } from "../../lib/checker/drive.ts";
+ * // labs/01_first_mapping/checker/drive.ts
+ * import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
  * export default defineDrive<{ path: string }>(async (ctx) => {
  *   const countLines = studentExport<(p: string) => number>(ctx, "countLines");
  *   const lines = countLines(ctx.params.path);

@@ -10,7 +10,7 @@
 import { type ChildMessage, type ChildSpec, serializeError } from "./protocol.ts";
 import type { Drive } from "./drive.ts";
 import { recordedCalls, startRecording } from "../trace.ts";
-import { toFileUrl } from "./paths.ts";
+import { toFileUrl } from "../paths.ts";
 import { setsid } from "../sys.ts";
 import { MmapError } from "../errors.ts";
 

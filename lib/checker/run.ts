@@ -8,7 +8,7 @@
  */
 
 import { isDeepStrictEqual } from "node:util";
-import { type Catalog, labFile, type LabInfo, PROJECT_ROOT } from "./catalog.ts";
+import { type Catalog, checkerFile, labFile, type LabInfo, PROJECT_ROOT } from "../catalog.ts";
 import { type Check, type CheckContext, CheckFailure, type FailureDetails } from "./check.ts";
 import {
   adoptOrphans,
@@ -21,7 +21,7 @@ import {
 import type { CallRecord } from "../trace.ts";
 import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
-import { toFileUrl } from "./paths.ts";
+import { toFileUrl } from "../paths.ts";
 
 /** How a check ended. */
 export type CheckStatus = "passed" | "failed" | "skipped";
@@ -159,7 +159,7 @@ function makeRandom() {
 }
 
 async function loadChecks(root: string, lab: LabInfo): Promise<Check[]> {
-  const mod = await import(toFileUrl(`${root}/labs/${lab.id}/check.ts`));
+  const mod = await import(toFileUrl(checkerFile(root, lab, "check.ts")));
   return mod.default as Check[];
 }
 
@@ -308,7 +308,7 @@ async function runChecks(
         opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
       ) => {
         const child = spawnChild({
-          drive: `${root}/labs/${lab.id}/${drive}`,
+          drive: checkerFile(root, lab, drive),
           student: opts.student ?? studentFile,
           params,
           scratch,

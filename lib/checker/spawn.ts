@@ -16,7 +16,7 @@
 
 import { type ChildMessage, type ChildSpec, type SerializedError } from "./protocol.ts";
 import { signalHint } from "./signals.ts";
-import { toFileUrl } from "./paths.ts";
+import { toFileUrl } from "../paths.ts";
 import type { CallRecord } from "../trace.ts";
 import { type Killable, sweepLeftovers, track, untrack } from "./children.ts";
 import { userThreads } from "./proctable.ts";

@@ -11,16 +11,17 @@
 
 import {
   type Catalog,
+  checkerFile,
   findLab,
   type LabInfo,
   loadCatalog,
   PROJECT_ROOT,
-} from "../checker/catalog.ts";
+} from "../catalog.ts";
 import type { Check } from "../checker/check.ts";
 import { kernelLabel, kernelProfile } from "../profile.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
 import type { LabResult } from "../checker/run.ts";
-import { toFileUrl } from "../checker/paths.ts";
+import { toFileUrl } from "../paths.ts";
 import {
   createOverlay,
   findSubmissionFiles,
@@ -30,7 +31,7 @@ import {
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
-type CatalogModule = typeof import("../checker/catalog.ts");
+type CatalogModule = typeof import("../catalog.ts");
 
 /** One student's submission folder. */
 export interface Submission {
@@ -120,7 +121,8 @@ export async function loadLabMeta(root: string, labs: readonly LabInfo[]): Promi
   for (const lab of labs) {
     const meta: LabMeta = { id: lab.id, title: lab.title, file: lab.file, maxScore: 0, checks: [] };
     try {
-      const checks: Check[] = (await import(toFileUrl(`${root}/labs/${lab.id}/check.ts`))).default;
+      const checks: Check[] = (await import(toFileUrl(checkerFile(root, lab, "check.ts"))))
+        .default;
       if (!Array.isArray(checks)) throw new Error("check.ts has no default export of checks");
       meta.checks = checks.map((c) => ({
         id: c.id,
@@ -286,7 +288,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       student.modules = (async () => {
         const run: RunModule = await import(toFileUrl(`${overlayRoot}/lib/checker/run.ts`));
         const catalogModule: CatalogModule = await import(
-          toFileUrl(`${overlayRoot}/lib/checker/catalog.ts`)
+          toFileUrl(`${overlayRoot}/lib/catalog.ts`)
         );
         return { run, catalog: catalogModule.loadCatalog(overlayRoot) };
       })();

@@ -1,8 +1,9 @@
 /**
  * The overlay: for each submission, a clean copy of the instructor's tree
- * (`lib/` and `labs/`: checkers, drives, stubs, metadata; never `solutions/`
- * or `tests/`) with only the student's lab files laid over it. Whatever else
- * the submission holds (its own checkers, lib/, labs.json) is never read.
+ * (`lib/` and `labs/`: each lab's `checker/` folder, stubs, metadata; never
+ * `solutions/` or `tests/`) with only the student's lab files laid over it.
+ * Whatever else the submission holds (its own checkers, lib/, labs.json) is
+ * never read.
  *
  * A submission may be a copy of the repository, just its `labs/` folder, a
  * folder of `<lab id>/<file>` folders, or the lab files side by side; any of
@@ -11,7 +12,7 @@
  * @module
  */
 
-import type { LabInfo } from "../checker/catalog.ts";
+import type { LabInfo } from "../catalog.ts";
 
 /** The largest student file accepted (bytes). */
 export const MAX_STUDENT_FILE = 1024 * 1024;

@@ -1,7 +1,7 @@
 /** The checker framework, on a fixture lab that exercises each of its parts. */
 
 import assert from "node:assert/strict";
-import { loadCatalog } from "../../lib/checker/catalog.ts";
+import { loadCatalog } from "../../lib/catalog.ts";
 import { runLab } from "../../lib/checker/run.ts";
 
 const root = decodeURIComponent(new URL("../fixtures/project", import.meta.url).pathname);

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { gradeSubmissions, listSubmissions, loadLabMeta } from "../../lib/grader/batch.ts";
 import { summarize } from "../../lib/grader/summary.ts";
 import type { GradeReport, LabGrade, LabMeta } from "../../lib/grader/types.ts";
-import { findLab, loadCatalog } from "../../lib/checker/catalog.ts";
+import { findLab, loadCatalog } from "../../lib/catalog.ts";
 import {
   alive,
   buildClass,
@@ -164,7 +164,7 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
         )
       )
     ) {
-      for (const file of ["labs/00_hello_mapping/check.ts", "lib/checker/harness.ts"]) {
+      for (const file of ["labs/00_hello_mapping/checker/check.ts", "lib/checker/harness.ts"]) {
         assert.equal(
           Deno.readTextFileSync(`${overlay}/${file}`),
           Deno.readTextFileSync(`${PROJECT_ROOT}/${file}`),
@@ -218,7 +218,7 @@ Deno.test("grader: the perfect submission gets full marks on every lab that is c
   try {
     writePerfect(`${dir}/submissions/perfect`);
     const complete = catalog.labs.filter((lab) =>
-      ["check.ts", "drive.ts", lab.file].every((f) =>
+      ["checker/check.ts", "checker/drive.ts", lab.file].every((f) =>
         exists(`${PROJECT_ROOT}/labs/${lab.id}/${f}`)
       ) && exists(`${dir}/submissions/perfect/labs/${lab.id}/${lab.file}`)
     );
@@ -247,7 +247,7 @@ Deno.test("grader: hidden checks count in grading; an instructor tree of its own
   try {
     // A small instructor tree: this project's lib/, one lab with a hidden check.
     const root = `${dir}/course`;
-    Deno.mkdirSync(`${root}/labs/00_secret`, { recursive: true });
+    Deno.mkdirSync(`${root}/labs/00_secret/checker`, { recursive: true });
     copyTree(`${PROJECT_ROOT}/lib`, `${root}/lib`);
     Deno.writeTextFileSync(
       `${root}/labs/labs.json`,
@@ -260,14 +260,14 @@ Deno.test("grader: hidden checks count in grading; an instructor tree of its own
       "export const ANSWER: number | undefined = undefined; // TODO\n",
     );
     Deno.writeTextFileSync(
-      `${root}/labs/00_secret/drive.ts`,
-      `import { defineDrive, studentValue } from "../../lib/checker/drive.ts";
+      `${root}/labs/00_secret/checker/drive.ts`,
+      `import { defineDrive, studentValue } from "../../../lib/checker/drive.ts";
 export default defineDrive((ctx) => studentValue(ctx, "ANSWER"));
 `,
     );
     Deno.writeTextFileSync(
-      `${root}/labs/00_secret/check.ts`,
-      `import { defineChecks } from "../../lib/checker/check.ts";
+      `${root}/labs/00_secret/checker/check.ts`,
+      `import { defineChecks } from "../../../lib/checker/check.ts";
 export default defineChecks([
   { id: "loads", title: "the module loads", points: 1, stubMayPass: true,
     async run(ctx) { ctx.expectOk(await ctx.run("drive.ts")); } },

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { loadCatalog, solutionFile } from "../../lib/checker/catalog.ts";
+import { loadCatalog, solutionFile } from "../../lib/catalog.ts";
 import { procStat } from "../../lib/inspect.ts";
 
 /** This project's root. */

@@ -6,10 +6,10 @@
  */
 
 import assert from "node:assert/strict";
-import { findLab, loadCatalog } from "../../lib/checker/catalog.ts";
+import { findLab, loadCatalog } from "../../lib/catalog.ts";
 import { adoptOrphans, type ChildResult, groupMembers } from "../../lib/checker/spawn.ts";
 import { createOverlay, findSubmissionFiles } from "../../lib/grader/overlay.ts";
-import { toFileUrl } from "../../lib/checker/paths.ts";
+import { toFileUrl } from "../../lib/paths.ts";
 import { alive, FIXTURES, freshDir, PROJECT_ROOT, removeDir } from "./fixtures.ts";
 
 const LAB = "00_hello_mapping";
@@ -31,7 +31,7 @@ async function runSubmission(
   const path = `${scratch}/message.txt`;
   Deno.writeTextFileSync(path, "..........");
   const result = await spawnChild({
-    drive: `${overlay.root}/labs/${LAB}/drive.ts`,
+    drive: `${overlay.root}/labs/${LAB}/checker/drive.ts`,
     student: `${overlay.root}/labs/${LAB}/${lab.file}`,
     params: { path, message: "hello" },
     scratch,

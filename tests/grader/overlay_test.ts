@@ -1,7 +1,7 @@
 /** Finding a student's lab files in every submission layout, and the overlay made from them. */
 
 import assert from "node:assert/strict";
-import { loadCatalog } from "../../lib/checker/catalog.ts";
+import { loadCatalog } from "../../lib/catalog.ts";
 import { createOverlay, findSubmissionFiles, safeName } from "../../lib/grader/overlay.ts";
 import { freshDir, PROJECT_ROOT, removeDir, symlink } from "./fixtures.ts";
 
@@ -75,6 +75,8 @@ Deno.test("overlay: the instructor's lib/ and labs/, no solutions, only the stud
   try {
     write(`${dir}/sub/labs/${lab00.id}/${lab00.file}`, "// the student's answer\n");
     write(`${dir}/sub/labs/${lab00.id}/check.ts`, "export default [];\n");
+    write(`${dir}/sub/labs/${lab00.id}/checker/check.ts`, "export default [];\n");
+    write(`${dir}/sub/labs/${lab00.id}/checker/drive.ts`, "export default () => 0;\n");
     write(`${dir}/sub/labs/labs.json`, "{}");
     const { found } = findSubmissionFiles(`${dir}/sub`, catalog.labs);
     const overlay = createOverlay(PROJECT_ROOT, `${dir}/grading`, "a/b c", found, catalog.labs);
@@ -82,10 +84,14 @@ Deno.test("overlay: the instructor's lib/ and labs/, no solutions, only the stud
       assert.ok(overlay.root.startsWith(`${dir}/grading/a_b_c-`));
       const read = (p: string) => Deno.readTextFileSync(`${overlay.root}/${p}`);
       assert.equal(read(`labs/${lab00.id}/${lab00.file}`), "// the student's answer\n");
-      assert.equal(
-        read(`labs/${lab00.id}/check.ts`),
-        Deno.readTextFileSync(`${PROJECT_ROOT}/labs/${lab00.id}/check.ts`),
-      );
+      // The checker/ folder is the instructor's; the submission's own is never read.
+      for (const file of ["check.ts", "drive.ts"]) {
+        assert.equal(
+          read(`labs/${lab00.id}/checker/${file}`),
+          Deno.readTextFileSync(`${PROJECT_ROOT}/labs/${lab00.id}/checker/${file}`),
+        );
+      }
+      assert.throws(() => Deno.statSync(`${overlay.root}/labs/${lab00.id}/check.ts`));
       assert.equal(read("labs/labs.json"), Deno.readTextFileSync(`${PROJECT_ROOT}/labs/labs.json`));
       assert.equal(read("lib/mod.ts"), Deno.readTextFileSync(`${PROJECT_ROOT}/lib/mod.ts`));
       for (const absent of ["solutions", "tests", "cli", ".mmap-lab/grading"]) {

@@ -1,7 +1,7 @@
 /** Importing the library is free: permissions are needed at first use, not at import. */
 
 import assert from "node:assert/strict";
-import { toFileUrl } from "../../lib/checker/paths.ts";
+import { toFileUrl } from "../../lib/paths.ts";
 import { useScratch } from "../helpers/scratch.ts";
 
 Deno.test("lib/mod.ts imports without any permission; the first call asks for --allow-ffi", async () => {

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT } from "../../lib/checker/catalog.ts";
+import { PROJECT_ROOT } from "../../lib/catalog.ts";
 
 const decoder = new TextDecoder();
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { findLab, loadCatalog } from "../../lib/checker/catalog.ts";
+import { findLab, loadCatalog } from "../../lib/catalog.ts";
 import { type LabResult, runLab } from "../../lib/checker/run.ts";
 
 const catalog = loadCatalog();

@@ -1,0 +1,690 @@
+/**
+ * Checks of lab 07: exact totals from N processes sharing one mapping, a
+ * spinlock and a futex mutex that really exclude each other, waiters that
+ * sleep in the kernel, and records no reader sees torn.
+ *
+ * Evidence: the counters in the file, read by the checker; the checker's own
+ * additions racing the student's loop (it freezes the child with SIGSTOP,
+ * adds, and lets it go on); and what the kernel says about a waiting process
+ * (`/proc/PID/stat` state and CPU time, `/proc/PID/syscall`: asleep in
+ * `futex` on the lock's very address). Races are never required to happen:
+ * a check never depends on a wrong solution getting unlucky.
+ *
+ * @module
+ */
+
+import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
+import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
+import { MAP, mapFile, type ProcessState, processState, PROT } from "../../../lib/mod.ts";
+import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
+
+const FILE_BYTES = 4096;
+/** First cell the student's counters, locks and records may use (0–15: the drive's). */
+const FIRST_CELL = 16;
+/** Linux reports CPU time in clock ticks of 10 ms (USER_HZ = 100). */
+const TICK_MS = 10;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function freshFile(ctx: CheckContext, name: string): string {
+  return ctx.file(name, new Uint8Array(FILE_BYTES));
+}
+
+function spawn(ctx: CheckContext, params: Params, timeoutMs = 8000): ChildHandle {
+  return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
+}
+
+/** Waits for the child's next checkpoint, which must be `name`; fails the check otherwise. */
+async function reach(ctx: CheckContext, child: ChildHandle, name: string, doing: string) {
+  const cp = await child.checkpoint();
+  if (cp?.name === name) return cp.data as Record<string, unknown> | null;
+  ctx.expectOk(await child.result(), doing);
+  ctx.fail(`${doing}: the drive ended before "${name}"`);
+}
+
+// ---------------------------------------------------------------------------
+// Watching a waiting process from outside
+
+/** How a process stands, seen from outside (lib/inspect.ts). */
+type Sample = ProcessState;
+const sample = processState;
+
+/** How a process that called lock() while another held the lock was seen waiting. */
+interface Waiting {
+  kind: "sleeping" | "spinning" | "idle" | "returned" | "ended" | "never-entered";
+  /** State letters sampled while it waited. */
+  states: string[];
+  /** CPU it used while waiting, ms. */
+  cpuMs: number;
+  /** Wall time watched, ms. */
+  wallMs: number;
+}
+
+/**
+ * Watches contender `slot` (a drive that stores `entered` before calling the
+ * student's function and `acquired` after it returns) until it is seen
+ * asleep in futex() on `lockAddress`, seen spinning (CPU used without getting
+ * anywhere), or returns.
+ */
+async function watchWaiter(
+  child: ChildHandle,
+  cells: Int32Array,
+  slot: number,
+  lockAddress: bigint,
+  mode: "spin" | "sleep",
+): Promise<Waiting> {
+  const entered = CTRL.entered + 2 * slot;
+  const acquired = CTRL.acquired + 2 * slot;
+  const t0 = performance.now();
+  while (Atomics.load(cells, entered) === 0) {
+    if (child.ended) return { kind: "ended", states: [], cpuMs: 0, wallMs: 0 };
+    if (performance.now() - t0 > 4000) {
+      return { kind: "never-entered", states: [], cpuMs: 0, wallMs: 0 };
+    }
+    await sleep(1);
+  }
+  const start = performance.now();
+  const first = sample(child.pid);
+  const cpu0 = first?.cpuTicks ?? 0;
+  const states: string[] = [];
+  // A spinner is declared after 40 ms of CPU without progress; a lock that
+  // must sleep gets 400 ms of CPU to get there (a bounded spin first is fine).
+  const spinTicks = mode === "spin" ? 4 : 40;
+  const limitMs = 2500;
+  let cpuMs = 0;
+  for (;;) {
+    const wallMs = performance.now() - start;
+    if (Atomics.load(cells, acquired) !== 0) return { kind: "returned", states, cpuMs, wallMs };
+    const s = sample(child.pid);
+    if (!s || child.ended) return { kind: "ended", states, cpuMs, wallMs };
+    cpuMs = (s.cpuTicks - cpu0) * TICK_MS;
+    states.push(s.state);
+    const inFutex = s.syscallReadable
+      ? s.futexAddress === lockAddress
+      : s.state === "S" && (s.wchan.includes("futex") || s.wchan === "" || s.wchan === "0");
+    if (inFutex && Atomics.load(cells, acquired) === 0) {
+      return { kind: "sleeping", states, cpuMs, wallMs };
+    }
+    if (s.cpuTicks - cpu0 >= spinTicks) return { kind: "spinning", states, cpuMs, wallMs };
+    if (wallMs > limitMs) {
+      // Slow to gather CPU (a loaded machine), but on a CPU or waiting for one: spinning.
+      return { kind: usual(states) === "R" ? "spinning" : "idle", states, cpuMs, wallMs };
+    }
+    await sleep(2);
+  }
+}
+
+/** The most frequent letter. */
+function usual(states: string[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const s of states) counts.set(s, (counts.get(s) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+function describeWait(w: Waiting): string {
+  return `state ${usual(w.states) ?? "?"} in ${w.states.length} looks, ${w.cpuMs} ms of CPU in ${
+    Math.round(w.wallMs)
+  } ms`;
+}
+
+/** Waits for `promise` at most `ms`; `undefined` on time-out. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Scenarios shared between checks
+
+interface LockScenario {
+  /** How each waiter was seen while the lock was held. */
+  waits: Waiting[];
+}
+
+/**
+ * A holds the lock; `waiters` others call lock(); the checker watches them
+ * wait, lets A release, and expects each waiter to get the lock in turn.
+ */
+async function holdAndContend(
+  ctx: CheckContext,
+  kind: "spin" | "futex",
+  waiters: number,
+): Promise<LockScenario> {
+  const path = freshFile(ctx, `${kind}-hold.bin`);
+  using mapping = mapFile(path, { access: "readwrite" });
+  const cells = new Int32Array(mapping.bytes.buffer);
+  const lock = ctx.random.int(FIRST_CELL, 1000);
+  const lockFn = kind === "spin" ? "spinLock" : "lock";
+  const unlockFn = kind === "spin" ? "spinUnlock" : "unlock";
+
+  const holder = spawn(ctx, { mode: "hold", path, kind, lock });
+  await reach(ctx, holder, "ready", "the lock holder");
+  await holder.resume();
+  await reach(ctx, holder, "held", `${lockFn} in the first process`);
+  const word = Atomics.load(cells, lock);
+  if (word === 0) {
+    ctx.fail(`${lockFn} returned, but the lock word is still 0`, {
+      expected: "a non-zero lock word while a process holds the lock",
+      observed: `cells[${lock}] = 0`,
+      mistake: kind === "spin"
+        ? "spinLock must change 0 into 1 with Atomics.compareExchange(cells, index, 0, 1): check the argument order (the value expected, then its replacement) and loop until it returns 0"
+        : "lock must change 0 into 1 (Atomics.compareExchange(cells, index, 0, 1)) before returning",
+    });
+  }
+
+  const contenders = Array.from(
+    { length: waiters },
+    (_, slot) => spawn(ctx, { mode: "contend", path, kind, lock, slot }),
+  );
+  const bases: bigint[] = [];
+  for (const c of contenders) {
+    const data = await reach(ctx, c, "ready", "a waiting process");
+    bases.push(BigInt(String(data?.base)));
+  }
+  for (const c of contenders) await c.resume();
+  const waits: Waiting[] = [];
+  for (const [slot, c] of contenders.entries()) {
+    const address = bases[slot] + BigInt(lock * 4);
+    const w = await watchWaiter(c, cells, slot, address, kind === "spin" ? "spin" : "sleep");
+    waits.push(w);
+    if (w.kind === "returned") {
+      ctx.fail(`a second process got the lock while the first still held it`, {
+        expected: `${lockFn} in the second process waits until the first calls ${unlockFn}`,
+        observed: `${lockFn} returned at once (lock word: ${Atomics.load(cells, lock)})`,
+        mistake: kind === "spin"
+          ? "the lock is not taken atomically: loop on Atomics.compareExchange(cells, index, 0, 1) until it returns 0 (check the argument order and what it returns)"
+          : "lock must only return once it changed the word from 0 (free): compareExchange(0 → 1) or exchange(…, 2) returning 0",
+      });
+    }
+    if (w.kind === "ended" || w.kind === "never-entered") {
+      ctx.expectOk(await c.result(), `${lockFn} in a waiting process`);
+      ctx.fail(`the waiting process never called ${lockFn}`);
+    }
+    if (kind === "futex" && w.kind === "spinning") {
+      ctx.fail("a waiter never went to sleep: it spins on the CPU while the lock is held", {
+        expected:
+          "a process waiting in lock() sleeps in futex() on the lock word (/proc/PID/syscall shows futex at its address)",
+        observed: describeWait(w),
+        mistake:
+          "no sys.futexWait (or waiting on another value): mark the word 2 (contended) and call sys.futexWait(cells, index, 2) while it stays 2",
+      });
+    }
+    if (kind === "futex" && w.kind === "idle") {
+      ctx.fail("a waiter is neither asleep in futex() on the lock word nor spinning", {
+        expected: "the waiter asleep in futex() at the lock word's address",
+        observed: `${describeWait(w)}; /proc/${c.pid}/wchan: ${sample(c.pid)?.wchan ?? "?"}`,
+        mistake:
+          "waiting some other way (a timer, Atomics.wait on other memory): use sys.futexWait on the lock word",
+      });
+    }
+  }
+
+  // Let the holder release; each waiter must get the lock in turn.
+  await holder.resume();
+  ctx.expectOk(await holder.result(), `${unlockFn} in the first process`);
+  const pending = new Map(contenders.map((c) => [c, c.checkpoint()]));
+  while (pending.size > 0) {
+    const next = await within(
+      Promise.race([...pending].map(([c, p]) => p.then((cp) => ({ c, cp })))),
+      2500,
+    );
+    if (!next) {
+      const asleep = [...pending.keys()].map((c) =>
+        sample(c.pid)
+      ).filter((s) => s?.futexAddress !== undefined || s?.wchan.includes("futex")).length;
+      ctx.fail(
+        `${pending.size} waiting process(es) never got the lock after it was released`,
+        {
+          expected: `${unlockFn} lets a waiter take the lock`,
+          observed:
+            `2.5 s after ${unlockFn}: ${pending.size} still waiting, ${asleep} of them asleep in futex()` +
+            `; lock word = ${Atomics.load(cells, lock)}`,
+          mistake: kind === "spin"
+            ? "spinUnlock must store 0 (Atomics.store(cells, index, 0))"
+            : "a missing wake: unlock must call sys.futexWake(cells, index, 1) when the word was 2 (someone may sleep), and lock must leave 2 behind while anyone may still sleep",
+        },
+      );
+    }
+    pending.delete(next.c);
+    if (next.cp?.name !== "acquired") {
+      ctx.expectOk(await next.c.result(), `${lockFn} in a waiting process`);
+      ctx.fail("a waiting process ended without getting the lock");
+    }
+    await next.c.resume();
+    ctx.expectOk(await next.c.result(), `${unlockFn} in a waiting process`);
+  }
+  return { waits };
+}
+
+/** N processes × M lock/increment/unlock rounds: the total must be exact. */
+async function lockStress(ctx: CheckContext, kind: "spin" | "futex") {
+  const path = freshFile(ctx, `${kind}-stress.bin`);
+  const n = ctx.random.int(2, kind === "spin" ? 3 : 4);
+  const times = ctx.random.int(40_000, 80_000);
+  const lock = ctx.random.int(FIRST_CELL, 500);
+  const index = ctx.random.int(600, 1000);
+  const children = Array.from(
+    { length: n },
+    () => spawn(ctx, { mode: "lock-stress", path, kind, lock, index, times, n }, 15_000),
+  );
+  const results = await Promise.all(children.map((c) => c.result()));
+  for (const r of results) ctx.expectOk(r, `${n} processes taking the lock ${times} times each`);
+  const total = new Int32Array(Deno.readFileSync(path).buffer)[index];
+  ctx.expectEqual(total, n * times, {
+    what: `the counter that ${n} processes each incremented ${times} times under the lock`,
+    mistake: total < n * times
+      ? `${n * times - total} increments lost: two processes were inside the lock at once`
+      : "more increments than lock rounds: the counter was touched outside the lock",
+  });
+  const ms = Math.max(...results.map((r) => (r.value as { ms: number }).ms));
+  ctx.note(
+    `${n} processes × ${times} rounds under the ${kind} lock: exact, in ${ms.toFixed(0)} ms`,
+  );
+}
+
+function spinScenario(ctx: CheckContext) {
+  return ctx.once("spin-hold", () => holdAndContend(ctx, "spin", 1));
+}
+
+function futexScenario(ctx: CheckContext) {
+  return ctx.once("futex-hold", () => holdAndContend(ctx, "futex", ctx.random.int(1, 2)));
+}
+
+// ---------------------------------------------------------------------------
+
+export default defineChecks([
+  {
+    id: "maps-shared",
+    title: "openShared maps the file shared: stores reach the file",
+    points: 1,
+    hint:
+      'mapFile(path, { access: "readwrite" }) is MAP_SHARED; return new Int32Array(mapping.bytes.buffer).',
+    async run(ctx) {
+      const pages = ctx.random.int(1, 3);
+      const path = ctx.file("probe.bin", new Uint8Array(pages * FILE_BYTES));
+      const cellsCount = pages * FILE_BYTES / 4;
+      const writes: [number, number][] = Array.from({ length: 4 }, (_, i) => [
+        ctx.random.int(Math.floor(i * cellsCount / 4), Math.floor((i + 1) * cellsCount / 4) - 1),
+        ctx.random.int(1, 2 ** 31 - 1),
+      ]);
+      const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params);
+      const { length } = ctx.expectOk(result, "openShared") as { length: number };
+      const maps = result.calls.filter((c) => c.call === "mmap");
+      const privateMap = maps.some((c) =>
+        typeof c.args.flags === "number" && (c.args.flags & MAP.PRIVATE) !== 0
+      );
+      const file = new Int32Array(Deno.readFileSync(path).buffer);
+      const missing = writes.filter(([i, v]) => file[i] !== v);
+      if (missing.length > 0) {
+        ctx.fail(`${missing.length} of 4 stores through your view never reached the file`, {
+          expected: writes.map(([i, v]) => `cell ${i} = ${v}`).join(", "),
+          observed: missing.map(([i]) => `cell ${i} = ${file[i]}`).join(", "),
+          mistake: privateMap
+            ? "mapped MAP_PRIVATE: stores go to this process's own copy of the page, never to the file or to other processes"
+            : maps.length === 0
+            ? "no mmap() call: a copy of the file in memory is not shared with anybody"
+            : length < cellsCount
+            ? `the view covers ${length} cells, not the whole file (${cellsCount}): new Int32Array(mapping.bytes.buffer)`
+            : "the view is not over the mapping's memory",
+        });
+      }
+      const shared = maps.some((c) =>
+        typeof c.args.flags === "number" && (c.args.flags & MAP.SHARED) !== 0 &&
+        typeof c.args.prot === "number" && (c.args.prot & PROT.WRITE) !== 0
+      );
+      if (!shared) ctx.fail("no shared, writable mmap() call was made");
+      ctx.expectEqual(length, cellsCount, {
+        what: `the view's length for a ${pages * FILE_BYTES}-byte file`,
+        mistake:
+          "the Int32Array should cover the whole mapping: new Int32Array(mapping.bytes.buffer)",
+      });
+    },
+  },
+  {
+    id: "atomic-total",
+    title: "addAtomic: N processes × M additions give exactly N × M",
+    points: 3,
+    hint: "Atomics.add(cells, index, 1) is one indivisible read-modify-write.",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const n = ctx.random.int(2, 4);
+      const times = ctx.random.int(150_000, 300_000);
+      const index = ctx.random.int(FIRST_CELL, 1000);
+      const path = freshFile(ctx, "atomic.bin");
+      const results = await Promise.all(
+        Array.from(
+          { length: n },
+          () =>
+            spawn(ctx, { mode: "add", path, fn: "addAtomic", index, times, n }, 15_000).result(),
+        ),
+      );
+      for (const r of results) ctx.expectOk(r, "addAtomic");
+      const total = new Int32Array(Deno.readFileSync(path).buffer)[index];
+      if (total !== n * times) {
+        ctx.fail(`the total is wrong`, {
+          expected: `${n} processes × ${times} = ${n * times}`,
+          observed: `${total}${
+            total > 0 && total < n * times ? ` (${n * times - total} updates lost)` : ""
+          }`,
+          mistake: total === 0
+            ? "nothing was added: addAtomic is still empty, or adds to another cell"
+            : total < n * times
+            ? "lost updates: a read-modify-write that is not atomic (cells[i] = cells[i] + 1, or Atomics.load then Atomics.store); use Atomics.add"
+            : "more than N × M: adding more than once per round?",
+        });
+      }
+      const slowest = Math.max(...results.map((r) => (r.value as { ms: number }).ms));
+      ctx.note(`${n} processes × ${times} Atomics.add: ${total}, exact (${slowest.toFixed(0)} ms)`);
+      // The lesson: the given addNaive, same processes, same mapping.
+      const naiveTimes = 5_000_000;
+      const naivePath = freshFile(ctx, "naive.bin");
+      const naive = await Promise.all(
+        Array.from(
+          { length: n },
+          () =>
+            spawn(ctx, {
+              mode: "add",
+              path: naivePath,
+              fn: "addNaive",
+              index,
+              times: naiveTimes,
+              n,
+            })
+              .result(),
+        ),
+      );
+      if (naive.every((r) => r.outcome === "ok")) {
+        const got = new Int32Array(Deno.readFileSync(naivePath).buffer)[index];
+        const lost = n * naiveTimes - got;
+        ctx.note(
+          lost > 0
+            ? `for comparison, addNaive in the same ${n} processes × ${naiveTimes}: ${got}, ` +
+              `${lost} updates lost (${(100 * lost / (n * naiveTimes)).toFixed(1)}%) this run`
+            : `for comparison, addNaive in ${n} processes × ${naiveTimes}: no update lost this time ` +
+              `(the processes barely overlapped); the race is likely, never certain`,
+        );
+      }
+    },
+  },
+  {
+    id: "atomic-under-interference",
+    title: "addAtomic loses nothing when another process adds at any moment",
+    points: 2,
+    hint: "Between a load and a store, another process can add; Atomics.add leaves no such gap.",
+    timeoutMs: 20_000,
+    async run(ctx) {
+      // The checker freezes the child with SIGSTOP wherever it happens to be,
+      // adds to the cell itself, and lets it go on: a non-atomic loop that was
+      // frozen between its load and its store writes back a stale value.
+      const path = freshFile(ctx, "interference.bin");
+      using mapping = mapFile(path, { access: "readwrite" });
+      const cells = new Int32Array(mapping.bytes.buffer);
+      const index = ctx.random.int(FIRST_CELL, 1000);
+      const chunk = 20_000;
+      const child = spawn(ctx, { mode: "add-loop", path, index, chunk }, 15_000);
+      await reach(ctx, child, "ready", "addAtomic in a loop");
+      await child.resume();
+      const t0 = performance.now();
+      while (Atomics.load(cells, index) === 0) {
+        if (child.ended || performance.now() - t0 > 3000) {
+          Atomics.store(cells, CTRL.stop, 1);
+          ctx.expectOk(await child.result(), "addAtomic in a loop");
+          ctx.fail("addAtomic added nothing", {
+            expected:
+              `cell ${index} growing while your process calls addAtomic(cells, ${index}, ${chunk})`,
+            observed: "still 0 after 3 s",
+            mistake: "addAtomic is still empty, or adds to another cell",
+          });
+        }
+        await sleep(1);
+      }
+      const cycles = 40;
+      let added = 0;
+      let stopped = 0;
+      for (let i = 0; i < cycles && !child.ended; i++) {
+        child.kill("SIGSTOP");
+        const t = performance.now();
+        while (sample(child.pid)?.state !== "T" && performance.now() - t < 1000) { /* poll */ }
+        if (sample(child.pid)?.state === "T") stopped++;
+        const k = ctx.random.int(1000, 9999);
+        Atomics.add(cells, index, k);
+        added += k;
+        child.kill("SIGCONT");
+        await sleep(ctx.random.int(1, 3));
+      }
+      Atomics.store(cells, CTRL.stop, 1);
+      const { calls } = ctx.expectOk(await child.result(), "addAtomic in a loop") as {
+        calls: number;
+      };
+      const expected = calls * chunk + added;
+      const total = Atomics.load(cells, index);
+      if (total !== expected) {
+        ctx.fail("additions made by another process were lost", {
+          expected:
+            `${calls} calls × ${chunk} by your loop + ${added} by the checker = ${expected}`,
+          observed: `${total} (${expected - total} lost)`,
+          mistake:
+            "lost updates: the read-modify-write is not atomic (a plain cells[i] = cells[i] + 1, or Atomics.load then Atomics.store): " +
+            "frozen between its read and its write, your process stored a stale value over the checker's additions; use Atomics.add",
+        });
+      }
+      ctx.note(
+        `the checker froze your process ${stopped} times mid-loop and added ${added} meanwhile: nothing lost`,
+      );
+    },
+  },
+  {
+    id: "spin-lock",
+    title: "spinLock/spinUnlock: one holder at a time, waiters wait, totals exact",
+    points: 2,
+    hint:
+      "Loop until Atomics.compareExchange(cells, index, 0, 1) returns 0; release with Atomics.store(cells, index, 0).",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const { waits } = await spinScenario(ctx);
+      ctx.note(`a process waiting in spinLock: ${describeWait(waits[0])}`);
+      await lockStress(ctx, "spin");
+    },
+  },
+  {
+    id: "futex-lock",
+    title: "lock/unlock: waiters sleep in futex(), wake on unlock, totals exact",
+    points: 3,
+    hint:
+      "0 free, 1 held, 2 held with waiters: sleep with sys.futexWait(cells, index, 2); unlock wakes one if the word was 2.",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const { waits } = await futexScenario(ctx);
+      ctx.note(
+        `${waits.length} process(es) waiting in lock(), seen asleep in futex() on the lock word: ${
+          waits.map(describeWait).join("; ")
+        }`,
+      );
+      await lockStress(ctx, "futex");
+    },
+  },
+  {
+    id: "record-not-torn",
+    title: "readRecord/writeRecord: no process ever sees half a record",
+    points: 3,
+    parent: "futex-lock",
+    hint: "Take lock(cells, at) before touching any field, release it in finally.",
+    timeoutMs: 30_000,
+    async run(ctx) {
+      const count = ctx.random.int(4, 8);
+      const at = ctx.random.int(FIRST_CELL, 900);
+      const path = freshFile(ctx, "record.bin");
+      using mapping = mapFile(path, { access: "readwrite" });
+      const cells = new Int32Array(mapping.bytes.buffer);
+      const fields = () => Array.from(cells.subarray(at + 1, at + 1 + count));
+      const [v0, v1, v2] = [1, 2, 3].map(() => ctx.random.int(1, 2 ** 30));
+      cells.set(recordFor(v0, count), at + 1);
+
+      // 1. A reader arrives while a writer holds the lock, half-way through.
+      const writer = spawn(ctx, {
+        mode: "hold",
+        path,
+        kind: "futex",
+        lock: at,
+        record: { values: recordFor(v1, count) },
+      });
+      await reach(ctx, writer, "ready", "a writer");
+      await writer.resume();
+      await reach(ctx, writer, "held", "lock in a writer");
+      await writer.resume();
+      await reach(ctx, writer, "half", "a writer");
+      const reader = spawn(ctx, { mode: "read-record", path, at, count, slot: 0 });
+      const rdata = await reach(ctx, reader, "ready", "readRecord");
+      await reader.resume();
+      const address = BigInt(String(rdata?.base)) + BigInt(at * 4);
+      const w = await watchWaiter(reader, cells, 0, address, "sleep");
+      if (w.kind === "returned" || w.kind === "ended") {
+        const got = ctx.expectOk(await reader.result(), "readRecord") as { fields: number[] };
+        ctx.fail("readRecord returned while a writer held the lock half-way through its record", {
+          expected: `readRecord waits for the lock, then returns [${
+            recordFor(v1, count).join(", ")
+          }]`,
+          observed: `[${got.fields.join(", ")}]: ${
+            tornIn(got.fields, count) ?? "a whole record"
+          }, a torn record`,
+          mistake:
+            "readRecord reads the fields without taking the lock: call lock(cells, at) first, unlock(cells, at) after",
+        });
+      }
+      await writer.resume();
+      ctx.expectOk(await writer.result(), "unlock in a writer");
+      const read = await within(reader.result(), 3000);
+      if (!read) return ctx.fail("readRecord never returned after the writer released the lock");
+      const { fields: got } = ctx.expectOk(read, "readRecord") as { fields: number[] };
+      ctx.expectEqual(got, recordFor(v1, count), {
+        what: "the record readRecord returned once the writer finished",
+        mistake: "reading the wrong cells: the fields are cells[at + 1] … cells[at + count]",
+      });
+
+      // 2. A writer arrives while another process holds the lock.
+      Atomics.store(cells, CTRL.acquired, 0);
+      Atomics.store(cells, CTRL.entered, 0);
+      const holder = spawn(ctx, { mode: "hold", path, kind: "futex", lock: at });
+      await reach(ctx, holder, "ready", "a lock holder");
+      await holder.resume();
+      await reach(ctx, holder, "held", "lock in a holder");
+      const values = recordFor(v2, count);
+      const late = spawn(ctx, { mode: "write-record", path, at, values, slot: 0 });
+      const wdata = await reach(ctx, late, "ready", "writeRecord");
+      await late.resume();
+      const waddress = BigInt(String(wdata?.base)) + BigInt(at * 4);
+      const ww = await watchWaiter(late, cells, 0, waddress, "sleep");
+      const during = fields();
+      if (
+        ww.kind === "returned" || ww.kind === "ended" || tornIn(during, count) !== undefined ||
+        during[0] !== recordFor(v1, count)[0]
+      ) {
+        ctx.expectOk(await late.result(), "writeRecord");
+        ctx.fail("writeRecord changed the record while another process held the lock", {
+          expected: `the fields stay [${recordFor(v1, count).join(", ")}] until the holder unlocks`,
+          observed: `[${during.join(", ")}]`,
+          mistake:
+            "writeRecord writes the fields without taking the lock: lock(cells, at) first, unlock(cells, at) in finally",
+        });
+      }
+      await holder.resume();
+      ctx.expectOk(await holder.result(), "unlock in a holder");
+      const wrote = await within(late.result(), 3000);
+      if (!wrote) return ctx.fail("writeRecord never finished after the holder released the lock");
+      ctx.expectOk(wrote, "writeRecord");
+      ctx.expectEqual(fields(), values, {
+        what: "the record in the file after writeRecord",
+        mistake: "the fields are cells[at + 1] … cells[at + values.length]",
+      });
+
+      // 3. Writers and readers at full speed.
+      const writers = ctx.random.int(1, 2);
+      const readers = ctx.random.int(1, 2);
+      const n = writers + readers;
+      const iterations = 3000;
+      const seed = ctx.random.int(1, 2 ** 30);
+      Atomics.store(cells, CTRL.barrier, 0);
+      const kids = Array.from({ length: n }, (_, i) =>
+        spawn(ctx, {
+          mode: "record-stress",
+          path,
+          role: i < writers ? "writer" : "reader",
+          at,
+          count,
+          iterations,
+          n,
+          seed: seed + i,
+        }, 15_000));
+      const results: ChildResult[] = await Promise.all(kids.map((k) => k.result()));
+      let torn = 0;
+      let first: string | undefined;
+      for (const r of results) {
+        const v = ctx.expectOk(r, "writers and readers together") as {
+          torn?: number;
+          first?: string;
+        };
+        torn += v.torn ?? 0;
+        first ??= v.first;
+      }
+      if (torn > 0) {
+        ctx.fail(`${torn} torn records seen by readers`, {
+          expected: "every record read is whole",
+          observed: first,
+          mistake: "the lock does not exclude: readRecord or writeRecord works outside lock/unlock",
+        });
+      }
+      ctx.note(
+        `${writers} writer(s) and ${readers} reader(s), ${iterations} records each: no torn record`,
+      );
+    },
+  },
+  {
+    id: "predict-waiter-state",
+    title: "prediction: the state the kernel shows for a spinning and a sleeping waiter",
+    points: 1,
+    parent: "futex-lock",
+    hint:
+      "/proc/PID/stat, third field: R = running or runnable, S = asleep. Which waiter uses the CPU?",
+    async run(ctx) {
+      const predicted = ctx.expectOk(
+        await ctx.run("drive.ts", { mode: "predictions" } satisfies Params),
+        "reading your predictions",
+      ) as { spin: unknown; futex: unknown };
+      const spinPredicted = predicted.spin;
+      const futexPredicted = predicted.futex;
+      if (spinPredicted === null || futexPredicted === null) {
+        ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
+          expected:
+            'PREDICTED_SPIN_WAITER_STATE and PREDICTED_FUTEX_WAITER_STATE set to "R" or "S"',
+          observed: "undefined",
+        });
+      }
+      let spinSeen: string | undefined;
+      try {
+        spinSeen = usual((await spinScenario(ctx)).waits[0].states);
+      } catch {
+        ctx.fail("the spinlock's waiter could not be observed: make spin-lock pass first");
+      }
+      const futexWait = (await futexScenario(ctx)).waits[0];
+      const futexSeen = futexWait.states.at(-1);
+      ctx.note(`spinning waiter: you predicted ${spinPredicted}, the kernel showed ${spinSeen}`);
+      ctx.note(`sleeping waiter: you predicted ${futexPredicted}, the kernel showed ${futexSeen}`);
+      if (spinPredicted !== spinSeen || futexPredicted !== futexSeen) {
+        ctx.fail("a prediction differs from what the kernel showed", {
+          expected: `spin ${spinSeen}, futex ${futexSeen} (as /proc/PID/stat showed this run)`,
+          observed: `spin ${spinPredicted}, futex ${futexPredicted} (your predictions)`,
+          mistake:
+            "R means on a CPU or waiting for one: a spinner never stops running. S means asleep in the kernel until woken: a futex waiter costs no CPU",
+        });
+      }
+    },
+  },
+]);

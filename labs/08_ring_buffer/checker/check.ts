@@ -1,0 +1,989 @@
+/**
+ * Checks of lab 08: a single-producer single-consumer ring buffer in a
+ * shared file mapping.
+ *
+ * Evidence: the ring file's bytes (frames, head, tail), read by the checker;
+ * messages generated from a seed on both sides, so the receiving side (the
+ * instructor's code) knows what each must be; the student's producer and
+ * consumer meeting the instructor's own, which follows the wire format
+ * exactly; and what the kernel says about a waiting side
+ * (`/proc/PID/syscall`: asleep in `futex` on the ring's head or tail word;
+ * `/proc/PID/stat`: state and CPU). Each "must wait" and "must wake" is
+ * staged with checkpoints, so it is tested every run, not when lucky.
+ *
+ * @module
+ */
+
+import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
+import { type ChildHandle, type ChildResult, describeOutcome } from "../../../lib/checker/spawn.ts";
+import { mapFile, type Mapping, processState, procMaps } from "../../../lib/mod.ts";
+import {
+  CAPACITY,
+  DATA_OFFSET,
+  HEAD,
+  type Params,
+  type Plan,
+  TAIL,
+  type Verdict,
+} from "./drive.ts";
+
+const TICK_MS = 10;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---------------------------------------------------------------------------
+// Ring files
+
+interface RingFile {
+  path: string;
+  capacity: number;
+  start: number;
+  header: Int32Array;
+  mapping: Mapping;
+  head(): number;
+  tail(): number;
+  used(): number;
+}
+
+/** Creates a ring file: header page (head = tail = `start`), then `capacity` random bytes. */
+function makeRing(ctx: CheckContext, name: string, capacity: number, start: number): RingFile {
+  const bytes = new Uint8Array(DATA_OFFSET + capacity);
+  bytes.set(ctx.random.bytes(capacity), DATA_OFFSET); // stale garbage, as in a reused ring
+  const h = new Int32Array(bytes.buffer, 0, DATA_OFFSET / 4);
+  h[HEAD] = start | 0;
+  h[TAIL] = start | 0;
+  h[CAPACITY] = capacity;
+  const path = ctx.file(name, bytes);
+  const mapping = mapFile(path); // read-only, shared: the checker only looks
+  const header = new Int32Array(mapping.bytes.buffer, 0, DATA_OFFSET / 4);
+  const head = () => Atomics.load(header, HEAD) >>> 0;
+  const tail = () => Atomics.load(header, TAIL) >>> 0;
+  return {
+    path,
+    capacity,
+    start: start >>> 0,
+    header,
+    mapping,
+    head,
+    tail,
+    used: () => (head() - tail()) >>> 0,
+  };
+}
+
+function basePlan(ctx: CheckContext, capacity: number, count: number): Plan {
+  return {
+    seed: ctx.random.int(1, 2 ** 31 - 1),
+    count,
+    maxLen: capacity - 4,
+    typicalLen: Math.max(8, capacity >> 2),
+    pauseEvery: 40,
+    pauseMaxMs: 3,
+    pauseSeed: 0,
+  };
+}
+
+function side(ctx: CheckContext, base: Plan, parkAt?: number[]): Plan {
+  return { ...base, pauseSeed: ctx.random.int(1, 2 ** 31 - 1), parkAt };
+}
+
+function spawn(ctx: CheckContext, params: Params, timeoutMs = 12_000): ChildHandle {
+  return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
+}
+
+async function reach(ctx: CheckContext, child: ChildHandle, name: string, doing: string) {
+  const cp = await child.checkpoint();
+  if (cp?.name === name) return cp.data as Record<string, unknown> | null;
+  ctx.expectOk(await child.result(), doing);
+  return ctx.fail(`${doing}: ended before "${name}"`);
+}
+
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The child's next checkpoint within `ms`: `"timeout"`, or `undefined` if it ended first. */
+async function nextCheckpoint(child: ChildHandle, ms: number) {
+  const r = await within(child.checkpoint().then((cp) => ({ cp })), ms);
+  return r === undefined ? "timeout" as const : r.cp;
+}
+
+/**
+ * The value of a producer's or consumer's child, or a failure saying how it
+ * died; positions past 2^31 (negative as int32) get a word of their own.
+ */
+function sideOk(
+  ctx: CheckContext,
+  result: ChildResult,
+  doing: string,
+  ring: RingFile,
+  who: Who = "student",
+): unknown {
+  if (result.outcome === "ok") return result.value;
+  const observed = result.error?.stack ??
+    (result.stderr.trim().split("\n").slice(-6).join("\n") || undefined);
+  if (who === "instructor") {
+    // The checker's own side only fails on what the student's side put in the ring.
+    const corrupt = /corrupt/.test(result.error?.message ?? "");
+    return ctx.fail(
+      corrupt
+        ? "the checker's consumer found a corrupt frame in the ring"
+        : `the checker's side (${doing}) ${describeOutcome(result)}`,
+      {
+        observed,
+        mistake: corrupt
+          ? "no back-pressure: your producer wrote over frames not yet read (wait until capacity - ((head - tail) >>> 0) >= 4 + length), or wrote a wrong length prefix"
+          : "the ring's header or frames were left in a state the wire format does not allow",
+      },
+    );
+  }
+  const high = ring.start >= 2 ** 31 || ring.head() >= 2 ** 31 || ring.tail() >= 2 ** 31;
+  return ctx.fail(`${doing}: your code ${describeOutcome(result)}`, {
+    observed,
+    mistake: high
+      ? `head and tail were past 2^31 in this run (${ring.tail()} … ${ring.head()}), so Atomics.load returns them negative: ` +
+        "read them with Atomics.load(header, HEAD) >>> 0 before % capacity or any comparison"
+      : undefined,
+  });
+}
+
+/**
+ * Waits for both sides to end; a conversation in which head and tail stop
+ * moving for 2 s is stalled, and `stalled` says who sleeps that should not.
+ */
+async function awaitBoth(
+  ctx: CheckContext,
+  ring: RingFile,
+  producer: { child: ChildHandle; who: Who },
+  consumer: { child: ChildHandle; who: Who },
+  when: string,
+): Promise<[ChildResult, ChildResult]> {
+  const both = Promise.all([producer.child.result(), consumer.child.result()]);
+  // A side that dies leaves the other waiting forever: report the death at once.
+  let died: [Promise<ChildResult>, string, Who] | undefined;
+  producer.child.result().then((r) => {
+    if (r.outcome !== "ok") died ??= [producer.child.result(), "the producer", producer.who];
+  });
+  consumer.child.result().then((r) => {
+    if (r.outcome !== "ok") died ??= [consumer.child.result(), "the consumer", consumer.who];
+  });
+  let last = `${ring.head()} ${ring.tail()}`;
+  let since = performance.now();
+  const start = since;
+  for (;;) {
+    const done = await within(both, 100);
+    if (done) return done;
+    if (died) sideOk(ctx, await died[0], died[1], ring, died[2]);
+    const now = `${ring.head()} ${ring.tail()}`;
+    if (now !== last) {
+      last = now;
+      since = performance.now();
+    } else if (performance.now() - since > 2000 || performance.now() - start > 20_000) {
+      stalled(ctx, ring, producer, consumer, when);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Watching a side from outside
+
+interface Look {
+  state: string;
+  cpuTicks: number;
+  /** The ring word (HEAD or TAIL) whose futex the main thread sleeps on, if any. */
+  asleepOn?: number;
+  /** Asleep in some futex() (any address). */
+  inFutex: boolean;
+  /** Whether /proc/PID/syscall was readable (so `asleepOn` is known). */
+  addressKnown: boolean;
+}
+
+/** Asleep on `word`, or asleep in a futex at an address the kernel would not show us. */
+function sleepsOn(l: Look | undefined, word: number): boolean {
+  return l !== undefined && (l.asleepOn === word || (!l.addressKnown && l.inFutex));
+}
+
+function look(pid: number, ring: RingFile): Look | undefined {
+  const seen = processState(pid);
+  if (!seen) return undefined;
+  const out: Look = {
+    state: seen.state,
+    cpuTicks: seen.cpuTicks,
+    inFutex: seen.futexAddress !== undefined,
+    addressKnown: seen.syscallReadable,
+  };
+  const address = seen.futexAddress;
+  if (!seen.syscallReadable) {
+    // /proc/PID/syscall needs ptrace rights: fall back to wchan (any futex),
+    // and where that is hidden too ("0"), to the state alone.
+    const wchan = seen.wchan;
+    out.inFutex = out.state === "S" && (wchan.includes("futex") || wchan === "" || wchan === "0");
+  }
+  if (address !== undefined) {
+    let real = ring.path;
+    try {
+      real = Deno.realPathSync(ring.path);
+    } catch { /* keep */ }
+    try {
+      for (const m of procMaps(pid)) {
+        if (m.path !== real) continue;
+        for (const word of [HEAD, TAIL]) {
+          if (address === m.start + BigInt(word * 4)) out.asleepOn = word;
+        }
+      }
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+const WORD = { [HEAD]: "head", [TAIL]: "tail" } as Record<number, string>;
+
+/** How a side was seen waiting. */
+interface Wait {
+  kind: "asleep" | "spinning" | "ended" | "idle" | "other-word";
+  cpuMs: number;
+  state: string;
+}
+
+/**
+ * Watches a side that should be waiting on `word` until it is seen asleep in
+ * futex() on it, is seen spinning (400 ms of CPU), ends, or `limitMs` passes.
+ * `abort` may end the watch early with its own verdict.
+ */
+async function watchWait(
+  child: ChildHandle,
+  ring: RingFile,
+  word: number,
+  limitMs: number,
+  abort?: () => string | undefined,
+): Promise<Wait | { kind: "aborted"; why: string }> {
+  const first = look(child.pid, ring);
+  const cpu0 = first?.cpuTicks ?? 0;
+  const start = performance.now();
+  let last: Look | undefined = first;
+  const states: string[] = [];
+  for (;;) {
+    const why = abort?.();
+    if (why) return { kind: "aborted", why };
+    const l = look(child.pid, ring);
+    if (!l || child.ended) {
+      return { kind: "ended", cpuMs: 0, state: last?.state ?? "?" };
+    }
+    last = l;
+    const cpuMs = (l.cpuTicks - cpu0) * TICK_MS;
+    if (sleepsOn(l, word)) return { kind: "asleep", cpuMs, state: l.state };
+    if (l.asleepOn !== undefined && l.asleepOn !== word) {
+      return { kind: "other-word", cpuMs, state: l.state };
+    }
+    if (cpuMs >= 400) return { kind: "spinning", cpuMs, state: l.state };
+    states.push(l.state);
+    if (performance.now() - start > limitMs) {
+      // Slow to gather CPU (a loaded machine), but on a CPU or waiting for one: spinning.
+      const running = states.filter((x) => x === "R").length > states.length / 2;
+      return { kind: running ? "spinning" : "idle", cpuMs, state: l.state };
+    }
+    await sleep(2);
+  }
+}
+
+/** Waits until `cond()` or `ms` pass. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const start = performance.now();
+  while (!cond()) {
+    if (performance.now() - start > ms) return false;
+    await sleep(2);
+  }
+  return true;
+}
+
+type Who = "student" | "instructor";
+
+/**
+ * The conversation stalled: work out who sleeps that should not, and say what
+ * the student's code forgot.
+ */
+function stalled(
+  ctx: CheckContext,
+  ring: RingFile,
+  producer: { child: ChildHandle; who: Who },
+  consumer: { child: ChildHandle; who: Who },
+  when: string,
+): never {
+  const p = look(producer.child.pid, ring);
+  const c = look(consumer.child.pid, ring);
+  const used = ring.used();
+  const free = ring.capacity - used;
+  const observed =
+    `${when}: head ${ring.head()}, tail ${ring.tail()} (${used} bytes waiting, ${free} free); ` +
+    `producer ${
+      p
+        ? `state ${p.state}${
+          p.asleepOn !== undefined ? `, asleep in futex on ${WORD[p.asleepOn]}` : ""
+        }`
+        : "ended"
+    }; ` +
+    `consumer ${
+      c
+        ? `state ${c.state}${
+          c.asleepOn !== undefined ? `, asleep in futex on ${WORD[c.asleepOn]}` : ""
+        }`
+        : "ended"
+    }`;
+  if (sleepsOn(c, HEAD) && used >= 4) {
+    ctx.fail(`the consumer sleeps although ${used} bytes of messages wait for it`, {
+      expected: "a consumer asleep on head is woken as soon as a frame is published",
+      observed,
+      mistake: consumer.who === "student"
+        ? "receive() went to sleep without announcing it: store 1 in header[CONSUMER_SLEEPING] before sys.futexWait(header, HEAD, seen) (and look at head once more in between), so the producer knows to wake you"
+        : "send() never woke the sleeping consumer: after publishing head, if header[CONSUMER_SLEEPING] is 1, call sys.futexWake(header, HEAD, 1)",
+    });
+  }
+  if (sleepsOn(p, TAIL) && (c === undefined || c.state === "S") && used < 4) {
+    ctx.fail(`the producer sleeps on a drained ring (${free} bytes free)`, {
+      expected: "a producer asleep on tail is woken as soon as the consumer frees space",
+      observed,
+      mistake: producer.who === "student"
+        ? "send() went to sleep without announcing it: store 1 in header[PRODUCER_SLEEPING] before sys.futexWait(header, TAIL, seen), so the consumer knows to wake you"
+        : "receive() never woke the sleeping producer: after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)",
+    });
+  }
+  ctx.fail("the producer and the consumer stopped making progress", {
+    observed,
+    mistake:
+      "a wait that nobody ends: check both sleeping flags and both wakes, and the free-space arithmetic ((head - tail) >>> 0)",
+  });
+}
+
+function checkVerdict(ctx: CheckContext, v: Verdict & { nullAgain?: boolean }, ring: RingFile) {
+  if (v.bad) {
+    ctx.fail(`message ${v.bad.index} arrived wrong: ${v.bad.reason}`, {
+      expected: "every message once, in order, byte for byte",
+      observed: `${v.received} received; message ${v.bad.index}: ${v.bad.reason}`,
+      mistake: /wrong bytes|instead of/.test(v.bad.reason)
+        ? "wrap-around: a frame (its 4-byte length too) may run past the end of the data area and go on at its start; copy in two pieces. Or receive() returned a view into the ring (subarray) that later messages overwrote: return a copy"
+        : /lost|twice/.test(v.bad.reason)
+        ? "head or tail moved by the wrong amount (4 + length), or published before the frame was complete"
+        : "a frame boundary went wrong: the length prefix is a little-endian u32, and the close mark is 0xFFFFFFFF",
+    });
+  }
+  if (v.nullAgain === false) {
+    ctx.fail("after returning null once, receive() returned a message", {
+      mistake:
+        "leave the close mark in the ring (do not move tail past it), so every later call sees it",
+    });
+  }
+  const head = ring.head();
+  const tail = ring.tail();
+  if (((head - tail) >>> 0) !== 4) {
+    ctx.fail("head and tail do not end where they should", {
+      expected: `tail 4 bytes short of head (the close mark left in the ring): head ${head}, tail ${
+        (head - 4) >>> 0
+      }`,
+      observed: `head ${head}, tail ${tail}`,
+      mistake: "tail must move by 4 + length per message, and stop before the close mark",
+    });
+  }
+}
+
+/**
+ * A producer and a consumer, one of them (or both) the student's, staged:
+ * the consumer first falls asleep on the empty ring; the producer sends a few
+ * messages (the consumer must be woken), stops (the consumer must drain and
+ * sleep again), goes on while the consumer stops (the producer must sleep on
+ * the full ring), then both run to the end with random pauses.
+ */
+async function conversation(
+  ctx: CheckContext,
+  who: { producer: Who; consumer: Who },
+  ringName: string,
+  start: number,
+  capacity: number,
+) {
+  const ring = makeRing(ctx, ringName, capacity, start);
+  using _ = ring.mapping;
+  const base = basePlan(ctx, capacity, ctx.random.int(300, 600));
+  const j0 = ctx.random.int(3, 8);
+  const j1 = j0 + ctx.random.int(5, 20);
+  const consumer = spawn(ctx, {
+    mode: "consumer",
+    who: who.consumer,
+    path: ring.path,
+    plan: side(ctx, base, [j1]),
+  });
+  const producer = spawn(ctx, {
+    mode: "producer",
+    who: who.producer,
+    path: ring.path,
+    plan: side(ctx, base, [j0]),
+  });
+  const P = { child: producer, who: who.producer };
+  const C = { child: consumer, who: who.consumer };
+  await reach(ctx, consumer, "ready", "openRing in the consumer");
+  await reach(ctx, producer, "ready", "openRing in the producer");
+
+  // 1. The consumer meets an empty ring: it must fall asleep on head.
+  await consumer.resume();
+  const w1 = await watchWait(consumer, ring, HEAD, 2500);
+  if (w1.kind !== "asleep") {
+    if (w1.kind === "ended") {
+      const r = sideOk(
+        ctx,
+        await consumer.result(),
+        "receive on an empty ring",
+        ring,
+        who.consumer,
+      ) as Verdict;
+      ctx.fail("receive() returned on an empty ring that nobody had closed", {
+        expected:
+          "receive() waits (asleep in futex on head) until a message or the close mark arrives",
+        observed: `the consumer ended after ${r.received} messages`,
+        mistake: 'returning null for "empty": null means closed; an empty ring means wait',
+      });
+    }
+    ctx.fail("the consumer does not sleep while the ring is empty", {
+      expected: "asleep in futex() on the head word (/proc/PID/syscall), using no CPU",
+      observed: "kind" in w1 && "cpuMs" in w1
+        ? `${
+          w1.kind === "other-word" ? "asleep on another word" : w1.kind
+        }: state ${w1.state}, ${w1.cpuMs} ms of CPU`
+        : String(w1.kind),
+      mistake: who.consumer === "student"
+        ? "receive() spins (or waits on the wrong word): after a short spin, set CONSUMER_SLEEPING and sys.futexWait(header, HEAD, seen)"
+        : "the checker's consumer did not fall asleep (a checker problem: report it)",
+    });
+  }
+
+  // 2. The producer sends j0 messages: the sleeping consumer must be woken.
+  await producer.resume();
+  const parked = await nextCheckpoint(producer, 4000);
+  if (parked === "timeout") stalled(ctx, ring, P, C, `before message ${j0}`);
+  if (parked?.name !== "park") {
+    sideOk(ctx, await producer.result(), "send", ring, who.producer);
+    ctx.fail(`the producer ended before message ${j0}`);
+  }
+  const drained = await until(
+    () => ring.used() === 0 && sleepsOn(look(consumer.pid, ring), HEAD),
+    2500,
+  );
+  if (!drained) {
+    if (consumer.ended) {
+      const r = sideOk(ctx, await consumer.result(), "receive", ring, who.consumer) as Verdict;
+      checkVerdict(ctx, r, ring);
+    }
+    stalled(ctx, ring, P, C, `after ${j0} messages, with the producer stopped`);
+  }
+
+  // 3. The consumer stops after j1 messages: the producer must wait on the full ring.
+  await producer.resume();
+  const cparked = await nextCheckpoint(consumer, 4000);
+  if (cparked === "timeout") stalled(ctx, ring, P, C, `before the consumer reached message ${j1}`);
+  if (cparked?.name !== "park") {
+    if (producer.ended) sideOk(ctx, await producer.result(), "send", ring, who.producer);
+    const r = sideOk(ctx, await consumer.result(), "receive", ring, who.consumer) as Verdict;
+    checkVerdict(ctx, r, ring);
+    ctx.fail(`the consumer ended after ${r.received} messages, before message ${j1}`);
+  }
+  const w3 = await watchWait(producer, ring, TAIL, 2500, () => {
+    const used = ring.used();
+    return used > ring.capacity ? `${used} bytes in a ${ring.capacity}-byte ring` : undefined;
+  });
+  if (w3.kind === "aborted" || w3.kind === "ended") {
+    if (w3.kind === "ended") sideOk(ctx, await producer.result(), "send", ring, who.producer);
+    ctx.fail("the producer wrote over messages the consumer had not read", {
+      expected:
+        `send() waits while a frame does not fit (capacity ${ring.capacity} minus the bytes in use)`,
+      observed: w3.kind === "aborted"
+        ? w3.why
+        : `the producer sent all ${base.count} messages while the consumer was stopped`,
+      mistake:
+        "no back-pressure: before writing, wait until capacity - ((head - tail) >>> 0) >= 4 + message.length",
+    });
+  }
+  if (w3.kind !== "asleep") {
+    ctx.fail("the producer does not sleep while the ring is full", {
+      expected: "asleep in futex() on the tail word, using no CPU",
+      observed: `${
+        w3.kind === "other-word" ? "asleep on another word" : w3.kind
+      }: state ${w3.state}, ${w3.cpuMs} ms of CPU`,
+      mistake: who.producer === "student"
+        ? "send() spins while the ring is full (or waits on the wrong word): set PRODUCER_SLEEPING, then sys.futexWait(header, TAIL, seen)"
+        : "the checker's producer did not fall asleep (a checker problem: report it)",
+    });
+  }
+  const fullUsed = ring.used();
+
+  // 4. The consumer goes on: the producer must be woken; both run to the end.
+  await consumer.resume();
+  const [pr, cr] = await awaitBoth(ctx, ring, P, C, "in the last stretch");
+  sideOk(ctx, pr, "the producer", ring, who.producer);
+  const verdict = sideOk(ctx, cr, "the consumer", ring, who.consumer) as Verdict & {
+    nullAgain: boolean;
+  };
+  checkVerdict(ctx, verdict, ring);
+  return { count: base.count, ring, fullUsed, j0, j1 };
+}
+
+function startNear(ctx: CheckContext, edge: number, capacity: number): number {
+  return (edge - ctx.random.int(1, capacity * 2)) >>> 0;
+}
+
+function frameBytes(messages: number[][]): number[] {
+  const out: number[] = [];
+  for (const m of messages) {
+    out.push(m.length & 255, (m.length >>> 8) & 255, (m.length >>> 16) & 255, m.length >>> 24);
+    out.push(...m);
+  }
+  return out;
+}
+
+function hex(bytes: ArrayLike<number>, max = 24): string {
+  const parts = Array.from(bytes).slice(0, max).map((b) => b.toString(16).padStart(2, "0"));
+  return parts.join(" ") + (bytes.length > max ? " …" : "");
+}
+
+/** One ring for send-frames: frames that start `gap` bytes before the end of the data area. */
+async function sendFrames(ctx: CheckContext, gap: number) {
+  const capacity = ctx.random.pick([256, 512, 1024]);
+  const start = (ctx.random.int(1, 50) * capacity + capacity - gap) >>> 0;
+  const ring = makeRing(ctx, `send-${gap}.ring`, capacity, start);
+  using _ = ring.mapping;
+  const messages = Array.from(
+    { length: ctx.random.int(3, 5) },
+    (_, i) => Array.from(ctx.random.bytes(ctx.random.int(i === 0 ? 6 : 0, capacity >> 3))),
+  );
+  const result = await ctx.run(
+    "drive.ts",
+    { mode: "send-frames", path: ring.path, messages } satisfies Params,
+    { timeoutMs: 5000 },
+  );
+  if (result.outcome === "timeout") {
+    ctx.fail("send() never returned, with plenty of room in the ring", {
+      mistake: "the free-space test waits forever: free = capacity - ((head - tail) >>> 0)",
+    });
+  }
+  if (result.outcome === "threw" && result.error?.name === "RangeError") {
+    ctx.fail(`send: your code threw RangeError: ${result.error.message}`, {
+      observed: result.error.stack,
+      mistake: `the first frame starts ${gap} byte(s) before the end of the data area: ` +
+        "writing past the end throws; the rest of a frame goes on at data[0]",
+    });
+  }
+  ctx.expectOk(result, "send");
+  const expected = frameBytes(messages);
+  const data = Deno.readFileSync(ring.path).subarray(DATA_OFFSET);
+  const got = expected.map((_, i) => data[(start + i) % capacity]);
+  const at = expected.findIndex((b, i) => got[i] !== b);
+  if (at === 0 && ring.head() === ring.start) {
+    ctx.fail("send() wrote nothing: the data area and head are as the checker left them", {
+      expected: `${messages.length} frames from data[${
+        start % capacity
+      }] on, and head moved by ${expected.length}`,
+      observed: `head still ${ring.start}`,
+      mistake: "send() is still empty, or writes to a copy of the file instead of the mapping",
+    });
+  }
+  if (at >= 0) {
+    ctx.fail("the bytes in the data area are not the frames", {
+      expected: `from data[${start % capacity}] on (wrapping to data[0] after ${gap} bytes): ${
+        hex(expected)
+      }`,
+      observed: hex(got),
+      mistake: at >= gap
+        ? `byte ${at} of the stream (past the end of the data area) is wrong: a frame that reaches the end goes on at data[0]`
+        : at < 4 && gap < 4
+        ? `the first length prefix runs off the end of the data area after ${gap} byte(s): its other bytes go on at data[0] (and it is 4 bytes, little-endian)`
+        : at < 4
+        ? "the length prefix: 4 bytes, little-endian (least significant first), before the bytes"
+        : "the frames are not where head says: write at data[head % capacity] (head as unsigned: >>> 0)",
+    });
+  }
+  const head = ring.head();
+  ctx.expectEqual(head, (start + expected.length) >>> 0, {
+    what: "head in the file after the sends",
+    mistake: head === ring.start
+      ? "head never moved: publish each frame with Atomics.store(header, HEAD, head + 4 + length)"
+      : "head must move by 4 + length per message",
+  });
+  ctx.expectEqual(ring.tail(), ring.start, {
+    what: "tail (only the consumer moves it)",
+    mistake: "send() must not touch tail",
+  });
+}
+
+/** One ring for receive-frames: frames (and the close mark) starting `gap` bytes before the end. */
+async function receiveFrames(ctx: CheckContext, gap: number) {
+  const capacity = ctx.random.pick([256, 512, 1024]);
+  const messages = Array.from(
+    { length: ctx.random.int(3, 6) },
+    (_, i) => Array.from(ctx.random.bytes(ctx.random.int(i === 0 ? 6 : 0, capacity >> 3))),
+  );
+  const stream = [...frameBytes(messages), 255, 255, 255, 255];
+  const start = (ctx.random.int(1, 50) * capacity + capacity - gap) >>> 0;
+  const ring = makeRing(ctx, `receive-${gap}.ring`, capacity, start);
+  ring.mapping.unmap();
+  // Write the frames (wrapping) and head into the file, as a producer would.
+  const file = Deno.readFileSync(ring.path);
+  stream.forEach((b, i) => file[DATA_OFFSET + (start + i) % capacity] = b);
+  new Int32Array(file.buffer, 0, 64)[HEAD] = (start + stream.length) | 0;
+  Deno.writeFileSync(ring.path, file);
+  const result = await ctx.run(
+    "drive.ts",
+    { mode: "receive-frames", path: ring.path, extra: 2 } satisfies Params,
+    { timeoutMs: 5000 },
+  );
+  if (result.outcome === "timeout") {
+    ctx.fail("receive() never returned, with messages and a close mark in the ring", {
+      mistake:
+        'the test for "something to read" waits forever: bytes available = (head - tail) >>> 0',
+    });
+  }
+  if (result.outcome === "threw" && result.error?.name === "RangeError") {
+    ctx.fail(`receive: your code threw RangeError: ${result.error.message}`, {
+      observed: result.error.stack,
+      mistake: `the first frame starts ${gap} byte(s) before the end of the data area: ` +
+        "reading past the end throws; the rest of a frame goes on at data[0]",
+    });
+  }
+  const { got, after } = ctx.expectOk(result, "receive") as {
+    got: number[][];
+    after: (number[] | null)[];
+  };
+  for (let i = 0; i < messages.length; i++) {
+    if (i >= got.length) {
+      ctx.fail(`receive() returned null after ${got.length} of ${messages.length} messages`, {
+        mistake:
+          "null only for the close mark (length 0xFFFFFFFF); an empty message (length 0) is a message",
+      });
+    }
+    ctx.expectEqual(hex(got[i], 64), hex(messages[i], 64), {
+      what: `message ${i} (${
+        messages[i].length
+      } bytes; the first frame starts ${gap} bytes before the end)`,
+      mistake:
+        "the length is a little-endian u32 before the bytes, and a frame (its length too) may go on at data[0] after the end of the data area",
+    });
+  }
+  if (got.length > messages.length) {
+    ctx.fail(`receive() returned ${got.length} messages, ${messages.length} were sent`, {
+      mistake: "the close mark (length 0xFFFFFFFF) means: return null",
+    });
+  }
+  ctx.expectEqual(after, [null, null], {
+    what: "receive() after the close mark, twice",
+    mistake:
+      "leave the close mark in the ring (do not move tail past it), so every later call returns null",
+  });
+  const fresh = new Int32Array(Deno.readFileSync(ring.path).buffer, 0, 64);
+  ctx.expectEqual(fresh[TAIL] >>> 0, (start + stream.length - 4) >>> 0, {
+    what: "tail in the file after the last message",
+    mistake: "tail must move by 4 + length per message (and stay before the close mark)",
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+export default defineChecks([
+  {
+    id: "send-frames",
+    title: "send writes frames into the ring file, wrapping at the end, and moves head",
+    points: 2,
+    hint:
+      "Frame = 4-byte little-endian length + the bytes, at data[(head + i) % capacity]; then Atomics.store(header, HEAD, head + 4 + length).",
+    async run(ctx) {
+      // Two rings, each starting a few bytes before the end of its data area:
+      // in one the first length prefix runs off the end, in the other the
+      // first message's bytes do. Either way the frame goes on at data[0].
+      for (const gap of [ctx.random.int(1, 3), ctx.random.int(5, 9)]) {
+        await sendFrames(ctx, gap);
+      }
+    },
+  },
+  {
+    id: "receive-frames",
+    title: "receive returns each frame's bytes in order, then null (and null again)",
+    points: 2,
+    hint:
+      "Read the 4-byte length at tail, copy the bytes out (a copy!), move tail by 4 + length; the length 0xFFFFFFFF means closed.",
+    async run(ctx) {
+      for (const gap of [ctx.random.int(1, 3), ctx.random.int(5, 9)]) {
+        await receiveFrames(ctx, gap);
+      }
+    },
+  },
+  {
+    id: "producer-waits",
+    title: "your producer with the checker's consumer: wakes it, waits when full, loses nothing",
+    points: 2,
+    parent: "send-frames",
+    hint:
+      "After publishing head: if header[CONSUMER_SLEEPING], futexWake(header, HEAD, 1). When full: PRODUCER_SLEEPING = 1, look again, futexWait(header, TAIL, seen).",
+    timeoutMs: 40_000,
+    async run(ctx) {
+      const capacity = ctx.random.pick([256, 512, 1024]);
+      const start = startNear(ctx, 2 ** 32, capacity);
+      const r = await conversation(
+        ctx,
+        { producer: "student", consumer: "instructor" },
+        "producer.ring",
+        start,
+        capacity,
+      );
+      ctx.note(
+        `${r.count} messages through a ${capacity}-byte ring from position ${start} (wrapping past 2^32); ` +
+          `the ring held ${r.fullUsed} bytes when your producer fell asleep`,
+      );
+    },
+  },
+  {
+    id: "consumer-waits",
+    title: "your consumer with the checker's producer: sleeps when empty, wakes it, gets all",
+    points: 2,
+    parent: "receive-frames",
+    hint:
+      "When empty: CONSUMER_SLEEPING = 1, look again, futexWait(header, HEAD, seen). After moving tail: if header[PRODUCER_SLEEPING], futexWake(header, TAIL, 1).",
+    timeoutMs: 40_000,
+    async run(ctx) {
+      const capacity = ctx.random.pick([256, 512, 1024]);
+      const start = startNear(ctx, 2 ** 32, capacity);
+      const r = await conversation(
+        ctx,
+        { producer: "instructor", consumer: "student" },
+        "consumer.ring",
+        start,
+        capacity,
+      );
+      ctx.note(
+        `${r.count} messages through a ${capacity}-byte ring; your consumer slept on the empty ring and woke the full producer`,
+      );
+    },
+  },
+  {
+    id: "student-pair",
+    title: "your producer and your consumer: random sizes and pauses, every message once, in order",
+    points: 2,
+    parent: "producer-waits",
+    hint:
+      "Positions are unsigned 32-bit: (head - tail) >>> 0 is the fill, (pos >>> 0) % capacity the index.",
+    timeoutMs: 40_000,
+    async run(ctx) {
+      const capacity = ctx.random.pick([128, 256, 512]);
+      const start = startNear(ctx, 2 ** 31, capacity); // crosses 2^31: the sign bit of an int32
+      const ring = makeRing(ctx, "pair.ring", capacity, start);
+      using _ = ring.mapping;
+      const base = { ...basePlan(ctx, capacity, ctx.random.int(1500, 3000)), pauseEvery: 60 };
+      const consumer = spawn(ctx, {
+        mode: "consumer",
+        who: "student",
+        path: ring.path,
+        plan: side(ctx, base),
+      });
+      const producer = spawn(ctx, {
+        mode: "producer",
+        who: "student",
+        path: ring.path,
+        plan: side(ctx, base),
+      });
+      await reach(ctx, consumer, "ready", "openRing in the consumer");
+      await reach(ctx, producer, "ready", "openRing in the producer");
+      await consumer.resume();
+      await producer.resume();
+      const both = await awaitBoth(
+        ctx,
+        ring,
+        { child: producer, who: "student" },
+        { child: consumer, who: "student" },
+        "midway",
+      );
+      sideOk(ctx, both[0], "your producer", ring);
+      const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & { nullAgain: boolean };
+      if (v.bad && start < 2 ** 31 && ring.head() >= 2 ** 31) {
+        v.bad.reason += ` (positions crossed 2^31 during this run: read them with >>> 0)`;
+      }
+      checkVerdict(ctx, v, ring);
+      ctx.note(
+        `${base.count} messages of 0–${capacity - 4} bytes through ${capacity} bytes, ` +
+          `positions ${start} → ${ring.head()}: all arrived, in order, intact`,
+      );
+    },
+  },
+  {
+    id: "too-big",
+    title: "send refuses a message that can never fit (RangeError), and takes one that just fits",
+    points: 1,
+    parent: "send-frames",
+    hint:
+      "A message of more than capacity - 4 bytes would wait forever: throw a RangeError instead.",
+    async run(ctx) {
+      const capacity = ctx.random.pick([128, 256, 512, 1024]);
+      const start = ctx.random.int(0, 2 ** 20);
+      const ring = makeRing(ctx, "big.ring", capacity, start);
+      using _ = ring.mapping;
+      const child = spawn(ctx, { mode: "too-big", path: ring.path, capacity }, 6000);
+      await reach(ctx, child, "trying", "openRing");
+      await child.resume();
+      const next = await nextCheckpoint(child, 2000);
+      if (next === "timeout") {
+        return ctx.fail(
+          `send() of ${capacity - 3} bytes into a ${capacity}-byte ring waits forever`,
+          {
+            expected: "a RangeError at once: 4 + length can never be free",
+            mistake:
+              "check message.length > capacity - 4 before waiting for room, and throw a RangeError",
+          },
+        );
+      }
+      if (next?.name !== "exact") {
+        ctx.expectOk(await child.result(), `send of ${capacity - 3} bytes`);
+        ctx.fail("the drive stopped early");
+      }
+      if (ring.head() !== ring.start) {
+        ctx.fail("the refused message changed head", {
+          observed: `head ${ring.head()}, was ${ring.start}`,
+          mistake: "refuse before writing anything",
+        });
+      }
+      await child.resume();
+      const done = await within(child.result(), 3000);
+      if (!done) {
+        return ctx.fail(
+          `send() of ${
+            capacity - 4
+          } bytes (exactly capacity - 4) into an empty ring never returned`,
+          {
+            mistake:
+              "off by one: a frame of 4 + length == capacity bytes fits an empty ring (free space >= need, not >)",
+          },
+        );
+      }
+      const { threw } = ctx.expectOk(done, `send of ${capacity - 4} bytes`) as {
+        threw: string | null;
+      };
+      ctx.expectEqual(threw, "RangeError", {
+        what: `what send() threw for ${capacity - 3} bytes into a ${capacity}-byte ring`,
+        mistake: "throw new RangeError(…) when message.length > capacity - 4",
+      });
+      ctx.expectEqual(ring.head(), (start + capacity) >>> 0, {
+        what: "head after the message that exactly fills the ring",
+        mistake: "the frame of capacity - 4 bytes should fill the ring exactly",
+      });
+    },
+  },
+  {
+    id: "predict-read-calls",
+    title:
+      "prediction: read() calls per 1000 messages through the ring (and the pipe, for comparison)",
+    points: 1,
+    parent: "student-pair",
+    hint:
+      "What does receive() ask the kernel for? Count the system calls it makes when there is data to take.",
+    timeoutMs: 40_000,
+    async run(ctx) {
+      const predicted = (ctx.expectOk(
+        await ctx.run("drive.ts", { mode: "predictions" } satisfies Params),
+        "reading your prediction",
+      ) as { reads: unknown }).reads;
+      if (typeof predicted !== "number") {
+        return ctx.fail("no prediction yet", {
+          awaitingPrediction: true,
+          expected: "PREDICTED_READ_CALLS_PER_1000 set to a number",
+          observed: String(predicted),
+        });
+      }
+      // Throughput run: your pair, no pauses; the consumer counts its own read() calls.
+      const capacity = 65536;
+      const count = 50_000;
+      const base = {
+        ...basePlan(ctx, capacity, count),
+        maxLen: 256,
+        typicalLen: 64,
+        pauseEvery: 0,
+      };
+      const ring = makeRing(ctx, "speed.ring", capacity, ctx.random.int(0, 2 ** 20));
+      using _ = ring.mapping;
+      const consumer = spawn(ctx, {
+        mode: "consumer",
+        who: "student",
+        path: ring.path,
+        plan: side(ctx, base),
+        measureIo: true,
+      });
+      const producer = spawn(ctx, {
+        mode: "producer",
+        who: "student",
+        path: ring.path,
+        plan: side(ctx, base),
+      });
+      await reach(ctx, consumer, "ready", "openRing in the consumer");
+      await reach(ctx, producer, "ready", "openRing in the producer");
+      await consumer.resume();
+      await producer.resume();
+      const both = await awaitBoth(
+        ctx,
+        ring,
+        { child: producer, who: "student" },
+        { child: consumer, who: "student" },
+        "midway",
+      );
+      const pv = sideOk(ctx, both[0], "your producer", ring) as { slept: number };
+      const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & {
+        slept: number;
+        ms: number;
+        io: { reads: number; writes: number };
+      };
+      checkVerdict(ctx, v, ring);
+      const observed = Math.round(v.io.reads * 1000 / count);
+      const ringRate = count / (v.ms / 1000);
+
+      // The same messages through a pipe (a FIFO), one write() per message.
+      const fifo = `${ctx.scratch}/pipe-${ctx.random.nonce(8)}`;
+      const pipeProducer = spawn(ctx, { mode: "pipe-producer", fifo, plan: side(ctx, base) });
+      await reach(ctx, pipeProducer, "ready", "the pipe producer");
+      const pipeConsumer = spawn(ctx, { mode: "pipe-consumer", fifo, plan: side(ctx, base) });
+      await reach(ctx, pipeConsumer, "ready", "the pipe consumer");
+      await pipeProducer.resume();
+      await pipeConsumer.resume();
+      const pipe = await within(
+        Promise.all([pipeProducer.result(), pipeConsumer.result()]),
+        15_000,
+      );
+      ctx.note(
+        `ring: ${count} messages (avg ~${base.typicalLen / 2} bytes) in ${v.ms.toFixed(1)} ms = ${
+          Math.round(ringRate).toLocaleString("en")
+        } msg/s; the consumer made ${v.io.reads} read() calls; ` +
+          `the producer slept ${pv.slept} times, the consumer ${v.slept}`,
+      );
+      if (pipe && pipe.every((r) => r.outcome === "ok")) {
+        const pc = pipe[1].value as Verdict & { ms: number; reads: number };
+        const pp = pipe[0].value as { writes: number };
+        const pipeRate = pc.received / (pc.ms / 1000);
+        ctx.note(
+          `pipe: the same messages in ${pc.ms.toFixed(1)} ms = ${
+            Math.round(pipeRate).toLocaleString("en")
+          } msg/s; ${pp.writes} write() and ${pc.reads} read() calls`,
+        );
+        ctx.note(
+          `ring / pipe: ${(ringRate / pipeRate).toFixed(1)}× on this run (shown, not graded)`,
+        );
+      }
+      ctx.note(
+        `you predicted ${predicted} read() calls per 1000 messages; the kernel counted ${observed}`,
+      );
+      const tolerance = Math.max(2, observed * 0.2);
+      if (Math.abs(predicted - observed) > tolerance) {
+        ctx.fail("the prediction is off", {
+          expected: `${observed} read() calls per 1000 messages (syscr in /proc/PID/io, this run)`,
+          observed: `${predicted} (your PREDICTED_READ_CALLS_PER_1000)`,
+          mistake: observed <= 2
+            ? "the consumer reads the ring's memory: loads and stores, no system call. The kernel is only asked to help when a side must sleep (futex), and futex is not a read()"
+            : "your consumer does read-family system calls (pread? reading the file?) instead of reading the mapping",
+        });
+      }
+    },
+  },
+]);
