@@ -273,19 +273,20 @@ function writable(dir: string): boolean {
 
 function chooseScratch(candidates: string[], ps: number): ScratchInfo {
   let fallback: ScratchInfo | undefined;
-  for (const [i, dir] of candidates.entries()) {
-    if (!writable(dir)) continue;
+  let passedOver: string | undefined;
+  for (const dir of candidates) {
+    if (!writable(dir)) {
+      passedOver ??= `${dir} cannot be written`;
+      continue;
+    }
     let cleans = false;
     try {
       cleans = msyncCleansIn(dir, ps);
     } catch { /* cannot map files there */ }
     const info: ScratchInfo = { dir, fileSystem: fileSystemOf(dir).name, msyncCleans: cleans };
-    if (i > 0) {
-      const first = candidates[0];
-      info.reason = `${first} is on ${fileSystemOf(first).name}, where msync cleans no page`;
-    }
-    if (cleans) return info;
-    fallback ??= { ...info, reason: undefined };
+    if (cleans) return passedOver ? { ...info, reason: passedOver } : info;
+    passedOver ??= `${dir} is on ${info.fileSystem}, where msync cleans no page`;
+    fallback ??= info;
   }
   if (!fallback) throw new Error(`no writable scratch directory among ${candidates.join(", ")}`);
   return fallback;

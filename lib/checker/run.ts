@@ -98,8 +98,13 @@ export interface RunLabOptions {
   observations?: Map<string, unknown>;
   /** Include hidden checks (grading). Default false. */
   includeHidden?: boolean;
-  /** Only these check ids (their parents run too). */
+  /** Only these check ids (their parents run too, unless `withParents` is false). */
   only?: string[];
+  /**
+   * With `only`: run the parents of those checks first (default), or not
+   * (replaying recorded observations, where a parent's do not matter).
+   */
+  withParents?: boolean;
   /** Keep the scratch directory (for debugging). */
   keepScratch?: boolean;
   /** Called as each check finishes (progress display). */
@@ -254,7 +259,11 @@ async function runChecks(
   checks = checks.filter((c) => options.includeHidden || !c.hidden);
   if (options.only?.length) {
     const wanted = new Set(options.only);
-    for (const c of [...checks].reverse()) if (wanted.has(c.id) && c.parent) wanted.add(c.parent);
+    if (options.withParents !== false) {
+      for (const c of [...checks].reverse()) {
+        if (wanted.has(c.id) && c.parent) wanted.add(c.parent);
+      }
+    }
     checks = checks.filter((c) => wanted.has(c.id));
   }
 
