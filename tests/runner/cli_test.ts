@@ -73,6 +73,31 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       // (Deno's own warning about config permissions on stderr is coloured; ours is not.)
       assert.ok(!r.stdout.includes("\x1b["), r.stdout);
     });
+    await t.step(
+      "doctor prints the measured profile, each fact with its meaning, and keeps it",
+      async () => {
+        const r = await lab(dir, "doctor");
+        const profile = JSON.parse(Deno.readTextFileSync(`${dir}/.mmap-lab/kernel-profile.json`));
+        const blocking = !profile.scratch.msyncCleans;
+        assert.equal(r.code, blocking ? 1 : 0, r.out);
+        assert.match(r.out, new RegExp(`Linux ${profile.release.replaceAll(".", "\\.")}`));
+        for (
+          const fact of ["page size", "reading fresh private anonymous memory", "fault-around"]
+        ) {
+          assert.match(r.out, new RegExp(`^[✓≠] ${fact}`, "m"));
+        }
+        assert.match(
+          r.out,
+          profile.zeroPage ? /maps the shared zero page/ : /allocates a zeroed page of the process/,
+        );
+        assert.match(r.out, blocking ? /lab 05 cannot run here/ : /Every lab can run here/);
+        assert.match(r.out, /(saved|kept) in\s+\.mmap-lab\/kernel-profile\.json/);
+        assert.ok(!r.stdout.includes("\x1b["), r.stdout);
+        const again = await lab(dir, "doctor");
+        assert.match(again.out, /kept in\s+\.mmap-lab\/kernel-profile\.json/);
+        assert.ok(again.out.includes(profile.measuredAt), "the second run reads the kept profile");
+      },
+    );
     await t.step("watch <lab> in a pipe checks that lab once", async () => {
       const r = await lab(dir, "watch", "hello_mapping");
       assert.equal(r.code, 1);
