@@ -505,7 +505,8 @@ export type MappingKind = "file-shared" | "file-private" | "anonymous-private" |
  * - `absent`: never touched (or discarded); `swapped`: in swap;
  * - `file`: the file's page-cache page itself (shared mapping, or a private one not yet written);
  * - `copied`: a private file page after copy-on-write: this process's own copy;
- * - `own`: a private anonymous page that was written; `zero`: one only read (the shared zero page);
+ * - `own`: a private anonymous page of this process's own (written, or read on a kernel that maps
+ *   no zero page); `zero`: one only read, mapped to the shared zero page;
  * - `shared`: shared anonymous memory (memfd, `MAP_SHARED|MAP_ANONYMOUS`).
  *
  * @example

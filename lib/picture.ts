@@ -26,7 +26,11 @@ const GLYPHS: Record<PageState, { glyph: string; style: Style; meaning: string }
   zero: { glyph: "0", style: "cyan", meaning: "read only: the shared zero page" },
   file: { glyph: "▒", style: "blue", meaning: "the file's page-cache page itself" },
   copied: { glyph: "█", style: "red", meaning: "copied on write: this process's own copy" },
-  own: { glyph: "█", style: "green", meaning: "written: a private page of its own" },
+  own: {
+    glyph: "█",
+    style: "green",
+    meaning: "a private page of its own (written; or read, where no zero page)",
+  },
   shared: { glyph: "▓", style: "magenta", meaning: "shared memory page" },
   swapped: { glyph: "s", style: "yellow", meaning: "swapped out" },
 };

@@ -509,11 +509,13 @@ export default defineChecks([
           `(getrusage of the reading thread); then ${seen.text}; Rss ${kB(read.rss)}`,
       );
       const wrote = new Set(run.params.writes.map((w) => w.page)).size;
+      const faults = `${writeFaults} fault${writeFaults === 1 ? "" : "s"}`;
       ctx.note(
-        `then writing one byte in each of ${wrote} of those pages: ${writeFaults} faults, Rss ` +
+        `then writing one byte in each of ${wrote} of those pages: ${faults}, Rss ` +
           `${pagesOf(written.rss, ps)}: ` + (seen.kind === "zero-page"
             ? "each write swapped the zero page for a page of your own (copy-on-write)"
-            : "no fault where the read had already given a page of your own"),
+            : "a read had already given each page of your own, so a write needs no fault" +
+              (writeFaults > 0 ? " (Deno faults a page of its own heap now and then)" : "")),
       );
       if (seen.kind !== "zero-page") {
         ctx.note(`your kernel: ${seen.kernel} (deno task lab doctor)`);
