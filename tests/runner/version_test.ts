@@ -1,0 +1,26 @@
+/** The Deno version check every task runs first (`cli/require_deno.ts`). */
+import assert from "node:assert/strict";
+import { NEWEST_MAJOR, OLDEST, PINNED, versionProblem } from "../../cli/require_deno.ts";
+
+Deno.test("require_deno: one plain sentence outside the supported range, nothing inside it", () => {
+  for (const old of ["1.46.3", "2.3.7", "2.4.4"]) {
+    const problem = versionProblem(old);
+    assert.ok(problem, old);
+    assert.match(problem, new RegExp(`needs Deno ${OLDEST} or newer, and this is Deno ${old}`));
+    assert.match(problem, new RegExp(`deno upgrade ${PINNED}`));
+    assert.equal(problem.split("\n").length, 1);
+  }
+  const tooNew = versionProblem(`${NEWEST_MAJOR + 1}.0.0`);
+  assert.match(tooNew ?? "", /a new major version may change FFI or permissions/);
+  for (const ok of [OLDEST, PINNED, "2.9.6", `${NEWEST_MAJOR}.99.0`, Deno.version.deno]) {
+    assert.equal(versionProblem(ok), undefined, ok);
+  }
+});
+
+Deno.test("require_deno: every task starts with the check, before any permission-set flag", () => {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
+  for (const name of ["lab", "grade", "test", "bench"]) {
+    const task: string = config.tasks[name];
+    assert.match(task, /^deno run -q --no-config cli\/require_deno\.ts && /, name);
+  }
+});
