@@ -383,7 +383,8 @@ export function listDirectory(path: string): string[] {
 
 function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
   if (index < 0 || index >= view.length) throw new RangeError(`futex index ${index} out of range`);
-  const base = Deno.UnsafePointer.of(view);
+  // A view of mapped memory (an ArrayBuffer): the cast is for TypeScript before Deno 2.9.
+  const base = Deno.UnsafePointer.of(view as Int32Array<ArrayBuffer>);
   return Deno.UnsafePointer.offset(base!, index * 4);
 }
 
