@@ -21,6 +21,7 @@ import {
   storedFixtures,
   writePerfect,
 } from "./fixtures.ts";
+import { kernelLabel, kernelProfile } from "../../lib/profile.ts";
 
 const LAB = "00_hello_mapping";
 const catalog = loadCatalog(PROJECT_ROOT);
@@ -229,7 +230,12 @@ Deno.test("grader: the perfect submission gets full marks on every lab that is c
       gradingRoot: `${dir}/grading`,
     });
     assert.deepEqual(report.problems, [], describe(report));
+    // Which kernel graded what: the whole profile in the report, a line in every lab's grade.
+    const kernel = kernelProfile(PROJECT_ROOT);
+    assert.equal(report.kernel?.release, kernel.release);
+    assert.equal(report.kernel?.zeroPage, kernel.zeroPage);
     for (const grade of report.students[0].labs) {
+      assert.equal(grade.kernel, kernelLabel(kernel), grade.id);
       assert.equal(grade.score, grade.maxScore, `${grade.id}:\n${describe(report)}`);
       assert.ok(grade.maxScore > 0, grade.id);
       assert.equal(
