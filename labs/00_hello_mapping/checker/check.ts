@@ -1,7 +1,10 @@
 /** Checks of lab 00: the message reaches the file on disk, through a shared mapping. */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { MAP } from "../../../lib/ffi/constants.ts";
+import {
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  MAP,
+} from "../../../lib/checker/mod.ts";
 
 interface Run {
   path: string;

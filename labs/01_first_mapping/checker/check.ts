@@ -11,9 +11,18 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, MAP, pagemap, procIo, procMaps, PROT, sys } from "../../../lib/mod.ts";
+import {
+  type CallRecord,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  MAP,
+  pagemap,
+  procIo,
+  procMaps,
+  PROT,
+  sys,
+} from "../../../lib/checker/mod.ts";
 import type {
   AnswersParams,
   AnswersResult,

@@ -15,10 +15,10 @@
 import {
   defineDrive,
   type DriveContext,
+  type Mapping,
   studentExport,
   studentValue,
-} from "../../../lib/checker/drive.ts";
-import type { Mapping } from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 
 /** A file and the questions asked about it. */
 export interface AskedFile {

@@ -13,10 +13,12 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
 import {
   type CallRecord,
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
   fileSystemOf,
   type IoCounters,
   MAP,
@@ -25,7 +27,7 @@ import {
   procMaps,
   PROT,
   sys,
-} from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 import type {
   CrashParams,
   Item,

@@ -2,11 +2,16 @@
  * Checks of lab 03: a private, writable mapping of a file; copy-on-write seen
  * in /proc/PID/pagemap and smaps; revert with MADV_DONTNEED; predictions.
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, formatInvocation } from "../../../lib/trace.ts";
-import { kB, pageList } from "../../../lib/checker/words.ts";
-import { MAP } from "../../../lib/ffi/constants.ts";
+import {
+  type CallRecord,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  formatInvocation,
+  kB,
+  MAP,
+  pageList,
+} from "../../../lib/checker/mod.ts";
 import { type DriveParams, type Edit, fewest, type Look, pageFingerprints } from "./shared.ts";
 
 /** What the drive returns. */

@@ -8,12 +8,18 @@
  * (Deno reads nothing under /proc/PID without it), and never maps a path a
  * student's code published.
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, formatInvocation } from "../../../lib/trace.ts";
-import { kB, pageList } from "../../../lib/checker/words.ts";
-import { MAP } from "../../../lib/ffi/constants.ts";
-import { readProcText } from "../../../lib/inspect.ts";
+import {
+  type CallRecord,
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
+  formatInvocation,
+  kB,
+  MAP,
+  pageList,
+  readProcText,
+} from "../../../lib/checker/mod.ts";
 import type {
   AttachParams,
   InspectParams,

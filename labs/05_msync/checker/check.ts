@@ -11,9 +11,15 @@
  *
  * @module
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, MS, smaps, sys } from "../../../lib/mod.ts";
+import {
+  type CallRecord,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  MS,
+  smaps,
+  sys,
+} from "../../../lib/checker/mod.ts";
 import type { Params, SyncSnapshot } from "./drive.ts";
 
 // ---------------------------------------------------------------- reading /proc

@@ -12,13 +12,11 @@
  * @module
  */
 import {
+  type CallRecord,
   type CheckContext,
+  type ChildResult,
   defineChecks,
   type FailureDetails,
-} from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import {
-  type CallRecord,
   formatCall,
   MAP,
   type MapsEntry,
@@ -26,7 +24,7 @@ import {
   procMaps,
   PROT,
   sys,
-} from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 import { ERROR_FUNCTIONS, type ErrorOutcome, type Params, SIGNAL_FUNCTIONS } from "./drive.ts";
 
 // ---------------------------------------------------------------- reading /proc

@@ -13,9 +13,17 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
-import { MAP, mapFile, type ProcessState, processState, PROT } from "../../../lib/mod.ts";
+import {
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
+  MAP,
+  mapFile,
+  type ProcessState,
+  processState,
+  PROT,
+} from "../../../lib/checker/mod.ts";
 import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
 
 const FILE_BYTES = 4096;

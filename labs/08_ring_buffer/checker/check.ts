@@ -14,9 +14,17 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import { type ChildHandle, type ChildResult, describeOutcome } from "../../../lib/checker/spawn.ts";
-import { mapFile, type Mapping, processState, procMaps } from "../../../lib/mod.ts";
+import {
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
+  describeOutcome,
+  mapFile,
+  type Mapping,
+  processState,
+  procMaps,
+} from "../../../lib/checker/mod.ts";
 import {
   CAPACITY,
   DATA_OFFSET,

@@ -11,10 +11,13 @@
 import {
   defineDrive,
   type DriveContext,
+  mapFile,
+  readProcText,
   studentExport,
   studentValue,
-} from "../../../lib/checker/drive.ts";
-import { mapFile, readProcText, sys, withoutRecording } from "../../../lib/mod.ts";
+  sys,
+  withoutRecording,
+} from "../../../lib/checker/mod.ts";
 
 // The wire format (README, "Layout"): Int32 cells of the header page.
 export const HEAD = 0;

@@ -8,12 +8,16 @@
  * the lookups; and pages read per lookup from a cold page cache, counted with
  * mincore(2) by the drive (exact under MADV_RANDOM: no read-around).
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { procMaps, smaps } from "../../../lib/inspect.ts";
-import { PROT } from "../../../lib/ffi/constants.ts";
+import {
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  type KernelProfile,
+  procMaps,
+  PROT,
+  smaps,
+} from "../../../lib/checker/mod.ts";
 import type { LookupPages, PagesTable, TablePages } from "./drive.ts";
-import type { KernelProfile } from "../../../lib/profile.ts";
 
 const RECORD = 32;
 const PAGE = 4096;

@@ -9,10 +9,14 @@
  * entry while the writer writes and grows the file; the call record
  * (ftruncate, mmap, msync); /proc/PID/smaps of the writer after sync().
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { readProcText, smaps } from "../../../lib/inspect.ts";
-import { MS } from "../../../lib/ffi/constants.ts";
+import {
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  MS,
+  readProcText,
+  smaps,
+} from "../../../lib/checker/mod.ts";
 import { Follower, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
 
 /** Payloads of a run: a fresh seed; `small` and `bigEvery` set the sizes. */
