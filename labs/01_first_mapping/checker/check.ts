@@ -21,6 +21,7 @@ import {
   procIo,
   procMaps,
   PROT,
+  requirePrediction,
   sys,
 } from "../../../lib/checker/mod.ts";
 import type {
@@ -479,12 +480,8 @@ export default defineChecks([
         `you predicted ${bytes ?? "?"} bytes for the 10,000-byte file's mapping; ` +
           `/proc/PID/maps showed ${fmt(observedBytes)}`,
       );
-      if (pages === null || bytes === null) {
-        ctx.fail("predict first: set PREDICTED_PAGES_AFTER_MAP and PREDICTED_MAPPED_BYTES", {
-          awaitingPrediction: true,
-          mistake: "the predictions are still undefined in first_mapping.ts",
-        });
-      }
+      requirePrediction(ctx, pages, { name: "PREDICTED_PAGES_AFTER_MAP", allowed: "number" });
+      requirePrediction(ctx, bytes, { name: "PREDICTED_MAPPED_BYTES", allowed: "number" });
       ctx.expectEqual(pages, observedPages, {
         what: "PREDICTED_PAGES_AFTER_MAP",
         mistake:

@@ -26,6 +26,7 @@ import {
   procIo,
   procMaps,
   PROT,
+  requirePrediction,
   sys,
 } from "../../../lib/checker/mod.ts";
 import type {
@@ -389,12 +390,10 @@ export default defineChecks([
         `you predicted ${predicted === null ? "nothing yet" : String(predicted)}; ` +
           `the checker ${observed ? "saw" : "did not see"} the records before any msync`,
       );
-      if (typeof predicted !== "boolean") {
-        ctx.fail("predict first: set PREDICTED_SEEN_BEFORE_MSYNC to true or false", {
-          awaitingPrediction: true,
-          mistake: "the prediction is still undefined in shared_records.ts",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_SEEN_BEFORE_MSYNC",
+        allowed: "boolean",
+      });
       ctx.expectEqual(predicted, observed, {
         what: "PREDICTED_SEEN_BEFORE_MSYNC",
         mistake:
@@ -667,12 +666,11 @@ export default defineChecks([
         }; ` +
           `the kernel sent ${crashed.signal}`,
       );
-      if (typeof predicted !== "string") {
-        ctx.fail('predict first: set PREDICTED_SIGNAL to a signal name such as "SIGSEGV"', {
-          awaitingPrediction: true,
-          mistake: "the prediction is still undefined in shared_records.ts",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_SIGNAL",
+        allowed: "string",
+        describe: 'a signal name such as "SIGSEGV"',
+      });
       ctx.expectEqual(predicted, crashed.signal, {
         what: "PREDICTED_SIGNAL",
         mistake:

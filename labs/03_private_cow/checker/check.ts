@@ -11,6 +11,7 @@ import {
   kB,
   MAP,
   pageList,
+  requirePrediction,
 } from "../../../lib/checker/mod.ts";
 import { type DriveParams, type Edit, fewest, type Look, pageFingerprints } from "./shared.ts";
 
@@ -529,14 +530,8 @@ export default defineChecks([
       const p1 = exported.PREDICTED_FAULTS_FIRST_EDIT ?? undefined;
       const p2 = exported.PREDICTED_FAULTS_SECOND_EDIT ?? undefined;
       ctx.note(`you predicted ${p1} then ${p2}; the kernel took ${first} then ${second}`);
-      if (typeof p1 !== "number" || typeof p2 !== "number") {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: "numbers in PREDICTED_FAULTS_FIRST_EDIT and PREDICTED_FAULTS_SECOND_EDIT",
-          observed: `${p1} and ${p2}`,
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, p1, { name: "PREDICTED_FAULTS_FIRST_EDIT", allowed: "number" });
+      requirePrediction(ctx, p2, { name: "PREDICTED_FAULTS_SECOND_EDIT", allowed: "number" });
       if (p1 !== first || p2 !== second) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: `${first} fault for the first edit of a page, ${second} for the second`,
@@ -572,15 +567,11 @@ export default defineChecks([
         `you predicted: untouched page sees it ${p1}, edited page ${p2}; ` +
           `observed ${untouchedSees} and ${editedSees}`,
       );
-      if (typeof p1 !== "boolean" || typeof p2 !== "boolean") {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: "true or false in PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE and " +
-            "PREDICTED_EDITED_PAGE_SEES_CHANGE",
-          observed: `${p1} and ${p2}`,
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, p1, {
+        name: "PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE",
+        allowed: "boolean",
+      });
+      requirePrediction(ctx, p2, { name: "PREDICTED_EDITED_PAGE_SEES_CHANGE", allowed: "boolean" });
       if (p1 !== untouchedSees || p2 !== editedSees) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: `untouched page sees the change: ${untouchedSees}; edited page: ${editedSees}`,

@@ -19,6 +19,8 @@ import {
   MAP,
   pageList,
   readProcText,
+  requirePrediction,
+  said,
 } from "../../../lib/checker/mod.ts";
 import type {
   AttachParams,
@@ -372,10 +374,6 @@ function value(run: PrivateRun): PrivateValue {
   return run.result.value as PrivateValue;
 }
 
-function said(value: unknown): string {
-  return value === null || value === undefined ? "undefined" : JSON.stringify(value);
-}
-
 function privateValue(ctx: CheckContext, run: PrivateRun): PrivateValue {
   const r = run.result;
   if (r.outcome === "signal" && r.signal === "SIGSEGV") {
@@ -525,17 +523,10 @@ export default defineChecks([
         ctx.note(`your kernel: ${seen.kernel} (deno task lab doctor)`);
       }
       ctx.note(`you predicted ${said(predicted)}; the kernel: ${JSON.stringify(observed)}`);
-      if (!READ_FAULT_ANSWERS.includes(predicted as string)) {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: `${
-            READ_FAULT_ANSWERS.map((a) => JSON.stringify(a)).join(", ")
-          } in ` +
-            "PREDICTED_FAULTS_WHEN_READING",
-          observed: said(predicted),
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_FAULTS_WHEN_READING",
+        allowed: READ_FAULT_ANSWERS,
+      });
       if (predicted !== observed) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: `${JSON.stringify(observed)}: ${readFaults} faults for ${total} pages read`,
@@ -569,7 +560,8 @@ export default defineChecks([
       const { first, count } = run.params.release;
       const before = run.looks.written;
       const after = run.looks.released;
-      const inRange = (p: number) => p >= first && p < first + count;
+      const inRange = (p: number) =>
+        p >= first && p < first + count;
       const stillThere = after.pages.map((p, i) => inRange(i) && p.present ? i : -1)
         .filter((i) => i >= 0);
       const droppedElsewhere = after.pages.map((p, i) =>
@@ -857,14 +849,10 @@ export default defineChecks([
           shown(after)
         } (${observed}); you predicted ${said(predicted)}`,
       );
-      if (predicted !== "zeros" && predicted !== "data") {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: '"zeros" or "data" in PREDICTED_SHARED_AFTER_RELEASE',
-          observed: said(predicted),
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_SHARED_AFTER_RELEASE",
+        allowed: ["zeros", "data"],
+      });
       if (predicted !== observed) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: JSON.stringify(observed),

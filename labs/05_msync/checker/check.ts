@@ -17,6 +17,7 @@ import {
   type ChildResult,
   defineChecks,
   MS,
+  requirePrediction,
   smaps,
   sys,
 } from "../../../lib/checker/mod.ts";
@@ -119,26 +120,6 @@ function requireDiskBacked(ctx: CheckContext): void {
       kernel: `no scratch directory with writeback (${scratch.dir} is on ${scratch.fileSystem})`,
     });
   }
-}
-
-function prediction(
-  ctx: CheckContext,
-  predictions: Record<string, unknown>,
-  name: string,
-  kind: "number" | "boolean" | "string",
-): unknown {
-  const value = predictions[name];
-  if (value === null || value === undefined) {
-    ctx.fail(`${name} is still undefined`, {
-      awaitingPrediction: true,
-      mistake: `predict first: set ${name} in durable.ts to what you think the kernel will do`,
-    });
-  }
-  const type: string = typeof value;
-  if (type !== kind) {
-    ctx.fail(`${name} should be a ${kind}`, { observed: JSON.stringify(value) });
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------- the commit run
@@ -663,13 +644,14 @@ export default defineChecks([
       setup();
       const run = await commitRun(ctx);
       const value = commitValue(ctx, run);
-      const synced = prediction(
-        ctx,
-        value.predictions,
-        "PREDICTED_REWRITE_FAULTS_SYNCED",
-        "number",
-      );
-      const dirty = prediction(ctx, value.predictions, "PREDICTED_REWRITE_FAULTS_DIRTY", "number");
+      const synced = requirePrediction(ctx, value.predictions.PREDICTED_REWRITE_FAULTS_SYNCED, {
+        name: "PREDICTED_REWRITE_FAULTS_SYNCED",
+        allowed: "number",
+      });
+      const dirty = requirePrediction(ctx, value.predictions.PREDICTED_REWRITE_FAULTS_DIRTY, {
+        name: "PREDICTED_REWRITE_FAULTS_DIRTY",
+        allowed: "number",
+      });
       // Rounded per page: a stray fault of the JS engine must not decide.
       const perSynced = Math.round(value.syncedFaults / value.syncedPages);
       const perDirty = Math.round(value.otherFaults / value.otherPages);
@@ -714,23 +696,20 @@ export default defineChecks([
       }
       // Predictions first: the observations are shown only once you have predicted.
       const predicted = {
-        PREDICTED_ASYNC_CLEANS_PAGES: prediction(
+        PREDICTED_ASYNC_CLEANS_PAGES: requirePrediction(
           ctx,
-          value.predictions,
-          "PREDICTED_ASYNC_CLEANS_PAGES",
-          "boolean",
+          value.predictions.PREDICTED_ASYNC_CLEANS_PAGES,
+          { name: "PREDICTED_ASYNC_CLEANS_PAGES", allowed: "boolean" },
         ),
-        PREDICTED_INVALIDATE_DROPS_WRITES: prediction(
+        PREDICTED_INVALIDATE_DROPS_WRITES: requirePrediction(
           ctx,
-          value.predictions,
-          "PREDICTED_INVALIDATE_DROPS_WRITES",
-          "boolean",
+          value.predictions.PREDICTED_INVALIDATE_DROPS_WRITES,
+          { name: "PREDICTED_INVALIDATE_DROPS_WRITES", allowed: "boolean" },
         ),
-        PREDICTED_UNALIGNED_MSYNC: prediction(
+        PREDICTED_UNALIGNED_MSYNC: requirePrediction(
           ctx,
-          value.predictions,
-          "PREDICTED_UNALIGNED_MSYNC",
-          "string",
+          value.predictions.PREDICTED_UNALIGNED_MSYNC,
+          { name: "PREDICTED_UNALIGNED_MSYNC", allowed: "string" },
         ),
       };
       const before = run.dirtyBefore!, after = run.afterAsync!;
@@ -797,7 +776,10 @@ export default defineChecks([
         length: number;
         predictions: Record<string, unknown>;
       };
-      const predicted = prediction(ctx, data.predictions, "PREDICTED_KILL_LOSES_WRITES", "boolean");
+      const predicted = requirePrediction(ctx, data.predictions.PREDICTED_KILL_LOSES_WRITES, {
+        name: "PREDICTED_KILL_LOSES_WRITES",
+        allowed: "boolean",
+      });
       const dirty = sizes(child.pid, data.address, data.length);
       child.kill("SIGKILL");
       const result = await child.result();

@@ -23,6 +23,7 @@ import {
   O,
   procMaps,
   PROT,
+  requirePrediction,
   sys,
 } from "../../../lib/checker/mod.ts";
 import { ERROR_FUNCTIONS, type ErrorOutcome, type Params, SIGNAL_FUNCTIONS } from "./drive.ts";
@@ -646,13 +647,11 @@ export default defineChecks([
       const signals = (predictions.PREDICTED_SIGNALS ?? {}) as Record<string, unknown>;
       const wrong: string[] = [];
       for (const fn of SIGNAL_FUNCTIONS) {
-        const predicted = signals[fn];
-        if (typeof predicted !== "string") {
-          ctx.fail(`PREDICTED_SIGNALS.${fn} is not set`, {
-            awaitingPrediction: true,
-            mistake: `predict first: the name of the signal, e.g. "SIGILL"`,
-          });
-        }
+        const predicted = requirePrediction(ctx, signals[fn], {
+          name: `PREDICTED_SIGNALS.${fn}`,
+          allowed: "string",
+          describe: 'a signal name such as "SIGILL"',
+        });
         const run = await signalRun(ctx, fn);
         if (judgeSignal(run, fn)) {
           ctx.fail(`${fn} does not crash the way it should yet: make it work first`, {
@@ -662,13 +661,10 @@ export default defineChecks([
         ctx.note(`${fn}: you predicted ${predicted}, the kernel sent ${run.result.signal}`);
         if (predicted !== run.result.signal) wrong.push(`${fn}: ${run.result.signal}`);
       }
-      const lines = predictions.PREDICTED_MAPS_LINES;
-      if (typeof lines !== "number") {
-        ctx.fail("PREDICTED_MAPS_LINES is not set", {
-          awaitingPrediction: true,
-          mistake: "predict first: a number",
-        });
-      }
+      const lines = requirePrediction(ctx, predictions.PREDICTED_MAPS_LINES, {
+        name: "PREDICTED_MAPS_LINES",
+        allowed: "number",
+      });
       const layout = judgeLayout(await layoutRun(ctx));
       if ("message" in layout) {
         return ctx.fail("allocateGuarded is not right yet: make it work first", {

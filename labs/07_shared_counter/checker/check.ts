@@ -23,6 +23,7 @@ import {
   type ProcessState,
   processState,
   PROT,
+  requirePrediction,
 } from "../../../lib/checker/mod.ts";
 import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
 
@@ -667,14 +668,16 @@ export default defineChecks([
       ) as { spin: unknown; futex: unknown };
       const spinPredicted = predicted.spin;
       const futexPredicted = predicted.futex;
-      if (spinPredicted === null || futexPredicted === null) {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected:
-            'PREDICTED_SPIN_WAITER_STATE and PREDICTED_FUTEX_WAITER_STATE set to "R" or "S"',
-          observed: "undefined",
-        });
-      }
+      requirePrediction(ctx, spinPredicted, {
+        name: "PREDICTED_SPIN_WAITER_STATE",
+        allowed: "string",
+        describe: '"R" or "S"',
+      });
+      requirePrediction(ctx, futexPredicted, {
+        name: "PREDICTED_FUTEX_WAITER_STATE",
+        allowed: "string",
+        describe: '"R" or "S"',
+      });
       let spinSeen: string | undefined;
       try {
         spinSeen = usual((await spinScenario(ctx)).waits[0].states);

@@ -24,6 +24,7 @@ import {
   type Mapping,
   processState,
   procMaps,
+  requirePrediction,
 } from "../../../lib/checker/mod.ts";
 import {
   CAPACITY,
@@ -892,17 +893,14 @@ export default defineChecks([
       "What does receive() ask the kernel for? Count the system calls it makes when there is data to take.",
     timeoutMs: 40_000,
     async run(ctx) {
-      const predicted = (ctx.expectOk(
+      const exported = (ctx.expectOk(
         await ctx.run("drive.ts", { mode: "predictions" } satisfies Params),
         "reading your prediction",
       ) as { reads: unknown }).reads;
-      if (typeof predicted !== "number") {
-        return ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: "PREDICTED_READ_CALLS_PER_1000 set to a number",
-          observed: String(predicted),
-        });
-      }
+      const predicted = requirePrediction(ctx, exported, {
+        name: "PREDICTED_READ_CALLS_PER_1000",
+        allowed: "number",
+      });
       // Throughput run: your pair, no pauses; the consumer counts its own read() calls.
       const capacity = 65536;
       const count = 50_000;

@@ -15,6 +15,7 @@ import {
   type KernelProfile,
   procMaps,
   PROT,
+  requirePrediction,
   smaps,
 } from "../../../lib/checker/mod.ts";
 import type { LookupPages, PagesTable, TablePages } from "./drive.ts";
@@ -474,18 +475,14 @@ export default defineChecks([
       const measured = value!.evictable
         ? median(clean(big.lookups).map((l) => l.read))
         : Math.log2(big.pages);
-      const p = value!.predicted;
       ctx.note(
-        `you predicted ${p ?? "nothing"}; the kernel read ${measured} ` +
+        `you predicted ${value!.predicted ?? "nothing"}; the kernel read ${measured} ` +
           `page(s) per lookup (4096-page table, MADV_RANDOM, cold cache)`,
       );
-      if (typeof p !== "number" || !Number.isFinite(p)) {
-        return ctx.fail("PREDICTED_PAGES_PER_LOOKUP is not set", {
-          awaitingPrediction: true,
-          expected: "a number, predicted before running the checks",
-          observed: String(p),
-        });
-      }
+      const p = requirePrediction(ctx, value!.predicted, {
+        name: "PREDICTED_PAGES_PER_LOOKUP",
+        allowed: "number",
+      });
       if (Math.abs(p - measured) > 2) {
         ctx.fail("the prediction is off", {
           expected: `${measured} (±2), measured in this run`,

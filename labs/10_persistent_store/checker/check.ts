@@ -15,6 +15,7 @@ import {
   defineChecks,
   MS,
   readProcText,
+  requirePrediction,
   smaps,
 } from "../../../lib/checker/mod.ts";
 import { Follower, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
@@ -649,13 +650,7 @@ export default defineChecks([
         `you predicted ${predicted ?? "nothing"} lost; the kernel lost ${kill.lost} ` +
           `(after ${kill.rounds.length} kills, no msync ever, ${returned} appends returned)`,
       );
-      if (typeof predicted !== "number") {
-        return ctx.fail("PREDICTED_LOST_AFTER_KILL is not set", {
-          awaitingPrediction: true,
-          expected: "a number, predicted before running the checks",
-          observed: String(predicted),
-        });
-      }
+      requirePrediction(ctx, predicted, { name: "PREDICTED_LOST_AFTER_KILL", allowed: "number" });
       if (predicted !== kill.lost) {
         ctx.fail("the prediction is off", {
           expected: `${kill.lost}, observed in this run`,
