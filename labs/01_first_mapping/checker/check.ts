@@ -13,15 +13,16 @@
 
 import {
   type CallRecord,
+  callsTo,
   type CheckContext,
   type ChildResult,
   defineChecks,
-  MAP,
+  hasFlag,
   pagemap,
   procIo,
   procMaps,
-  PROT,
   requirePrediction,
+  succeeded,
   sys,
 } from "../../../lib/checker/mod.ts";
 import type {
@@ -387,7 +388,7 @@ export default defineChecks([
       'return mapFile(path, { access: "read" }): no populate, no peeking at the bytes inside mapWhole.',
     async run(ctx: CheckContext) {
       const run = await lazyRun(ctx);
-      const mmaps = run.result.calls.filter((c) => c.call === "mmap" && !c.error);
+      const mmaps = succeeded(run.result.calls, "mmap");
       if (!run.afterMap) {
         if (run.result.outcome === "threw" && run.result.error?.name === "TypeError") {
           ctx.fail(run.result.error.message, {
@@ -401,7 +402,7 @@ export default defineChecks([
         });
       }
       const first = mmaps[0];
-      if (first && typeof first.args.prot === "number" && (first.args.prot & PROT.WRITE) !== 0) {
+      if (first && hasFlag(first, "PROT_WRITE")) {
         ctx.fail("the file was mapped with PROT_WRITE", {
           expected: "mmap(NULL, …, PROT_READ, MAP_SHARED or MAP_PRIVATE, fd, 0)",
           observed: `perms ${run.afterMap.perms} in /proc/PID/maps`,
@@ -426,8 +427,7 @@ export default defineChecks([
         });
       }
       if (run.afterMap.present > 0) {
-        const populated = first && typeof first.args.flags === "number" &&
-          (first.args.flags & MAP.POPULATE) !== 0;
+        const populated = first && hasFlag(first, "MAP_POPULATE");
         ctx.fail("pages of the file were in the process before anything read them", {
           expected: "0 pages present right after mmap",
           observed: `${run.afterMap.present} of ${run.afterMap.pages} pages present`,
@@ -598,7 +598,7 @@ export default defineChecks([
             });
           }
           const calls = callsOf(run, outcome);
-          const mmaps = calls.filter((c) => c.call === "mmap" && !c.error);
+          const mmaps = succeeded(calls, "mmap");
           if (mmaps.length === 0) {
             ctx.fail(`${what} made no mmap call`, {
               mistake: "read the window through a mapping: mapFile(path, { offset, length })",
@@ -632,7 +632,7 @@ export default defineChecks([
                 "pass length too: (offset - base) + length; without it mapFile maps to the end of the file",
             });
           }
-          if (!calls.some((c) => c.call === "munmap" && c.args.addr === m.result)) {
+          if (!callsTo(calls, "munmap").some((c) => c.args.addr === m.result)) {
             ctx.fail(`${what} left its mapping behind`, {
               mistake:
                 "forgetting munmap: `using mapping = mapFile(…)` unmaps at the end of the block",
@@ -665,7 +665,7 @@ export default defineChecks([
       }
       const outcomes = [got.big.countLines, got.big.findAll, ...got.big.windows];
       const calls = outcomes.flatMap((o) => callsOf(run, o));
-      const preads = calls.filter((c) => c.call === "pread");
+      const preads = callsTo(calls, "pread");
       ctx.note(
         `scanning the ${fmt(size)}-byte file with countLines, findAll and readWindow added ` +
           `${fmt(run.rcharGrowth)} bytes to rchar in /proc/PID/io`,
@@ -685,7 +685,7 @@ export default defineChecks([
           got.big.findAll,
         ]] as const
       ) {
-        if (!callsOf(run, o).some((c) => c.call === "mmap" && !c.error)) {
+        if (succeeded(callsOf(run, o), "mmap").length === 0) {
           ctx.fail(`${name} on the big file made no mmap call`, {
             mistake: "map the file with mapFile (through mapWhole) and read mapping.bytes",
           });
@@ -705,8 +705,8 @@ export default defineChecks([
       if (run.leftMapped === undefined) {
         ctx.fail("the checker could not read /proc/PID/maps at the end");
       }
-      const maps = run.result.calls.filter((c) => c.call === "mmap" && !c.error).length;
-      const unmaps = run.result.calls.filter((c) => c.call === "munmap" && !c.error).length;
+      const maps = succeeded(run.result.calls, "mmap").length;
+      const unmaps = succeeded(run.result.calls, "munmap").length;
       if (run.leftMapped.length > 0) {
         ctx.fail(
           `${run.leftMapped.length} mapping(s) of the lab's files were still there at the end`,
@@ -749,7 +749,7 @@ export default defineChecks([
       ctx.expectEqual(e.findAll.value, [], { what: "findAll on an empty file" });
       ctx.expectEqual(e.readWindow.value, "", { what: "readWindow(empty, 0, 0)" });
       const attempts = [e.mapWhole, e.countLines, e.findAll, e.readWindow]
-        .flatMap((o) => callsOf(run, o)).filter((c) => c.call === "mmap");
+        .flatMap((o) => callsTo(callsOf(run, o), "mmap"));
       if (attempts.length > 0) {
         ctx.fail("mmap was called for the empty file", {
           observed: `${attempts.length} mmap call(s), ${attempts[0].error ?? "ok"}`,

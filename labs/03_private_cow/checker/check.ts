@@ -4,14 +4,16 @@
  */
 import {
   type CallRecord,
+  callsTo,
   type CheckContext,
   type ChildResult,
   defineChecks,
   formatInvocation,
+  hasFlag,
   kB,
-  MAP,
   pageList,
   requirePrediction,
+  succeeded,
 } from "../../../lib/checker/mod.ts";
 import { type DriveParams, type Edit, fewest, type Look, pageFingerprints } from "./shared.ts";
 
@@ -166,8 +168,8 @@ function finished(ctx: CheckContext, run: Run): DriveValue {
     ctx.fail("your code was killed by SIGSEGV while edit() wrote to the draft", {
       expected: "a writable draft: mmap(…, PROT_READ|PROT_WRITE, MAP_PRIVATE, fd, 0)",
       observed: "killed by SIGSEGV: a store into memory the mapping does not allow writing" +
-        (r.calls.some((c) => c.call === "mmap")
-          ? `; your draft: ${formatInvocation(r.calls.filter((c) => c.call === "mmap").at(-1)!)}`
+        (callsTo(r.calls, "mmap").length > 0
+          ? `; your draft: ${formatInvocation(callsTo(r.calls, "mmap").at(-1)!)}`
           : ""),
       mistake: 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
         '"readwrite" (a private mapping may be writable even though the file is opened read-only)',
@@ -178,13 +180,9 @@ function finished(ctx: CheckContext, run: Run): DriveValue {
 
 function draftCall(run: Run, calls: CallRecord[]): CallRecord | undefined {
   const value = run.result.value as DriveValue | undefined;
-  const maps = calls.filter((c) => c.call === "mmap" && c.error === undefined);
+  const maps = succeeded(calls, "mmap");
   if (value) return maps.find((c) => c.result === value.address);
   return maps.at(-1);
-}
-
-function flagsOf(call: CallRecord): number {
-  return typeof call.args.flags === "number" ? call.args.flags : 0;
 }
 
 /** Expected page fingerprints of the draft: the file's bytes, with `edits` applied. */
@@ -215,7 +213,7 @@ export default defineChecks([
         });
       }
       ctx.note(`your draft: ${formatInvocation(call)}`);
-      if (flagsOf(call) & MAP.ANONYMOUS) {
+      if (hasFlag(call, "MAP_ANONYMOUS")) {
         ctx.fail("the draft is anonymous memory holding a copy of the file, not a mapping of it", {
           expected: "mmap(…, MAP_PRIVATE, fd, 0): a private mapping of the file itself",
           observed: formatInvocation(call),
@@ -275,8 +273,8 @@ export default defineChecks([
     async run(ctx: CheckContext) {
       const run = await runOnce(ctx);
       const call = draftCall(run, run.result.calls);
-      const shared = call !== undefined && (flagsOf(call) & MAP.SHARED) !== 0;
-      const writes = run.result.calls.filter((c) => c.call === "pwrite" || c.call === "write");
+      const shared = call !== undefined && hasFlag(call, "MAP_SHARED");
+      const writes = callsTo(run.result.calls, "pwrite", "write");
       const check = (what: string, seen: Uint8Array | undefined, expected: Uint8Array) => {
         if (!seen) return;
         const a = pageFingerprints(seen, run.pageSize);
@@ -315,7 +313,7 @@ export default defineChecks([
       const { atRead, atEdited } = run;
       if (!atRead || !atEdited) ctx.fail("the drive did not reach its checkpoints");
       const ps = run.pageSize;
-      const populate = (flagsOf(call) & MAP.POPULATE) !== 0;
+      const populate = hasFlag(call, "MAP_POPULATE");
       const notFile = atRead.pages.map((p, i) => p.present && p.fileOrShared ? -1 : i)
         .filter((i) => i >= 0);
       if (notFile.length) {
@@ -326,7 +324,7 @@ export default defineChecks([
           mistake: populate
             ? "MAP_POPULATE on a private writable mapping pre-faults every page for writing: " +
               "the kernel copies them all at once. Drop populate"
-            : (flagsOf(call) & MAP.SHARED)
+            : hasFlag(call, "MAP_SHARED")
             ? "a shared mapping"
             : "the draft was written before any edit",
         });
@@ -347,9 +345,7 @@ export default defineChecks([
       const copied = atEdited.pages.map((p, i) => p.present && !p.fileOrShared ? i : -1)
         .filter((i) => i >= 0);
       const absentEdited = edited.filter((i) => !atEdited.pages[i].present);
-      if (
-        (flagsOf(call) & MAP.SHARED) && copied.length === 0
-      ) {
+      if (hasFlag(call, "MAP_SHARED") && copied.length === 0) {
         ctx.fail("no page was copied on write: your edits went to the file's pages", {
           expected: `${pageList(edited)} copied (pagemap bit 61 clear)`,
           observed: `every page still the file's page-cache page; your draft: ${

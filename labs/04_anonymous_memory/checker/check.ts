@@ -10,17 +10,19 @@
  */
 import {
   type CallRecord,
+  callsTo,
   type CheckContext,
   type ChildHandle,
   type ChildResult,
   defineChecks,
   formatInvocation,
+  hasFlag,
   kB,
-  MAP,
   pageList,
   readProcText,
   requirePrediction,
   said,
+  succeeded,
 } from "../../../lib/checker/mod.ts";
 import type {
   AttachParams,
@@ -271,7 +273,7 @@ async function sharedRun(ctx: CheckContext): Promise<SharedRun> {
 // Helpers for messages.
 
 function mmapCalls(result: ChildResult): CallRecord[] {
-  return result.calls.filter((c) => c.call === "mmap" && c.error === undefined);
+  return succeeded(result.calls, "mmap");
 }
 
 function num(call: CallRecord, arg: string): number {
@@ -432,15 +434,14 @@ export default defineChecks([
         });
       }
       ctx.note(`your allocation: ${formatInvocation(call)}`);
-      const flags = num(call, "flags");
-      if (!(flags & MAP.ANONYMOUS) || num(call, "fd") !== -1) {
+      if (!hasFlag(call, "MAP_ANONYMOUS") || num(call, "fd") !== -1) {
         ctx.fail("allocate's memory is a mapping of a file, not anonymous memory", {
           expected: "mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
           observed: formatInvocation(call),
           mistake: "use mapAnonymous(size): memory that belongs to no file",
         });
       }
-      if (flags & MAP.SHARED) {
+      if (hasFlag(call, "MAP_SHARED")) {
         ctx.fail("allocate's memory is shared anonymous memory (MAP_SHARED)", {
           expected: "MAP_PRIVATE|MAP_ANONYMOUS",
           observed: formatInvocation(call),
@@ -456,7 +457,7 @@ export default defineChecks([
       const atStart = run.looks.allocated;
       const resident = atStart.pages.map((p, i) => p.present ? i : -1).filter((i) => i >= 0);
       if (resident.length) {
-        const populate = (flags & MAP.POPULATE) !== 0;
+        const populate = hasFlag(call, "MAP_POPULATE");
         ctx.fail("pages were already in RAM before anything touched them", {
           expected: "right after allocate: every page absent (pagemap bit 63 clear), Rss 0 kB",
           observed: `${resident.length} of ${atStart.pages.length} pages present, Rss ${
@@ -575,7 +576,7 @@ export default defineChecks([
       const expectedRss = before.rss - ownInRange * ps;
       const range = `pages ${first}–${first + count - 1}`;
       if (stillThere.length === count && droppedElsewhere.length === 0) {
-        const calls = run.result.calls.filter((c) => c.call === "madvise");
+        const calls = callsTo(run.result.calls, "madvise");
         ctx.fail(`release(memory, ${first}, ${count}) left every page of ${range} in place`, {
           expected: `${range} absent (pagemap bit 63 clear), Rss ${kB(expectedRss)}`,
           observed: `all present, Rss ${kB(after.rss)} (was ${kB(before.rss)}); ` +
@@ -746,7 +747,7 @@ export default defineChecks([
       }
       const seen = (run.owner.value as { seen?: string[] } | undefined)?.seen;
       if (seen?.[1] !== run.texts.other) {
-        const priv = call !== undefined && (num(call, "flags") & MAP.PRIVATE) !== 0;
+        const priv = call !== undefined && hasFlag(call, "MAP_PRIVATE");
         ctx.fail("the creator did not see what the other process wrote", {
           expected: JSON.stringify(run.texts.other),
           observed: shown(seen?.[1]),

@@ -13,9 +13,11 @@
  */
 import {
   type CallRecord,
+  callsTo,
   type CheckContext,
   type ChildResult,
   defineChecks,
+  hasFlag,
   MS,
   requirePrediction,
   smaps,
@@ -159,18 +161,14 @@ function syncedPagesOf(calls: CallRecord[], address: string, pages: number) {
   const outside: string[] = [];
   const described: string[] = [];
   let asyncOnly = 0, failed = 0, total = 0;
-  for (const c of calls) {
-    if (c.call !== "msync") continue;
+  for (const c of callsTo(calls, "msync")) {
     total++;
     const addr = typeof c.args.addr === "string" ? BigInt(c.args.addr) : 0n;
     const length = Number(c.args.length);
     const flags = Number(c.args.flags);
     const rel = Number(addr - base);
-    const flagText = [
-      flags & MS.SYNC ? "MS_SYNC" : "",
-      flags & MS.ASYNC ? "MS_ASYNC" : "",
-      flags & MS.INVALIDATE ? "MS_INVALIDATE" : "",
-    ].filter(Boolean).join("|") || String(flags);
+    const flagText = (["MS_SYNC", "MS_ASYNC", "MS_INVALIDATE"] as const)
+      .filter((flag) => hasFlag(c, flag)).join("|") || String(flags);
     described.push(
       `msync(log+${rel}, ${length}, ${flagText})${c.error ? ` = -1 ${c.error}` : ""}`,
     );
@@ -178,7 +176,7 @@ function syncedPagesOf(calls: CallRecord[], address: string, pages: number) {
       failed++;
       continue;
     }
-    if (!(flags & MS.SYNC)) {
+    if (!hasFlag(c, "MS_SYNC")) {
       asyncOnly++;
       continue;
     }

@@ -14,15 +14,15 @@
  */
 
 import {
+  callsTo,
   type CheckContext,
   type ChildHandle,
   type ChildResult,
   defineChecks,
-  MAP,
+  hasFlag,
   mapFile,
   type ProcessState,
   processState,
-  PROT,
   requirePrediction,
 } from "../../../lib/checker/mod.ts";
 import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
@@ -325,10 +325,8 @@ export default defineChecks([
       ]);
       const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params);
       const { length } = ctx.expectOk(result, "openShared") as { length: number };
-      const maps = result.calls.filter((c) => c.call === "mmap");
-      const privateMap = maps.some((c) =>
-        typeof c.args.flags === "number" && (c.args.flags & MAP.PRIVATE) !== 0
-      );
+      const maps = callsTo(result.calls, "mmap");
+      const privateMap = maps.some((c) => hasFlag(c, "MAP_PRIVATE"));
       const file = new Int32Array(Deno.readFileSync(path).buffer);
       const missing = writes.filter(([i, v]) => file[i] !== v);
       if (missing.length > 0) {
@@ -344,10 +342,7 @@ export default defineChecks([
             : "the view is not over the mapping's memory",
         });
       }
-      const shared = maps.some((c) =>
-        typeof c.args.flags === "number" && (c.args.flags & MAP.SHARED) !== 0 &&
-        typeof c.args.prot === "number" && (c.args.prot & PROT.WRITE) !== 0
-      );
+      const shared = maps.some((c) => hasFlag(c, "MAP_SHARED") && hasFlag(c, "PROT_WRITE"));
       if (!shared) ctx.fail("no shared, writable mmap() call was made");
       ctx.expectEqual(length, cellsCount, {
         what: `the view's length for a ${pages * FILE_BYTES}-byte file`,

@@ -9,12 +9,13 @@
  * mincore(2) by the drive (exact under MADV_RANDOM: no read-around).
  */
 import {
+  callsTo,
   type CheckContext,
   type ChildResult,
   defineChecks,
+  hasFlag,
   type KernelProfile,
   procMaps,
-  PROT,
   requirePrediction,
   smaps,
 } from "../../../lib/checker/mod.ts";
@@ -302,7 +303,7 @@ export default defineChecks([
       const value = result.value as { rchar: number };
       const calls = result.calls;
       const total = plan.reduce((n, p) => n + p.table.count * RECORD, 0);
-      const preads = calls.filter((c) => c.call === "pread").length;
+      const preads = callsTo(calls, "pread").length;
       if (preads > 0 || value.rchar > total / 4) {
         ctx.fail("the table was read with read()/pread(), not through a mapping", {
           expected: "no read() of the table: keys come from the mapped memory",
@@ -314,11 +315,10 @@ export default defineChecks([
       }
       for (const [i, p] of plan.entries()) {
         if (p.table.count === 0) continue;
-        const opens = calls.filter((c) => c.call === "open" && c.args.path === p.table.path)
+        const opens = callsTo(calls, "open").filter((c) => c.args.path === p.table.path)
           .map((c) => c.result);
-        const maps = calls.filter((c) =>
-          c.call === "mmap" && opens.includes(c.args.fd) && typeof c.args.prot === "number" &&
-          (c.args.prot & PROT.READ) !== 0
+        const maps = callsTo(calls, "mmap").filter((c) =>
+          opens.includes(c.args.fd) && hasFlag(c, "PROT_READ")
         );
         if (maps.length === 0 || !mappedAtOpen[i]) {
           ctx.fail(`${p.table.name} was not mapped while the lookups ran`, {
@@ -333,7 +333,7 @@ export default defineChecks([
           });
         }
         const unmapped = maps.every((m) =>
-          calls.some((c) => c.call === "munmap" && c.args.addr === m.result)
+          callsTo(calls, "munmap").some((c) => c.args.addr === m.result)
         );
         if (!unmapped) {
           ctx.fail(`${p.table.name} stayed mapped after close()`, {

@@ -10,10 +10,11 @@
  * (ftruncate, mmap, msync); /proc/PID/smaps of the writer after sync().
  */
 import {
+  callsTo,
   type CheckContext,
   type ChildResult,
   defineChecks,
-  MS,
+  hasFlag,
   readProcText,
   requirePrediction,
   smaps,
@@ -478,8 +479,8 @@ export default defineChecks([
         });
       }
       // How it grew, for the notes: ftruncate calls (resizeFile, sys.ftruncate) and mappings.
-      const sizes = result.calls.filter((c) => c.call === "ftruncate").map((c) => c.args.length);
-      const maps = result.calls.filter((c) => c.call === "mmap").length;
+      const sizes = callsTo(result.calls, "ftruncate").map((c) => c.args.length);
+      const maps = callsTo(result.calls, "mmap").length;
       ctx.note(
         `${count} entries: the file grew from ${sizeAtOpen} to ${parsed.size} bytes` +
           (sizes.length ? ` (ftruncate: ${sizes.join(" → ")})` : "") + `; ${maps} mmap call(s)`,
@@ -673,8 +674,8 @@ export default defineChecks([
       if (run.syncError) {
         ctx.fail(`sync() threw ${run.syncError}`, { mistake: "call mapping.sync()" });
       }
-      const msyncs = run.writer.calls.filter((c) => c.call === "msync");
-      const synced = msyncs.some((c) => typeof c.args.flags === "number" && c.args.flags & MS.SYNC);
+      const msyncs = callsTo(run.writer.calls, "msync");
+      const synced = msyncs.some((c) => hasFlag(c, "MS_SYNC"));
       if (!synced) {
         ctx.fail("no msync(MS_SYNC) was made by sync()", {
           expected: "msync(addr, length, MS_SYNC)",
