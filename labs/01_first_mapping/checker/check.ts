@@ -18,6 +18,7 @@ import {
   type ChildResult,
   defineChecks,
   hasFlag,
+  hex,
   pagemap,
   procIo,
   procMaps,
@@ -111,10 +112,6 @@ function newlines(bytes: Uint8Array): number {
   let n = 0;
   for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fmt(n: number): string {

@@ -8,14 +8,16 @@ import {
   type CheckContext,
   type ChildResult,
   defineChecks,
+  differingPages,
   formatInvocation,
   hasFlag,
   kB,
+  pageFingerprints,
   pageList,
   requirePrediction,
   succeeded,
 } from "../../../lib/checker/mod.ts";
-import { type DriveParams, type Edit, fewest, type Look, pageFingerprints } from "./shared.ts";
+import { type DriveParams, type Edit, fewest, type Look } from "./shared.ts";
 
 /** What the drive returns. */
 interface DriveValue {
@@ -223,7 +225,7 @@ export default defineChecks([
       }
       const ps = run.pageSize;
       const fromFile = pageFingerprints(run.original, ps);
-      const differ = fromFile.map((f, i) => f === value.before[i] ? -1 : i).filter((i) => i >= 0);
+      const differ = differingPages(value.before, fromFile);
       if (value.before.length !== fromFile.length || differ.length) {
         ctx.fail("before any edit, the draft does not read as the file", {
           expected: `${fromFile.length} pages equal to the file's`,
@@ -279,7 +281,7 @@ export default defineChecks([
         if (!seen) return;
         const a = pageFingerprints(seen, run.pageSize);
         const b = pageFingerprints(expected, run.pageSize);
-        const differ = b.map((f, i) => f === a[i] ? -1 : i).filter((i) => i >= 0);
+        const differ = differingPages(a, b);
         if (differ.length || seen.length !== expected.length) {
           ctx.fail(`the file changed: ${what}, ${pageList(differ)} differ from the original`, {
             expected: "the file's original bytes (the draft's edits stay in your process)",

@@ -6,10 +6,11 @@
 import {
   defineDrive,
   type Mapping,
+  pageFingerprints,
   studentExport,
   threadFaultCounts,
 } from "../../../lib/checker/mod.ts";
-import { type DriveParams, pageFingerprints } from "./shared.ts";
+import { type DriveParams } from "./shared.ts";
 
 const decoder = new TextDecoder();
 const PREDICTIONS = [

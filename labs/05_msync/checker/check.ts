@@ -17,8 +17,11 @@ import {
   type CheckContext,
   type ChildResult,
   defineChecks,
+  fnv1a,
   hasFlag,
+  hex,
   MS,
+  pageList,
   requirePrediction,
   smaps,
   sys,
@@ -51,12 +54,6 @@ function makeFile(path: string, content: Uint8Array): void {
   file.syncSync(); // fsync: the pages start clean, the blocks allocated
 }
 
-function fnv1a(data: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (const b of data) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h;
-}
-
 /** The marker as the stub's `encodeMarker` lays it out. */
 function marker(sequence: number, offset: number, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
@@ -73,10 +70,6 @@ function describeMarker(bytes: Uint8Array): string {
   return `sequence=${v.getUint32(0, true)} offset=${v.getUint32(4, true)} length=${
     v.getUint32(8, true)
   } checksum=0x${v.getUint32(12, true).toString(16)}`;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 interface Sizes {
@@ -103,11 +96,6 @@ function sizes(
     clean += e.privateClean + e.sharedClean;
   }
   return { dirty: dirty / PS, clean: clean / PS };
-}
-
-function pagesList(pages: Iterable<number>): string {
-  const list = [...pages].sort((a, b) => a - b);
-  return list.length ? list.join(", ") : "none";
 }
 
 function requireDiskBacked(ctx: CheckContext): void {
@@ -469,10 +457,10 @@ export default defineChecks([
       const value = commitValue(ctx, run);
       const s = syncedPagesOf(run.result.calls, value.address, run.pages);
       ctx.note(`your msync calls: ${s.described.join("; ") || "none"}`);
-      ctx.note(`this update changed pages ${pagesList(run.expected)} (page 0 holds the marker)`);
+      ctx.note(`this update changed ${pageList(run.expected)} (page 0 holds the marker)`);
       if (s.total === 0) {
         ctx.fail("commitUpdate made no msync call", {
-          expected: `msync(MS_SYNC) of pages ${pagesList(run.expected)}`,
+          expected: `msync(MS_SYNC) of ${pageList(run.expected)}`,
           observed: "no msync",
           mistake: "no msync: every process sees the update at once, but nothing forced it to " +
             "disk; a power cut loses it, marker and all",
@@ -502,9 +490,9 @@ export default defineChecks([
       const extra = [...s.covered].filter((p) => !run.expected.has(p));
       if (missing.length) {
         const last = run.dataPages[run.dataPages.length - 1];
-        ctx.fail(`page(s) ${pagesList(missing)} of the update were never synced`, {
-          expected: `pages ${pagesList(run.expected)}`,
-          observed: `pages ${pagesList(s.covered)}`,
+        ctx.fail(`${pageList(missing)} of the update never got synced`, {
+          expected: pageList(run.expected),
+          observed: pageList(s.covered),
           mistake: missing.includes(0)
             ? "the marker page (page 0) was not synced: the marker is not durable"
             : missing.includes(last)
@@ -515,9 +503,9 @@ export default defineChecks([
         });
       }
       if (extra.length) {
-        ctx.fail(`page(s) ${pagesList(extra)} were synced but the update did not change them`, {
-          expected: `pages ${pagesList(run.expected)}`,
-          observed: `pages ${pagesList(s.covered)}`,
+        ctx.fail(`msync covered ${pageList(extra)}, which the update did not change`, {
+          expected: pageList(run.expected),
+          observed: pageList(s.covered),
           mistake: extra.length >= run.pages - run.expected.size
             ? "syncing the whole file: it writes every dirty page (here, other pending writes " +
               "too): on a big file that is slow, and it is not what the commit needs"
@@ -547,7 +535,7 @@ export default defineChecks([
         return out;
       };
       const story = syncs.map((s, i) =>
-        `#${i + 1} msync of page(s) ${pagesList(pagesOf(s))}: data ${s.data}, marker ${
+        `#${i + 1} msync of ${pageList(pagesOf(s))}: data ${s.data}, marker ${
           s.marker === newMarker ? "new" : "old"
         }`
       );
@@ -617,7 +605,7 @@ export default defineChecks([
       }
       if (after.clean !== n || after.dirty !== run.pages - n) {
         ctx.fail(`${after.clean} page(s) clean after commitUpdate, expected ${n}`, {
-          expected: `${n} clean (pages ${pagesList(run.expected)}), ${run.pages - n} still dirty`,
+          expected: `${n} clean (${pageList(run.expected)}), ${run.pages - n} still dirty`,
           observed: `${after.clean} clean, ${after.dirty} dirty`,
           mistake: after.clean < n
             ? "a synced page was written again afterwards (the marker written after its msync?), " +

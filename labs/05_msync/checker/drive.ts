@@ -21,6 +21,7 @@ import {
   type CallRecord,
   defineDrive,
   type DriveContext,
+  hex,
   mapFile,
   type Mapping,
   MmapError,
@@ -79,10 +80,6 @@ function predictions(ctx: DriveContext<unknown>): Record<string, unknown> {
     out[name] = value === undefined ? null : value;
   }
   return out;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 // Faults of this thread only: V8's helper threads add noise to RUSAGE_SELF.

@@ -20,6 +20,7 @@ import {
   type ChildResult,
   defineChecks,
   describeOutcome,
+  hex,
   mapFile,
   type Mapping,
   processState,
@@ -551,10 +552,8 @@ function frameBytes(messages: number[][]): number[] {
   return out;
 }
 
-function hex(bytes: ArrayLike<number>, max = 24): string {
-  const parts = Array.from(bytes).slice(0, max).map((b) => b.toString(16).padStart(2, "0"));
-  return parts.join(" ") + (bytes.length > max ? " …" : "");
-}
+/** Bytes as the checks show them: spaced hex, the first 24 only. */
+const SPACED = { separator: " ", max: 24 };
 
 /** One ring for send-frames: frames that start `gap` bytes before the end of the data area. */
 async function sendFrames(ctx: CheckContext, gap: number) {
@@ -600,9 +599,9 @@ async function sendFrames(ctx: CheckContext, gap: number) {
   if (at >= 0) {
     ctx.fail("the bytes in the data area are not the frames", {
       expected: `from data[${start % capacity}] on (wrapping to data[0] after ${gap} bytes): ${
-        hex(expected)
+        hex(expected, SPACED)
       }`,
-      observed: hex(got),
+      observed: hex(got, SPACED),
       mistake: at >= gap
         ? `byte ${at} of the stream (past the end of the data area) is wrong: a frame that reaches the end goes on at data[0]`
         : at < 4 && gap < 4
@@ -670,7 +669,7 @@ async function receiveFrames(ctx: CheckContext, gap: number) {
           "null only for the close mark (length 0xFFFFFFFF); an empty message (length 0) is a message",
       });
     }
-    ctx.expectEqual(hex(got[i], 64), hex(messages[i], 64), {
+    ctx.expectEqual(hex(got[i], { ...SPACED, max: 64 }), hex(messages[i], { ...SPACED, max: 64 }), {
       what: `message ${i} (${
         messages[i].length
       } bytes; the first frame starts ${gap} bytes before the end)`,
