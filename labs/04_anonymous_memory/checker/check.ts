@@ -19,10 +19,10 @@ import {
   hasFlag,
   kB,
   pageList,
-  readProcText,
   requirePrediction,
   said,
   succeeded,
+  threadStat,
 } from "../../../lib/checker/mod.ts";
 import type {
   AttachParams,
@@ -298,9 +298,7 @@ function shown(text: string | undefined): string {
  * garbage collector's and compiler's threads fault pages of their own.
  */
 function mainThreadMinorFaults(pid: number): number {
-  const stat = readProcText(`/proc/${pid}/task/${pid}/stat`);
-  // After "pid (comm) ", field 3 (state) is index 0: minflt is field 10.
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  return threadStat(pid).minorFaults;
 }
 
 /** A page that counts in Rss: present and this process's own (not the shared zero page). */

@@ -15,6 +15,7 @@
  */
 
 import {
+  asleepInFutex,
   type CheckContext,
   type ChildHandle,
   type ChildResult,
@@ -23,9 +24,15 @@ import {
   hex,
   mapFile,
   type Mapping,
+  type ProcessState,
   processState,
   procMaps,
+  reach,
   requirePrediction,
+  until,
+  type Waiting,
+  watchWaiter,
+  within,
 } from "../../../lib/checker/mod.ts";
 import {
   CAPACITY,
@@ -36,9 +43,6 @@ import {
   TAIL,
   type Verdict,
 } from "./drive.ts";
-
-const TICK_MS = 10;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------
 // Ring files
@@ -97,25 +101,6 @@ function side(ctx: CheckContext, base: Plan, parkAt?: number[]): Plan {
 
 function spawn(ctx: CheckContext, params: Params, timeoutMs = 12_000): ChildHandle {
   return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
-}
-
-async function reach(ctx: CheckContext, child: ChildHandle, name: string, doing: string) {
-  const cp = await child.checkpoint();
-  if (cp?.name === name) return cp.data as Record<string, unknown> | null;
-  ctx.expectOk(await child.result(), doing);
-  return ctx.fail(`${doing}: ended before "${name}"`);
-}
-
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The child's next checkpoint within `ms`: `"timeout"`, or `undefined` if it ended first. */
@@ -221,20 +206,18 @@ function sleepsOn(l: Look | undefined, word: number): boolean {
 
 function look(pid: number, ring: RingFile): Look | undefined {
   const seen = processState(pid);
-  if (!seen) return undefined;
+  return seen && lookAt(seen, pid, ring);
+}
+
+/** What a look at `pid` (`seen`) means for the ring: the futex word it sleeps on, if any. */
+function lookAt(seen: ProcessState, pid: number, ring: RingFile): Look {
   const out: Look = {
     state: seen.state,
     cpuTicks: seen.cpuTicks,
-    inFutex: seen.futexAddress !== undefined,
+    inFutex: asleepInFutex(seen),
     addressKnown: seen.syscallReadable,
   };
   const address = seen.futexAddress;
-  if (!seen.syscallReadable) {
-    // /proc/PID/syscall needs ptrace rights: fall back to wchan (any futex),
-    // and where that is hidden too ("0"), to the state alone.
-    const wchan = seen.wchan;
-    out.inFutex = out.state === "S" && (wchan.includes("futex") || wchan === "" || wchan === "0");
-  }
   if (address !== undefined) {
     let real = ring.path;
     try {
@@ -254,17 +237,14 @@ function look(pid: number, ring: RingFile): Look | undefined {
 
 const WORD = { [HEAD]: "head", [TAIL]: "tail" } as Record<number, string>;
 
-/** How a side was seen waiting. */
-interface Wait {
-  kind: "asleep" | "spinning" | "ended" | "idle" | "other-word";
-  cpuMs: number;
-  state: string;
-}
+/** How a side was seen waiting (`other-word`: asleep on the ring's other word). */
+type Wait = Waiting<"other-word" | "aborted">;
 
 /**
- * Watches a side that should be waiting on `word` until it is seen asleep in
- * futex() on it, is seen spinning (400 ms of CPU), ends, or `limitMs` passes.
- * `abort` may end the watch early with its own verdict.
+ * Watches a side that should be waiting on `word` with the one waiter rule
+ * (`watchWaiter`) until it is seen asleep in futex() on it, asleep on the
+ * other word, spinning, ends, or `limitMs` passes. `abort` may end the watch
+ * early with its own verdict (`why`).
  */
 async function watchWait(
   child: ChildHandle,
@@ -272,44 +252,21 @@ async function watchWait(
   word: number,
   limitMs: number,
   abort?: () => string | undefined,
-): Promise<Wait | { kind: "aborted"; why: string }> {
-  const first = look(child.pid, ring);
-  const cpu0 = first?.cpuTicks ?? 0;
-  const start = performance.now();
-  let last: Look | undefined = first;
-  const states: string[] = [];
-  for (;;) {
-    const why = abort?.();
-    if (why) return { kind: "aborted", why };
-    const l = look(child.pid, ring);
-    if (!l || child.ended) {
-      return { kind: "ended", cpuMs: 0, state: last?.state ?? "?" };
-    }
-    last = l;
-    const cpuMs = (l.cpuTicks - cpu0) * TICK_MS;
-    if (sleepsOn(l, word)) return { kind: "asleep", cpuMs, state: l.state };
-    if (l.asleepOn !== undefined && l.asleepOn !== word) {
-      return { kind: "other-word", cpuMs, state: l.state };
-    }
-    if (cpuMs >= 400) return { kind: "spinning", cpuMs, state: l.state };
-    states.push(l.state);
-    if (performance.now() - start > limitMs) {
-      // Slow to gather CPU (a loaded machine), but on a CPU or waiting for one: spinning.
-      const running = states.filter((x) => x === "R").length > states.length / 2;
-      return { kind: running ? "spinning" : "idle", cpuMs, state: l.state };
-    }
-    await sleep(2);
-  }
-}
-
-/** Waits until `cond()` or `ms` pass. */
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > ms) return false;
-    await sleep(2);
-  }
-  return true;
+): Promise<Wait & { why?: string; state: string }> {
+  let why: string | undefined;
+  let last: Look | undefined; // this look's meaning, read once (stop comes first)
+  const w = await watchWaiter<"other-word" | "aborted">(child, {
+    asleep: () => sleepsOn(last, word),
+    stop: (s) => {
+      why = abort?.();
+      if (why) return "aborted";
+      last = s && lookAt(s, child.pid, ring);
+      const asleepOn = last?.asleepOn;
+      return asleepOn !== undefined && asleepOn !== word ? "other-word" : undefined;
+    },
+    limitMs,
+  });
+  return { ...w, why, state: w.last?.state ?? "?" };
 }
 
 type Who = "student" | "instructor";
@@ -458,11 +415,9 @@ async function conversation(
     }
     ctx.fail("the consumer does not sleep while the ring is empty", {
       expected: "asleep in futex() on the head word (/proc/PID/syscall), using no CPU",
-      observed: "kind" in w1 && "cpuMs" in w1
-        ? `${
-          w1.kind === "other-word" ? "asleep on another word" : w1.kind
-        }: state ${w1.state}, ${w1.cpuMs} ms of CPU`
-        : String(w1.kind),
+      observed: `${
+        w1.kind === "other-word" ? "asleep on another word" : w1.kind
+      }: state ${w1.state}, ${w1.cpuMs} ms of CPU`,
       mistake: who.consumer === "student"
         ? "receive() spins (or waits on the wrong word): after a short spin, set CONSUMER_SLEEPING and sys.futexWait(header, HEAD, seen)"
         : "the checker's consumer did not fall asleep (a checker problem: report it)",

@@ -15,8 +15,9 @@ import {
   type ChildResult,
   defineChecks,
   hasFlag,
-  readProcText,
+  procStat,
   requirePrediction,
+  sleep,
   smaps,
 } from "../../../lib/checker/mod.ts";
 import { Follower, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
@@ -38,21 +39,16 @@ function readParsed(path: string, p: Payloads): Parsed {
   return parse(readBytes(path), p);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Waits (a little, busily) until process `pid` is stopped by SIGSTOP. */
 function stopped(pid: number): boolean {
   const deadline = performance.now() + 20;
   while (performance.now() < deadline) {
-    let stat: string;
+    let state: string;
     try {
-      stat = readProcText(`/proc/${pid}/stat`);
+      state = procStat(pid).state;
     } catch {
       return false; // gone
     }
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     if (state === "T" || state === "t") return true;
     if (state === "Z" || state === "X") return false;
   }
