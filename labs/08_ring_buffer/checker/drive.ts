@@ -13,6 +13,7 @@ import {
   type DriveContext,
   mapFile,
   readProcText,
+  sleep,
   studentExport,
   studentValue,
   sys,
@@ -95,8 +96,6 @@ export function messagesOf(plan: Plan): Uint8Array[] {
   }
   return out;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function pauser(plan: Plan): () => Promise<void> {
   const next = generator(plan.pauseSeed);
