@@ -37,6 +37,7 @@ import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
 const FILE_BYTES = 4096;
 /** First cell the student's counters, locks and records may use (0–15: the drive's). */
 const FIRST_CELL = 16;
+
 function freshFile(ctx: CheckContext, name: string): string {
   return ctx.file(name, new Uint8Array(FILE_BYTES));
 }
