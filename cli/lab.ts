@@ -23,6 +23,7 @@ import {
 import { type LabResult, runLab } from "../lib/checker/run.ts";
 import { describeOutcome, spawnChild } from "../lib/checker/spawn.ts";
 import type { Frame } from "../lib/checker/drive.ts";
+import { kB } from "../lib/checker/pages.ts";
 import { formatCall } from "../lib/trace.ts";
 import { drawPages } from "../lib/picture.ts";
 import {
@@ -387,13 +388,12 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
       console.log(paint("bold", frame.title));
       console.log(drawPages(frame.pages.map((state) => ({ state })), { color: useColor }));
       const s = frame.smaps;
-      const kib = (n: number) => `${n / 1024} kB`;
       console.log(
         paint(
           "gray",
-          `  smaps: Rss ${kib(s.rss)}, Private_Dirty ${kib(s.privateDirty)}, Private_Clean ${
-            kib(s.privateClean)
-          }, Shared_Dirty ${kib(s.sharedDirty)}, Anonymous ${kib(s.anonymous)}`,
+          `  smaps: Rss ${kB(s.rss)}, Private_Dirty ${kB(s.privateDirty)}, Private_Clean ${
+            kB(s.privateClean)
+          }, Shared_Dirty ${kB(s.sharedDirty)}, Anonymous ${kB(s.anonymous)}`,
         ),
       );
       console.log();

@@ -304,7 +304,25 @@ export interface ProcStat {
  * ```
  */
 export function procStat(pid: Pid = "self"): ProcStat {
-  const text = readProcText(`/proc/${pid}/stat`);
+  return parseStat(readProcText(`/proc/${pid}/stat`));
+}
+
+/**
+ * One thread's line of `/proc/PID/task/TID/stat`, parsed as
+ * {@link procStat} does: its own state, faults and CPU time (the main
+ * thread's, `tid` = `pid`, by default). Throws when the thread is gone.
+ *
+ * @example
+ * ```ts
+ * const main = threadStat(Deno.pid); // the thread running this code
+ * console.log(main.minorFaults <= procStat(Deno.pid).minorFaults); // true
+ * ```
+ */
+export function threadStat(pid: number, tid: number = pid): ProcStat {
+  return parseStat(readProcText(`/proc/${pid}/task/${tid}/stat`));
+}
+
+function parseStat(text: string): ProcStat {
   const close = text.lastIndexOf(")");
   // After "pid (comm) ", field 3 (state) is index 0.
   const f = text.slice(close + 2).split(" ");

@@ -69,6 +69,7 @@ export {
   smaps,
   type SmapsEntry,
   threadFaultCounts,
+  threadStat,
 } from "./inspect.ts";
 export {
   type CallRecord,

@@ -6,7 +6,7 @@
  * @example
  * ```ts ignore
  * // labs/01_first_mapping/checker/check.ts
- * import { defineChecks } from "../../../lib/checker/check.ts";
+ * import { defineChecks } from "../../../lib/checker/mod.ts";
  * export default defineChecks([
  *   {
  *     id: "counts-lines",
@@ -57,6 +57,8 @@ export class CheckFailure extends Error {
   /** Expected, observed, likely mistake. */
   readonly details: FailureDetails;
   /**
+   * A failure with its message and what it shows besides.
+   *
    * @example
    * ```ts
    * const failure = new CheckFailure("the file did not change", { mistake: "MAP_PRIVATE" });

@@ -7,7 +7,7 @@
  * @example
  * ```ts ignore
  * // labs/01_first_mapping/checker/drive.ts
- * import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
+ * import { defineDrive, studentExport } from "../../../lib/checker/mod.ts";
  * export default defineDrive<{ path: string }>(async (ctx) => {
  *   const countLines = studentExport<(p: string) => number>(ctx, "countLines");
  *   const lines = countLines(ctx.params.path);
@@ -55,6 +55,8 @@ export function defineDrive<P = unknown, R = unknown>(fn: Drive<P, R>): Drive<P,
 /** Thrown in the child when the student's module lacks an export the lab needs. */
 export class MissingExportError extends Error {
   /**
+   * The error for a missing export `name` of a kind (`"function"`, `"value"`).
+   *
    * @example
    * ```ts
    * console.log(new MissingExportError("countLines", "function").message);

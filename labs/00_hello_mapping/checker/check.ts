@@ -1,7 +1,11 @@
 /** Checks of lab 00: the message reaches the file on disk, through a shared mapping. */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { MAP } from "../../../lib/ffi/constants.ts";
+import {
+  callsTo,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  hasFlag,
+} from "../../../lib/checker/mod.ts";
 
 interface Run {
   path: string;
@@ -55,11 +59,8 @@ export default defineChecks([
     hint: 'Use mapFile(path, { access: "readwrite" }) (shared is the default mode).',
     async run(ctx) {
       const { result } = await writeOnce(ctx);
-      const maps = result.calls.filter((c) => c.call === "mmap");
-      const shared = maps.find((c) =>
-        typeof c.args.flags === "number" && (c.args.flags & MAP.SHARED) !== 0 &&
-        typeof c.args.prot === "number" && (c.args.prot & 2) !== 0
-      );
+      const maps = callsTo(result.calls, "mmap");
+      const shared = maps.find((c) => hasFlag(c, "MAP_SHARED") && hasFlag(c, "PROT_WRITE"));
       if (!shared) {
         ctx.fail("no shared, writable mmap() call was made", {
           expected: "mmap(…, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)",
@@ -67,7 +68,7 @@ export default defineChecks([
           mistake: "writing the file with Deno.writeFile/write() instead of through memory",
         });
       }
-      if (!result.calls.some((c) => c.call === "munmap")) {
+      if (callsTo(result.calls, "munmap").length === 0) {
         ctx.fail("the mapping was never unmapped", {
           mistake: "forgetting munmap: use `using mapping = mapFile(…)` or call mapping.unmap()",
         });

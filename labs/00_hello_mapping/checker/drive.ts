@@ -1,5 +1,5 @@
 /** Child side of lab 00: calls the student's writeMessage. */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
+import { defineDrive, studentExport } from "../../../lib/checker/mod.ts";
 
 export default defineDrive<{ path: string; message: string }>((ctx) => {
   const writeMessage = studentExport<(path: string, message: string) => void>(ctx, "writeMessage");

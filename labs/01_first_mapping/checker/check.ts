@@ -11,9 +11,21 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, MAP, pagemap, procIo, procMaps, PROT, sys } from "../../../lib/mod.ts";
+import {
+  type CallRecord,
+  callsTo,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  hasFlag,
+  hex,
+  pagemap,
+  procIo,
+  procMaps,
+  requirePrediction,
+  succeeded,
+  sys,
+} from "../../../lib/checker/mod.ts";
 import type {
   AnswersParams,
   AnswersResult,
@@ -100,10 +112,6 @@ function newlines(bytes: Uint8Array): number {
   let n = 0;
   for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) n++;
   return n;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function fmt(n: number): string {
@@ -377,7 +385,7 @@ export default defineChecks([
       'return mapFile(path, { access: "read" }): no populate, no peeking at the bytes inside mapWhole.',
     async run(ctx: CheckContext) {
       const run = await lazyRun(ctx);
-      const mmaps = run.result.calls.filter((c) => c.call === "mmap" && !c.error);
+      const mmaps = succeeded(run.result.calls, "mmap");
       if (!run.afterMap) {
         if (run.result.outcome === "threw" && run.result.error?.name === "TypeError") {
           ctx.fail(run.result.error.message, {
@@ -391,7 +399,7 @@ export default defineChecks([
         });
       }
       const first = mmaps[0];
-      if (first && typeof first.args.prot === "number" && (first.args.prot & PROT.WRITE) !== 0) {
+      if (first && hasFlag(first, "PROT_WRITE")) {
         ctx.fail("the file was mapped with PROT_WRITE", {
           expected: "mmap(NULL, …, PROT_READ, MAP_SHARED or MAP_PRIVATE, fd, 0)",
           observed: `perms ${run.afterMap.perms} in /proc/PID/maps`,
@@ -416,8 +424,7 @@ export default defineChecks([
         });
       }
       if (run.afterMap.present > 0) {
-        const populated = first && typeof first.args.flags === "number" &&
-          (first.args.flags & MAP.POPULATE) !== 0;
+        const populated = first && hasFlag(first, "MAP_POPULATE");
         ctx.fail("pages of the file were in the process before anything read them", {
           expected: "0 pages present right after mmap",
           observed: `${run.afterMap.present} of ${run.afterMap.pages} pages present`,
@@ -470,12 +477,8 @@ export default defineChecks([
         `you predicted ${bytes ?? "?"} bytes for the 10,000-byte file's mapping; ` +
           `/proc/PID/maps showed ${fmt(observedBytes)}`,
       );
-      if (pages === null || bytes === null) {
-        ctx.fail("predict first: set PREDICTED_PAGES_AFTER_MAP and PREDICTED_MAPPED_BYTES", {
-          awaitingPrediction: true,
-          mistake: "the predictions are still undefined in first_mapping.ts",
-        });
-      }
+      requirePrediction(ctx, pages, { name: "PREDICTED_PAGES_AFTER_MAP", allowed: "number" });
+      requirePrediction(ctx, bytes, { name: "PREDICTED_MAPPED_BYTES", allowed: "number" });
       ctx.expectEqual(pages, observedPages, {
         what: "PREDICTED_PAGES_AFTER_MAP",
         mistake:
@@ -592,7 +595,7 @@ export default defineChecks([
             });
           }
           const calls = callsOf(run, outcome);
-          const mmaps = calls.filter((c) => c.call === "mmap" && !c.error);
+          const mmaps = succeeded(calls, "mmap");
           if (mmaps.length === 0) {
             ctx.fail(`${what} made no mmap call`, {
               mistake: "read the window through a mapping: mapFile(path, { offset, length })",
@@ -626,7 +629,7 @@ export default defineChecks([
                 "pass length too: (offset - base) + length; without it mapFile maps to the end of the file",
             });
           }
-          if (!calls.some((c) => c.call === "munmap" && c.args.addr === m.result)) {
+          if (!callsTo(calls, "munmap").some((c) => c.args.addr === m.result)) {
             ctx.fail(`${what} left its mapping behind`, {
               mistake:
                 "forgetting munmap: `using mapping = mapFile(…)` unmaps at the end of the block",
@@ -659,7 +662,7 @@ export default defineChecks([
       }
       const outcomes = [got.big.countLines, got.big.findAll, ...got.big.windows];
       const calls = outcomes.flatMap((o) => callsOf(run, o));
-      const preads = calls.filter((c) => c.call === "pread");
+      const preads = callsTo(calls, "pread");
       ctx.note(
         `scanning the ${fmt(size)}-byte file with countLines, findAll and readWindow added ` +
           `${fmt(run.rcharGrowth)} bytes to rchar in /proc/PID/io`,
@@ -679,7 +682,7 @@ export default defineChecks([
           got.big.findAll,
         ]] as const
       ) {
-        if (!callsOf(run, o).some((c) => c.call === "mmap" && !c.error)) {
+        if (succeeded(callsOf(run, o), "mmap").length === 0) {
           ctx.fail(`${name} on the big file made no mmap call`, {
             mistake: "map the file with mapFile (through mapWhole) and read mapping.bytes",
           });
@@ -699,8 +702,8 @@ export default defineChecks([
       if (run.leftMapped === undefined) {
         ctx.fail("the checker could not read /proc/PID/maps at the end");
       }
-      const maps = run.result.calls.filter((c) => c.call === "mmap" && !c.error).length;
-      const unmaps = run.result.calls.filter((c) => c.call === "munmap" && !c.error).length;
+      const maps = succeeded(run.result.calls, "mmap").length;
+      const unmaps = succeeded(run.result.calls, "munmap").length;
       if (run.leftMapped.length > 0) {
         ctx.fail(
           `${run.leftMapped.length} mapping(s) of the lab's files were still there at the end`,
@@ -743,7 +746,7 @@ export default defineChecks([
       ctx.expectEqual(e.findAll.value, [], { what: "findAll on an empty file" });
       ctx.expectEqual(e.readWindow.value, "", { what: "readWindow(empty, 0, 0)" });
       const attempts = [e.mapWhole, e.countLines, e.findAll, e.readWindow]
-        .flatMap((o) => callsOf(run, o)).filter((c) => c.call === "mmap");
+        .flatMap((o) => callsTo(callsOf(run, o), "mmap"));
       if (attempts.length > 0) {
         ctx.fail("mmap was called for the empty file", {
           observed: `${attempts.length} mmap call(s), ${attempts[0].error ?? "ok"}`,

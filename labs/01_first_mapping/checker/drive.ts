@@ -15,10 +15,11 @@
 import {
   defineDrive,
   type DriveContext,
+  hex,
+  type Mapping,
   studentExport,
   studentValue,
-} from "../../../lib/checker/drive.ts";
-import type { Mapping } from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 
 /** A file and the questions asked about it. */
 export interface AskedFile {
@@ -94,10 +95,6 @@ export interface FileAnswers {
   findAll: Outcome<number[]>;
   /** Each window's bytes as hex, or what was thrown. */
   windows: Outcome<string>[];
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function describe(value: unknown): string {

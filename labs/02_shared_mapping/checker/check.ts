@@ -13,19 +13,23 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
 import {
   type CallRecord,
+  callsTo,
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
   fileSystemOf,
+  hasFlag,
   type IoCounters,
-  MAP,
   type MapsEntry,
   procIo,
   procMaps,
-  PROT,
+  requirePrediction,
+  succeeded,
   sys,
-} from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 import type {
   CrashParams,
   Item,
@@ -238,7 +242,7 @@ function ended(ctx: CheckContext, run: MainRun, doing: string, mistake?: string)
 }
 
 function mmapsIn(calls: CallRecord[]): CallRecord[] {
-  return calls.filter((c) => c.call === "mmap" && !c.error);
+  return succeeded(calls, "mmap");
 }
 
 export default defineChecks([
@@ -251,10 +255,8 @@ export default defineChecks([
       const run = await mainRun(ctx);
       if (!run.opened) ended(ctx, run, "openTable");
       const m = mmapsIn(run.opened.made).at(-1);
-      const flags = typeof m?.args.flags === "number" ? m.args.flags : 0;
-      const prot = typeof m?.args.prot === "number" ? m.args.prot : 0;
       const perms = run.opened.areas[0]?.perms ?? "none";
-      if ((flags & MAP.PRIVATE) !== 0 || perms.endsWith("p")) {
+      if ((m && hasFlag(m, "MAP_PRIVATE")) || perms.endsWith("p")) {
         ctx.fail("the file is mapped MAP_PRIVATE", {
           expected: "MAP_SHARED (rw-s in /proc/PID/maps)",
           observed: `${perms} in /proc/PID/maps`,
@@ -262,7 +264,7 @@ export default defineChecks([
             'mode "private" (MAP_PRIVATE): writes go to private copies of the pages (copy-on-write) and never reach the file',
         });
       }
-      if ((prot & PROT.WRITE) === 0 || !perms.startsWith("rw")) {
+      if (!m || !hasFlag(m, "PROT_WRITE") || !perms.startsWith("rw")) {
         ctx.fail("the mapping is not writable", {
           expected: "PROT_READ|PROT_WRITE (rw-s in /proc/PID/maps)",
           observed: `${perms} in /proc/PID/maps`,
@@ -305,7 +307,7 @@ export default defineChecks([
       }
       const seen = run.updated.file;
       const early = [...run.opened!.made, ...run.updated.made];
-      const syncs = early.filter((c) => c.call === "msync");
+      const syncs = callsTo(early, "msync");
       if (syncs.length > 0) {
         ctx.fail(`msync was called ${syncs.length} time(s) before the checker looked`, {
           mistake:
@@ -387,12 +389,10 @@ export default defineChecks([
         `you predicted ${predicted === null ? "nothing yet" : String(predicted)}; ` +
           `the checker ${observed ? "saw" : "did not see"} the records before any msync`,
       );
-      if (typeof predicted !== "boolean") {
-        ctx.fail("predict first: set PREDICTED_SEEN_BEFORE_MSYNC to true or false", {
-          awaitingPrediction: true,
-          mistake: "the prediction is still undefined in shared_records.ts",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_SEEN_BEFORE_MSYNC",
+        allowed: "boolean",
+      });
       ctx.expectEqual(predicted, observed, {
         what: "PREDICTED_SEEN_BEFORE_MSYNC",
         mistake:
@@ -487,7 +487,7 @@ export default defineChecks([
         );
       }
       const a = run.appended;
-      const truncates = a.made.filter((c) => c.call === "ftruncate" && !c.error);
+      const truncates = succeeded(a.made, "ftruncate");
       if (a.size !== newSize) {
         ctx.fail("the file has the wrong size after appendRecords", {
           expected: `${fmt(newSize)} bytes (${oldCount} + ${run.appends.length} records)`,
@@ -566,7 +566,7 @@ export default defineChecks([
           to.io.wchar - from.io.wchar - (to.protocolBytes - from.protocolBytes) - printed,
         );
         const calls = to.io.syscw - from.io.syscw - 1;
-        const pwrites = to.made.filter((c) => c.call === "pwrite");
+        const pwrites = callsTo(to.made, "pwrite");
         notes.push(
           `${name}: ${fmt(extra)} bytes`,
         );
@@ -665,12 +665,11 @@ export default defineChecks([
         }; ` +
           `the kernel sent ${crashed.signal}`,
       );
-      if (typeof predicted !== "string") {
-        ctx.fail('predict first: set PREDICTED_SIGNAL to a signal name such as "SIGSEGV"', {
-          awaitingPrediction: true,
-          mistake: "the prediction is still undefined in shared_records.ts",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_SIGNAL",
+        allowed: "string",
+        describe: 'a signal name such as "SIGSEGV"',
+      });
       ctx.expectEqual(predicted, crashed.signal, {
         what: "PREDICTED_SIGNAL",
         mistake:

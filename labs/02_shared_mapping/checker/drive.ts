@@ -17,12 +17,13 @@
  */
 
 import {
+  type CallRecord,
   defineDrive,
   type DriveContext,
+  type Mapping,
   studentExport,
   studentValue,
-} from "../../../lib/checker/drive.ts";
-import type { CallRecord, Mapping } from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 
 /** A record as the student's `Item`. */
 export interface Item {

@@ -2,12 +2,22 @@
  * Checks of lab 03: a private, writable mapping of a file; copy-on-write seen
  * in /proc/PID/pagemap and smaps; revert with MADV_DONTNEED; predictions.
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, formatInvocation } from "../../../lib/trace.ts";
-import { kB, pageList } from "../../../lib/checker/words.ts";
-import { MAP } from "../../../lib/ffi/constants.ts";
-import { type DriveParams, type Edit, fewest, type Look, pageFingerprints } from "./shared.ts";
+import {
+  type CallRecord,
+  callsTo,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  differingPages,
+  formatInvocation,
+  hasFlag,
+  kB,
+  pageFingerprints,
+  pageList,
+  requirePrediction,
+  succeeded,
+} from "../../../lib/checker/mod.ts";
+import { type DriveParams, type Edit, fewest, type Look } from "./shared.ts";
 
 /** What the drive returns. */
 interface DriveValue {
@@ -160,8 +170,8 @@ function finished(ctx: CheckContext, run: Run): DriveValue {
     ctx.fail("your code was killed by SIGSEGV while edit() wrote to the draft", {
       expected: "a writable draft: mmap(…, PROT_READ|PROT_WRITE, MAP_PRIVATE, fd, 0)",
       observed: "killed by SIGSEGV: a store into memory the mapping does not allow writing" +
-        (r.calls.some((c) => c.call === "mmap")
-          ? `; your draft: ${formatInvocation(r.calls.filter((c) => c.call === "mmap").at(-1)!)}`
+        (callsTo(r.calls, "mmap").length > 0
+          ? `; your draft: ${formatInvocation(callsTo(r.calls, "mmap").at(-1)!)}`
           : ""),
       mistake: 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
         '"readwrite" (a private mapping may be writable even though the file is opened read-only)',
@@ -172,13 +182,9 @@ function finished(ctx: CheckContext, run: Run): DriveValue {
 
 function draftCall(run: Run, calls: CallRecord[]): CallRecord | undefined {
   const value = run.result.value as DriveValue | undefined;
-  const maps = calls.filter((c) => c.call === "mmap" && c.error === undefined);
+  const maps = succeeded(calls, "mmap");
   if (value) return maps.find((c) => c.result === value.address);
   return maps.at(-1);
-}
-
-function flagsOf(call: CallRecord): number {
-  return typeof call.args.flags === "number" ? call.args.flags : 0;
 }
 
 /** Expected page fingerprints of the draft: the file's bytes, with `edits` applied. */
@@ -209,7 +215,7 @@ export default defineChecks([
         });
       }
       ctx.note(`your draft: ${formatInvocation(call)}`);
-      if (flagsOf(call) & MAP.ANONYMOUS) {
+      if (hasFlag(call, "MAP_ANONYMOUS")) {
         ctx.fail("the draft is anonymous memory holding a copy of the file, not a mapping of it", {
           expected: "mmap(…, MAP_PRIVATE, fd, 0): a private mapping of the file itself",
           observed: formatInvocation(call),
@@ -219,7 +225,7 @@ export default defineChecks([
       }
       const ps = run.pageSize;
       const fromFile = pageFingerprints(run.original, ps);
-      const differ = fromFile.map((f, i) => f === value.before[i] ? -1 : i).filter((i) => i >= 0);
+      const differ = differingPages(value.before, fromFile);
       if (value.before.length !== fromFile.length || differ.length) {
         ctx.fail("before any edit, the draft does not read as the file", {
           expected: `${fromFile.length} pages equal to the file's`,
@@ -269,13 +275,13 @@ export default defineChecks([
     async run(ctx: CheckContext) {
       const run = await runOnce(ctx);
       const call = draftCall(run, run.result.calls);
-      const shared = call !== undefined && (flagsOf(call) & MAP.SHARED) !== 0;
-      const writes = run.result.calls.filter((c) => c.call === "pwrite" || c.call === "write");
+      const shared = call !== undefined && hasFlag(call, "MAP_SHARED");
+      const writes = callsTo(run.result.calls, "pwrite", "write");
       const check = (what: string, seen: Uint8Array | undefined, expected: Uint8Array) => {
         if (!seen) return;
         const a = pageFingerprints(seen, run.pageSize);
         const b = pageFingerprints(expected, run.pageSize);
-        const differ = b.map((f, i) => f === a[i] ? -1 : i).filter((i) => i >= 0);
+        const differ = differingPages(a, b);
         if (differ.length || seen.length !== expected.length) {
           ctx.fail(`the file changed: ${what}, ${pageList(differ)} differ from the original`, {
             expected: "the file's original bytes (the draft's edits stay in your process)",
@@ -309,7 +315,7 @@ export default defineChecks([
       const { atRead, atEdited } = run;
       if (!atRead || !atEdited) ctx.fail("the drive did not reach its checkpoints");
       const ps = run.pageSize;
-      const populate = (flagsOf(call) & MAP.POPULATE) !== 0;
+      const populate = hasFlag(call, "MAP_POPULATE");
       const notFile = atRead.pages.map((p, i) => p.present && p.fileOrShared ? -1 : i)
         .filter((i) => i >= 0);
       if (notFile.length) {
@@ -320,7 +326,7 @@ export default defineChecks([
           mistake: populate
             ? "MAP_POPULATE on a private writable mapping pre-faults every page for writing: " +
               "the kernel copies them all at once. Drop populate"
-            : (flagsOf(call) & MAP.SHARED)
+            : hasFlag(call, "MAP_SHARED")
             ? "a shared mapping"
             : "the draft was written before any edit",
         });
@@ -341,9 +347,7 @@ export default defineChecks([
       const copied = atEdited.pages.map((p, i) => p.present && !p.fileOrShared ? i : -1)
         .filter((i) => i >= 0);
       const absentEdited = edited.filter((i) => !atEdited.pages[i].present);
-      if (
-        (flagsOf(call) & MAP.SHARED) && copied.length === 0
-      ) {
+      if (hasFlag(call, "MAP_SHARED") && copied.length === 0) {
         ctx.fail("no page was copied on write: your edits went to the file's pages", {
           expected: `${pageList(edited)} copied (pagemap bit 61 clear)`,
           observed: `every page still the file's page-cache page; your draft: ${
@@ -524,14 +528,8 @@ export default defineChecks([
       const p1 = exported.PREDICTED_FAULTS_FIRST_EDIT ?? undefined;
       const p2 = exported.PREDICTED_FAULTS_SECOND_EDIT ?? undefined;
       ctx.note(`you predicted ${p1} then ${p2}; the kernel took ${first} then ${second}`);
-      if (typeof p1 !== "number" || typeof p2 !== "number") {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: "numbers in PREDICTED_FAULTS_FIRST_EDIT and PREDICTED_FAULTS_SECOND_EDIT",
-          observed: `${p1} and ${p2}`,
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, p1, { name: "PREDICTED_FAULTS_FIRST_EDIT", allowed: "number" });
+      requirePrediction(ctx, p2, { name: "PREDICTED_FAULTS_SECOND_EDIT", allowed: "number" });
       if (p1 !== first || p2 !== second) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: `${first} fault for the first edit of a page, ${second} for the second`,
@@ -567,15 +565,11 @@ export default defineChecks([
         `you predicted: untouched page sees it ${p1}, edited page ${p2}; ` +
           `observed ${untouchedSees} and ${editedSees}`,
       );
-      if (typeof p1 !== "boolean" || typeof p2 !== "boolean") {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: "true or false in PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE and " +
-            "PREDICTED_EDITED_PAGE_SEES_CHANGE",
-          observed: `${p1} and ${p2}`,
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, p1, {
+        name: "PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE",
+        allowed: "boolean",
+      });
+      requirePrediction(ctx, p2, { name: "PREDICTED_EDITED_PAGE_SEES_CHANGE", allowed: "boolean" });
       if (p1 !== untouchedSees || p2 !== editedSees) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: `untouched page sees the change: ${untouchedSees}; edited page: ${editedSees}`,

@@ -3,9 +3,14 @@
  * counts measured around each call), lets the checker look at pagemap and
  * smaps and change the file, reads what the draft shows, reverts a page.
  */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
-import { type Mapping, threadFaultCounts } from "../../../lib/mod.ts";
-import { type DriveParams, pageFingerprints } from "./shared.ts";
+import {
+  defineDrive,
+  type Mapping,
+  pageFingerprints,
+  studentExport,
+  threadFaultCounts,
+} from "../../../lib/checker/mod.ts";
+import { type DriveParams } from "./shared.ts";
 
 const decoder = new TextDecoder();
 const PREDICTIONS = [

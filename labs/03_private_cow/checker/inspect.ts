@@ -5,8 +5,7 @@
  * if asked, maps the file itself to learn the frames of its page-cache pages.
  * The harness loads the student's module, but this drive never calls it.
  */
-import { defineDrive } from "../../../lib/checker/drive.ts";
-import { mapFile, pagemap, smaps, sys } from "../../../lib/mod.ts";
+import { defineDrive, mapFile, pagemap, smaps, sys } from "../../../lib/checker/mod.ts";
 import type { Look } from "./shared.ts";
 
 interface Params {

@@ -1,4 +1,4 @@
-/** Shared by lab 03's checker and drives: what the checker asks for, and page fingerprints. */
+/** Shared by lab 03's checker and drives: what the checker asks for, and what the drives see. */
 
 /** One edit the drive asks the student's `edit()` to make. */
 export interface Edit {
@@ -35,25 +35,6 @@ export interface Look {
   pages: PageLook[];
   /** smaps `Anonymous` of the draft, bytes. */
   anonymous: number;
-}
-
-/** A 32-bit FNV-1a hash as 8 hex digits: enough to tell pages apart. */
-export function fingerprint(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i];
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0).toString(16).padStart(8, "0");
-}
-
-/** The fingerprint of every page of `bytes` (the last page may be short). */
-export function pageFingerprints(bytes: Uint8Array, pageSize: number): string[] {
-  const out: string[] = [];
-  for (let at = 0; at < bytes.length; at += pageSize) {
-    out.push(fingerprint(bytes.subarray(at, Math.min(at + pageSize, bytes.length))));
-  }
-  return out;
 }
 
 /**

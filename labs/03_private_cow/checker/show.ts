@@ -2,8 +2,14 @@
  * `deno task lab show 03`: your draft's pages at each step, as pagemap and
  * smaps show them: absent, the file's page-cache page (▒), your own copy (█).
  */
-import { defineDrive, type Frame, snapshot, studentExport } from "../../../lib/checker/drive.ts";
-import { type Mapping, sys } from "../../../lib/mod.ts";
+import {
+  defineDrive,
+  type Frame,
+  type Mapping,
+  snapshot,
+  studentExport,
+  sys,
+} from "../../../lib/checker/mod.ts";
 
 export default defineDrive((ctx) => {
   const openDraft = studentExport<(path: string) => Mapping>(ctx, "openDraft");

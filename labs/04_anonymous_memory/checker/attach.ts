@@ -3,9 +3,8 @@
  * creator's shared memory with the student's attachShared(), reads and
  * writes it, then calls the student's release() on it.
  */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
+import { defineDrive, type Mapping, studentExport } from "../../../lib/checker/mod.ts";
 import { type AttachParams, isMapping } from "./shared.ts";
-import type { Mapping } from "../../../lib/mod.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -8,12 +8,22 @@
  * (Deno reads nothing under /proc/PID without it), and never maps a path a
  * student's code published.
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, formatInvocation } from "../../../lib/trace.ts";
-import { kB, pageList } from "../../../lib/checker/words.ts";
-import { MAP } from "../../../lib/ffi/constants.ts";
-import { readProcText } from "../../../lib/inspect.ts";
+import {
+  type CallRecord,
+  callsTo,
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
+  formatInvocation,
+  hasFlag,
+  kB,
+  pageList,
+  requirePrediction,
+  said,
+  succeeded,
+  threadStat,
+} from "../../../lib/checker/mod.ts";
 import type {
   AttachParams,
   InspectParams,
@@ -263,7 +273,7 @@ async function sharedRun(ctx: CheckContext): Promise<SharedRun> {
 // Helpers for messages.
 
 function mmapCalls(result: ChildResult): CallRecord[] {
-  return result.calls.filter((c) => c.call === "mmap" && c.error === undefined);
+  return succeeded(result.calls, "mmap");
 }
 
 function num(call: CallRecord, arg: string): number {
@@ -288,9 +298,7 @@ function shown(text: string | undefined): string {
  * garbage collector's and compiler's threads fault pages of their own.
  */
 function mainThreadMinorFaults(pid: number): number {
-  const stat = readProcText(`/proc/${pid}/task/${pid}/stat`);
-  // After "pid (comm) ", field 3 (state) is index 0: minflt is field 10.
-  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  return threadStat(pid).minorFaults;
 }
 
 /** A page that counts in Rss: present and this process's own (not the shared zero page). */
@@ -366,10 +374,6 @@ function value(run: PrivateRun): PrivateValue {
   return run.result.value as PrivateValue;
 }
 
-function said(value: unknown): string {
-  return value === null || value === undefined ? "undefined" : JSON.stringify(value);
-}
-
 function privateValue(ctx: CheckContext, run: PrivateRun): PrivateValue {
   const r = run.result;
   if (r.outcome === "signal" && r.signal === "SIGSEGV") {
@@ -428,15 +432,14 @@ export default defineChecks([
         });
       }
       ctx.note(`your allocation: ${formatInvocation(call)}`);
-      const flags = num(call, "flags");
-      if (!(flags & MAP.ANONYMOUS) || num(call, "fd") !== -1) {
+      if (!hasFlag(call, "MAP_ANONYMOUS") || num(call, "fd") !== -1) {
         ctx.fail("allocate's memory is a mapping of a file, not anonymous memory", {
           expected: "mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)",
           observed: formatInvocation(call),
           mistake: "use mapAnonymous(size): memory that belongs to no file",
         });
       }
-      if (flags & MAP.SHARED) {
+      if (hasFlag(call, "MAP_SHARED")) {
         ctx.fail("allocate's memory is shared anonymous memory (MAP_SHARED)", {
           expected: "MAP_PRIVATE|MAP_ANONYMOUS",
           observed: formatInvocation(call),
@@ -452,7 +455,7 @@ export default defineChecks([
       const atStart = run.looks.allocated;
       const resident = atStart.pages.map((p, i) => p.present ? i : -1).filter((i) => i >= 0);
       if (resident.length) {
-        const populate = (flags & MAP.POPULATE) !== 0;
+        const populate = hasFlag(call, "MAP_POPULATE");
         ctx.fail("pages were already in RAM before anything touched them", {
           expected: "right after allocate: every page absent (pagemap bit 63 clear), Rss 0 kB",
           observed: `${resident.length} of ${atStart.pages.length} pages present, Rss ${
@@ -521,17 +524,10 @@ export default defineChecks([
         ctx.note(`your kernel: ${seen.kernel} (deno task lab doctor)`);
       }
       ctx.note(`you predicted ${said(predicted)}; the kernel: ${JSON.stringify(observed)}`);
-      if (!READ_FAULT_ANSWERS.includes(predicted as string)) {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: `${
-            READ_FAULT_ANSWERS.map((a) => JSON.stringify(a)).join(", ")
-          } in ` +
-            "PREDICTED_FAULTS_WHEN_READING",
-          observed: said(predicted),
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_FAULTS_WHEN_READING",
+        allowed: READ_FAULT_ANSWERS,
+      });
       if (predicted !== observed) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: `${JSON.stringify(observed)}: ${readFaults} faults for ${total} pages read`,
@@ -565,7 +561,8 @@ export default defineChecks([
       const { first, count } = run.params.release;
       const before = run.looks.written;
       const after = run.looks.released;
-      const inRange = (p: number) => p >= first && p < first + count;
+      const inRange = (p: number) =>
+        p >= first && p < first + count;
       const stillThere = after.pages.map((p, i) => inRange(i) && p.present ? i : -1)
         .filter((i) => i >= 0);
       const droppedElsewhere = after.pages.map((p, i) =>
@@ -579,7 +576,7 @@ export default defineChecks([
       const expectedRss = before.rss - ownInRange * ps;
       const range = `pages ${first}–${first + count - 1}`;
       if (stillThere.length === count && droppedElsewhere.length === 0) {
-        const calls = run.result.calls.filter((c) => c.call === "madvise");
+        const calls = callsTo(run.result.calls, "madvise");
         ctx.fail(`release(memory, ${first}, ${count}) left every page of ${range} in place`, {
           expected: `${range} absent (pagemap bit 63 clear), Rss ${kB(expectedRss)}`,
           observed: `all present, Rss ${kB(after.rss)} (was ${kB(before.rss)}); ` +
@@ -750,7 +747,7 @@ export default defineChecks([
       }
       const seen = (run.owner.value as { seen?: string[] } | undefined)?.seen;
       if (seen?.[1] !== run.texts.other) {
-        const priv = call !== undefined && (num(call, "flags") & MAP.PRIVATE) !== 0;
+        const priv = call !== undefined && hasFlag(call, "MAP_PRIVATE");
         ctx.fail("the creator did not see what the other process wrote", {
           expected: JSON.stringify(run.texts.other),
           observed: shown(seen?.[1]),
@@ -853,14 +850,10 @@ export default defineChecks([
           shown(after)
         } (${observed}); you predicted ${said(predicted)}`,
       );
-      if (predicted !== "zeros" && predicted !== "data") {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: '"zeros" or "data" in PREDICTED_SHARED_AFTER_RELEASE',
-          observed: said(predicted),
-          mistake: "predict first, then run the checks",
-        });
-      }
+      requirePrediction(ctx, predicted, {
+        name: "PREDICTED_SHARED_AFTER_RELEASE",
+        allowed: ["zeros", "data"],
+      });
       if (predicted !== observed) {
         ctx.fail("your prediction differs from what the kernel did", {
           expected: JSON.stringify(observed),

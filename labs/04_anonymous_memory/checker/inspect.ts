@@ -6,8 +6,15 @@
  * memory itself, as an independent third process. The harness loads the
  * student's module, but this drive never calls it.
  */
-import { defineDrive } from "../../../lib/checker/drive.ts";
-import { mapFile, O, pagemap, readProcText, smaps, sys } from "../../../lib/mod.ts";
+import {
+  defineDrive,
+  mapFile,
+  O,
+  pagemap,
+  readProcText,
+  smaps,
+  sys,
+} from "../../../lib/checker/mod.ts";
 import type { InspectParams, InspectResult, MapsLine, PageLooks } from "./shared.ts";
 
 const encoder = new TextEncoder();

@@ -3,9 +3,8 @@
  * memory with the student's createShared(), writes a text into it, reads what
  * the others wrote, and lets go of it with closeShared().
  */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
+import { defineDrive, type Mapping, studentExport } from "../../../lib/checker/mod.ts";
 import { isMapping, type OwnerParams } from "./shared.ts";
-import type { Mapping } from "../../../lib/mod.ts";
 
 interface SharedRegion {
   memory: Mapping;

@@ -3,10 +3,13 @@
  * allocate(), reads it, writes a few pages, releases some; the checker reads
  * pagemap and smaps at each checkpoint.
  */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
-import { type Mapping, sys } from "../../../lib/mod.ts";
-import { RUSAGE } from "../../../lib/ffi/constants.ts";
-import { withoutRecording } from "../../../lib/trace.ts";
+import {
+  defineDrive,
+  type Mapping,
+  studentExport,
+  threadFaultCounts,
+  withoutRecording,
+} from "../../../lib/checker/mod.ts";
 import { isMapping, PREDICTIONS, type PrivateParams } from "./shared.ts";
 
 export default defineDrive<PrivateParams>(async (ctx) => {
@@ -18,7 +21,7 @@ export default defineDrive<PrivateParams>(async (ctx) => {
   const { size, writes, release: range } = ctx.params;
   // This thread's faults only: V8's helper threads fault pages of their own at any time. The
   // checker also reads the process's count from /proc/PID/stat, as an upper bound.
-  const minor = () => sys.getrusage(RUSAGE.THREAD).minorFaults;
+  const minor = () => threadFaultCounts().minor;
 
   const memory = allocate(size);
   if (!isMapping(memory)) {

@@ -3,8 +3,14 @@
  * smaps show them: absent (·), the shared zero page (0), a page of your own
  * (█), shared memory (▓).
  */
-import { defineDrive, type Frame, snapshot, studentExport } from "../../../lib/checker/drive.ts";
-import { type Mapping, sys } from "../../../lib/mod.ts";
+import {
+  defineDrive,
+  type Frame,
+  type Mapping,
+  snapshot,
+  studentExport,
+  sys,
+} from "../../../lib/checker/mod.ts";
 
 interface SharedRegion {
   memory: Mapping;

@@ -11,9 +11,21 @@
  *
  * @module
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { type CallRecord, MS, smaps, sys } from "../../../lib/mod.ts";
+import {
+  type CallRecord,
+  callsTo,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  fnv1a,
+  hasFlag,
+  hex,
+  MS,
+  pageList,
+  requirePrediction,
+  smaps,
+  sys,
+} from "../../../lib/checker/mod.ts";
 import type { Params, SyncSnapshot } from "./drive.ts";
 
 // ---------------------------------------------------------------- reading /proc
@@ -42,12 +54,6 @@ function makeFile(path: string, content: Uint8Array): void {
   file.syncSync(); // fsync: the pages start clean, the blocks allocated
 }
 
-function fnv1a(data: Uint8Array): number {
-  let h = 0x811c9dc5;
-  for (const b of data) h = Math.imul(h ^ b, 0x01000193) >>> 0;
-  return h;
-}
-
 /** The marker as the stub's `encodeMarker` lays it out. */
 function marker(sequence: number, offset: number, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
@@ -64,10 +70,6 @@ function describeMarker(bytes: Uint8Array): string {
   return `sequence=${v.getUint32(0, true)} offset=${v.getUint32(4, true)} length=${
     v.getUint32(8, true)
   } checksum=0x${v.getUint32(12, true).toString(16)}`;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 interface Sizes {
@@ -96,11 +98,6 @@ function sizes(
   return { dirty: dirty / PS, clean: clean / PS };
 }
 
-function pagesList(pages: Iterable<number>): string {
-  const list = [...pages].sort((a, b) => a - b);
-  return list.length ? list.join(", ") : "none";
-}
-
 function requireDiskBacked(ctx: CheckContext): void {
   const scratch = ctx.kernel.scratch;
   if (!scratch.msyncCleans) {
@@ -113,26 +110,6 @@ function requireDiskBacked(ctx: CheckContext): void {
       kernel: `no scratch directory with writeback (${scratch.dir} is on ${scratch.fileSystem})`,
     });
   }
-}
-
-function prediction(
-  ctx: CheckContext,
-  predictions: Record<string, unknown>,
-  name: string,
-  kind: "number" | "boolean" | "string",
-): unknown {
-  const value = predictions[name];
-  if (value === null || value === undefined) {
-    ctx.fail(`${name} is still undefined`, {
-      awaitingPrediction: true,
-      mistake: `predict first: set ${name} in durable.ts to what you think the kernel will do`,
-    });
-  }
-  const type: string = typeof value;
-  if (type !== kind) {
-    ctx.fail(`${name} should be a ${kind}`, { observed: JSON.stringify(value) });
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------- the commit run
@@ -172,18 +149,14 @@ function syncedPagesOf(calls: CallRecord[], address: string, pages: number) {
   const outside: string[] = [];
   const described: string[] = [];
   let asyncOnly = 0, failed = 0, total = 0;
-  for (const c of calls) {
-    if (c.call !== "msync") continue;
+  for (const c of callsTo(calls, "msync")) {
     total++;
     const addr = typeof c.args.addr === "string" ? BigInt(c.args.addr) : 0n;
     const length = Number(c.args.length);
     const flags = Number(c.args.flags);
     const rel = Number(addr - base);
-    const flagText = [
-      flags & MS.SYNC ? "MS_SYNC" : "",
-      flags & MS.ASYNC ? "MS_ASYNC" : "",
-      flags & MS.INVALIDATE ? "MS_INVALIDATE" : "",
-    ].filter(Boolean).join("|") || String(flags);
+    const flagText = (["MS_SYNC", "MS_ASYNC", "MS_INVALIDATE"] as const)
+      .filter((flag) => hasFlag(c, flag)).join("|") || String(flags);
     described.push(
       `msync(log+${rel}, ${length}, ${flagText})${c.error ? ` = -1 ${c.error}` : ""}`,
     );
@@ -191,7 +164,7 @@ function syncedPagesOf(calls: CallRecord[], address: string, pages: number) {
       failed++;
       continue;
     }
-    if (!(flags & MS.SYNC)) {
+    if (!hasFlag(c, "MS_SYNC")) {
       asyncOnly++;
       continue;
     }
@@ -484,10 +457,10 @@ export default defineChecks([
       const value = commitValue(ctx, run);
       const s = syncedPagesOf(run.result.calls, value.address, run.pages);
       ctx.note(`your msync calls: ${s.described.join("; ") || "none"}`);
-      ctx.note(`this update changed pages ${pagesList(run.expected)} (page 0 holds the marker)`);
+      ctx.note(`this update changed ${pageList(run.expected)} (page 0 holds the marker)`);
       if (s.total === 0) {
         ctx.fail("commitUpdate made no msync call", {
-          expected: `msync(MS_SYNC) of pages ${pagesList(run.expected)}`,
+          expected: `msync(MS_SYNC) of ${pageList(run.expected)}`,
           observed: "no msync",
           mistake: "no msync: every process sees the update at once, but nothing forced it to " +
             "disk; a power cut loses it, marker and all",
@@ -517,9 +490,9 @@ export default defineChecks([
       const extra = [...s.covered].filter((p) => !run.expected.has(p));
       if (missing.length) {
         const last = run.dataPages[run.dataPages.length - 1];
-        ctx.fail(`page(s) ${pagesList(missing)} of the update were never synced`, {
-          expected: `pages ${pagesList(run.expected)}`,
-          observed: `pages ${pagesList(s.covered)}`,
+        ctx.fail(`${pageList(missing)} of the update never got synced`, {
+          expected: pageList(run.expected),
+          observed: pageList(s.covered),
           mistake: missing.includes(0)
             ? "the marker page (page 0) was not synced: the marker is not durable"
             : missing.includes(last)
@@ -530,9 +503,9 @@ export default defineChecks([
         });
       }
       if (extra.length) {
-        ctx.fail(`page(s) ${pagesList(extra)} were synced but the update did not change them`, {
-          expected: `pages ${pagesList(run.expected)}`,
-          observed: `pages ${pagesList(s.covered)}`,
+        ctx.fail(`msync covered ${pageList(extra)}, which the update did not change`, {
+          expected: pageList(run.expected),
+          observed: pageList(s.covered),
           mistake: extra.length >= run.pages - run.expected.size
             ? "syncing the whole file: it writes every dirty page (here, other pending writes " +
               "too): on a big file that is slow, and it is not what the commit needs"
@@ -562,7 +535,7 @@ export default defineChecks([
         return out;
       };
       const story = syncs.map((s, i) =>
-        `#${i + 1} msync of page(s) ${pagesList(pagesOf(s))}: data ${s.data}, marker ${
+        `#${i + 1} msync of ${pageList(pagesOf(s))}: data ${s.data}, marker ${
           s.marker === newMarker ? "new" : "old"
         }`
       );
@@ -632,7 +605,7 @@ export default defineChecks([
       }
       if (after.clean !== n || after.dirty !== run.pages - n) {
         ctx.fail(`${after.clean} page(s) clean after commitUpdate, expected ${n}`, {
-          expected: `${n} clean (pages ${pagesList(run.expected)}), ${run.pages - n} still dirty`,
+          expected: `${n} clean (${pageList(run.expected)}), ${run.pages - n} still dirty`,
           observed: `${after.clean} clean, ${after.dirty} dirty`,
           mistake: after.clean < n
             ? "a synced page was written again afterwards (the marker written after its msync?), " +
@@ -657,13 +630,14 @@ export default defineChecks([
       setup();
       const run = await commitRun(ctx);
       const value = commitValue(ctx, run);
-      const synced = prediction(
-        ctx,
-        value.predictions,
-        "PREDICTED_REWRITE_FAULTS_SYNCED",
-        "number",
-      );
-      const dirty = prediction(ctx, value.predictions, "PREDICTED_REWRITE_FAULTS_DIRTY", "number");
+      const synced = requirePrediction(ctx, value.predictions.PREDICTED_REWRITE_FAULTS_SYNCED, {
+        name: "PREDICTED_REWRITE_FAULTS_SYNCED",
+        allowed: "number",
+      });
+      const dirty = requirePrediction(ctx, value.predictions.PREDICTED_REWRITE_FAULTS_DIRTY, {
+        name: "PREDICTED_REWRITE_FAULTS_DIRTY",
+        allowed: "number",
+      });
       // Rounded per page: a stray fault of the JS engine must not decide.
       const perSynced = Math.round(value.syncedFaults / value.syncedPages);
       const perDirty = Math.round(value.otherFaults / value.otherPages);
@@ -708,23 +682,20 @@ export default defineChecks([
       }
       // Predictions first: the observations are shown only once you have predicted.
       const predicted = {
-        PREDICTED_ASYNC_CLEANS_PAGES: prediction(
+        PREDICTED_ASYNC_CLEANS_PAGES: requirePrediction(
           ctx,
-          value.predictions,
-          "PREDICTED_ASYNC_CLEANS_PAGES",
-          "boolean",
+          value.predictions.PREDICTED_ASYNC_CLEANS_PAGES,
+          { name: "PREDICTED_ASYNC_CLEANS_PAGES", allowed: "boolean" },
         ),
-        PREDICTED_INVALIDATE_DROPS_WRITES: prediction(
+        PREDICTED_INVALIDATE_DROPS_WRITES: requirePrediction(
           ctx,
-          value.predictions,
-          "PREDICTED_INVALIDATE_DROPS_WRITES",
-          "boolean",
+          value.predictions.PREDICTED_INVALIDATE_DROPS_WRITES,
+          { name: "PREDICTED_INVALIDATE_DROPS_WRITES", allowed: "boolean" },
         ),
-        PREDICTED_UNALIGNED_MSYNC: prediction(
+        PREDICTED_UNALIGNED_MSYNC: requirePrediction(
           ctx,
-          value.predictions,
-          "PREDICTED_UNALIGNED_MSYNC",
-          "string",
+          value.predictions.PREDICTED_UNALIGNED_MSYNC,
+          { name: "PREDICTED_UNALIGNED_MSYNC", allowed: "string" },
         ),
       };
       const before = run.dirtyBefore!, after = run.afterAsync!;
@@ -791,7 +762,10 @@ export default defineChecks([
         length: number;
         predictions: Record<string, unknown>;
       };
-      const predicted = prediction(ctx, data.predictions, "PREDICTED_KILL_LOSES_WRITES", "boolean");
+      const predicted = requirePrediction(ctx, data.predictions.PREDICTED_KILL_LOSES_WRITES, {
+        name: "PREDICTED_KILL_LOSES_WRITES",
+        allowed: "boolean",
+      });
       const dirty = sizes(child.pid, data.address, data.length);
       child.kill("SIGKILL");
       const result = await child.result();

@@ -17,9 +17,21 @@
  *
  * @module
  */
-import { defineDrive, type DriveContext, studentExport } from "../../../lib/checker/drive.ts";
-import { type CallRecord, mapFile, type Mapping, MmapError, MS, O, sys } from "../../../lib/mod.ts";
-import { withoutRecording } from "../../../lib/trace.ts";
+import {
+  type CallRecord,
+  defineDrive,
+  type DriveContext,
+  hex,
+  mapFile,
+  type Mapping,
+  MmapError,
+  MS,
+  O,
+  studentExport,
+  sys,
+  threadFaultCounts,
+  withoutRecording,
+} from "../../../lib/checker/mod.ts";
 
 /** Parameters of every mode. */
 export type Params =
@@ -70,13 +82,9 @@ function predictions(ctx: DriveContext<unknown>): Record<string, unknown> {
   return out;
 }
 
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-const RUSAGE_THREAD = 1; // faults of this thread only: V8's helper threads add noise to RUSAGE_SELF
+// Faults of this thread only: V8's helper threads add noise to RUSAGE_SELF.
 function threadFaults(): number {
-  return sys.getrusage(RUSAGE_THREAD).minorFaults;
+  return threadFaultCounts().minor;
 }
 
 /** Writes each listed page once and returns the write faults it cost. */

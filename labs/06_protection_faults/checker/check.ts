@@ -12,21 +12,21 @@
  * @module
  */
 import {
+  type CallRecord,
+  callsTo,
   type CheckContext,
+  type ChildResult,
   defineChecks,
   type FailureDetails,
-} from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import {
-  type CallRecord,
   formatCall,
-  MAP,
+  hasFlag,
   type MapsEntry,
   O,
   procMaps,
-  PROT,
+  requirePrediction,
+  succeeded,
   sys,
-} from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 import { ERROR_FUNCTIONS, type ErrorOutcome, type Params, SIGNAL_FUNCTIONS } from "./drive.ts";
 
 // ---------------------------------------------------------------- reading /proc
@@ -73,8 +73,6 @@ function errorsRun(ctx: CheckContext): Promise<ErrorsRun> {
   });
 }
 
-const isShared = (flags: number) => (flags & 3) === MAP.SHARED || (flags & 3) === 3;
-
 /** What went wrong in one error function, or undefined if it met the kernel's error. */
 function judgeError(
   run: ErrorsRun,
@@ -105,13 +103,13 @@ function judgeError(
     if (c.call === "close" && !c.error) closed.add(Number(c.args.fd));
     if (c.call !== "mmap" || c.error !== expected) continue;
     const a = c.args;
-    const fd = Number(a.fd), flags = Number(a.flags), prot = Number(a.prot);
+    const fd = Number(a.fd);
     const fits = name === "zeroLength"
       ? a.length === 0
       : name === "unalignedOffset"
       ? Number(a.length) > 0 && Number(a.offset) % PS !== 0
       : name === "writableSharedOnReadOnly"
-      ? (prot & PROT.WRITE) !== 0 && isShared(flags) && opened.has(fd) &&
+      ? hasFlag(c, "PROT_WRITE") && hasFlag(c, "MAP_SHARED") && opened.has(fd) &&
         (opened.get(fd)! & 3) === O.RDONLY && !closed.has(fd)
       : closed.has(fd) && fd >= 0;
     if (fits) kernelCall = c;
@@ -129,13 +127,13 @@ function judgeError(
         "directly to hear the kernel's own answer (fromKernel true)",
     );
   }
-  const successes = calls.filter((c) => c.call === "mmap" && !c.error);
+  const successes = succeeded(calls, "mmap");
   if (o.kind !== "error") {
     let mistake = `provoke ${expected} from the kernel with sys.mmap, catch it and return it`;
     if (name === "writableSharedOnReadOnly" && successes.length) {
       const s = successes[0];
       const fdFlags = opened.get(Number(s.args.fd));
-      mistake = !isShared(Number(s.args.flags))
+      mistake = !hasFlag(s, "MAP_SHARED")
         ? "MAP_PRIVATE with PROT_WRITE is allowed on a read-only descriptor: writes go to a " +
           "private copy, never to the file. EACCES comes with MAP_SHARED"
         : fdFlags !== undefined && (fdFlags & 3) !== O.RDONLY
@@ -199,7 +197,7 @@ function errorCheck(names: ErrorName[]) {
       const problem = judgeError(run, name);
       if (problem) ctx.fail(problem.message, problem.details);
       const o = run.outcomes[name];
-      const call = run.result.calls.slice(o.from, o.to).find((c) => c.call === "mmap" && c.error);
+      const call = callsTo(run.result.calls.slice(o.from, o.to), "mmap").find((c) => c.error);
       ctx.note(`${name}: ${call ? formatCall(call) : "?"} → ${o.code} from the kernel`);
     }
   };
@@ -252,14 +250,14 @@ function judgeSignal(
     message: `${fn}: ${message}`,
     details: { expected: want, observed: `${ended(result)}; calls: ${shown}`, mistake },
   });
-  const mmaps = flight.filter((c) => c.call === "mmap" && !c.error);
+  const mmaps = succeeded(flight, "mmap");
   if (fn === "writeReadOnly") {
-    const readOnly = mmaps.find((c) => (Number(c.args.prot) & PROT.WRITE) === 0);
+    const readOnly = mmaps.find((c) => !hasFlag(c, "PROT_WRITE"));
     if (result.signal === want && readOnly) return undefined;
     if (result.outcome === "ok") {
       return fail(
         "no fault: the write went through",
-        mmaps.some((c) => Number(c.args.prot) & PROT.WRITE)
+        mmaps.some((c) => hasFlag(c, "PROT_WRITE"))
           ? "the mapping was writable (PROT_WRITE): map the file read-only, then store a byte"
           : "store a byte into a read-only mapping of the file (mapFile(path) is read-only)",
       );
@@ -273,9 +271,8 @@ function judgeSignal(
     return fail(ended(result), "map the file read-only and store one byte into it");
   }
   if (fn === "touchAfterMunmap") {
-    const unmapped = flight.find((c, i) =>
-      c.call === "munmap" && !c.error &&
-      flight.slice(0, i).some((m) => m.call === "mmap" && !m.error && m.result === c.args.addr)
+    const unmapped = succeeded(flight, "munmap").find((c) =>
+      succeeded(flight.slice(0, flight.indexOf(c)), "mmap").some((m) => m.result === c.args.addr)
     );
     if (result.signal === want && unmapped) return undefined;
     if (result.outcome === "ok") {
@@ -453,8 +450,8 @@ function judgeLayout(run: LayoutRun): { message: string; details: FailureDetails
   }
   // The guards must be the student's own pages, not a neighbour's PROT_NONE reservation.
   const calls = run.result.calls;
-  const own = calls.find((c) => {
-    if (c.call !== "mmap" || c.error || typeof c.result !== "string") return false;
+  const own = succeeded(calls, "mmap").find((c) => {
+    if (typeof c.result !== "string") return false;
     const start = BigInt(c.result), end = start + BigInt(Number(c.args.length));
     return start <= a - P && end >= a + L + P;
   });
@@ -530,7 +527,7 @@ export default defineChecks([
       await signalCheck("touchAfterMunmap")(ctx);
       const safe = await ctx.run("drive.ts", { mode: "safe" } satisfies Params);
       const value = ctx.expectOk(safe, "touchAfterUnmapSafely") as { length: unknown };
-      const unmapped = safe.calls.some((c) => c.call === "munmap" && !c.error);
+      const unmapped = succeeded(safe.calls, "munmap").length > 0;
       if (value.length !== 0 || !unmapped) {
         ctx.fail("touchAfterUnmapSafely: the view after unmap() should have length 0", {
           expected: "0, after an munmap",
@@ -569,9 +566,7 @@ export default defineChecks([
       // free(): every one of the pages + 2 pages unmapped.
       const a = run.address!, L = BigInt(run.length!), P = BigInt(PS);
       const value = run.result.value as { freeFrom: number };
-      const freeing = run.result.calls.slice(value.freeFrom).filter((c) =>
-        c.call === "munmap" && !c.error
-      );
+      const freeing = succeeded(run.result.calls.slice(value.freeFrom), "munmap");
       const covered = (x: bigint) =>
         freeing.some((c) => {
           const start = BigInt(String(c.args.addr));
@@ -648,13 +643,11 @@ export default defineChecks([
       const signals = (predictions.PREDICTED_SIGNALS ?? {}) as Record<string, unknown>;
       const wrong: string[] = [];
       for (const fn of SIGNAL_FUNCTIONS) {
-        const predicted = signals[fn];
-        if (typeof predicted !== "string") {
-          ctx.fail(`PREDICTED_SIGNALS.${fn} is not set`, {
-            awaitingPrediction: true,
-            mistake: `predict first: the name of the signal, e.g. "SIGILL"`,
-          });
-        }
+        const predicted = requirePrediction(ctx, signals[fn], {
+          name: `PREDICTED_SIGNALS.${fn}`,
+          allowed: "string",
+          describe: 'a signal name such as "SIGILL"',
+        });
         const run = await signalRun(ctx, fn);
         if (judgeSignal(run, fn)) {
           ctx.fail(`${fn} does not crash the way it should yet: make it work first`, {
@@ -664,13 +657,10 @@ export default defineChecks([
         ctx.note(`${fn}: you predicted ${predicted}, the kernel sent ${run.result.signal}`);
         if (predicted !== run.result.signal) wrong.push(`${fn}: ${run.result.signal}`);
       }
-      const lines = predictions.PREDICTED_MAPS_LINES;
-      if (typeof lines !== "number") {
-        ctx.fail("PREDICTED_MAPS_LINES is not set", {
-          awaitingPrediction: true,
-          mistake: "predict first: a number",
-        });
-      }
+      const lines = requirePrediction(ctx, predictions.PREDICTED_MAPS_LINES, {
+        name: "PREDICTED_MAPS_LINES",
+        allowed: "number",
+      });
       const layout = judgeLayout(await layoutRun(ctx));
       if ("message" in layout) {
         return ctx.fail("allocateGuarded is not right yet: make it work first", {

@@ -19,9 +19,16 @@
  *
  * @module
  */
-import { defineDrive, type DriveContext, studentExport } from "../../../lib/checker/drive.ts";
-import { type CallRecord, mapFile, type MmapError, sys } from "../../../lib/mod.ts";
-import { withoutRecording } from "../../../lib/trace.ts";
+import {
+  type CallRecord,
+  defineDrive,
+  type DriveContext,
+  mapFile,
+  type MmapError,
+  studentExport,
+  sys,
+  withoutRecording,
+} from "../../../lib/checker/mod.ts";
 
 /** Names of the four error functions. */
 export const ERROR_FUNCTIONS = [

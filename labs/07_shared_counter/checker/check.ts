@@ -13,18 +13,30 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildHandle, ChildResult } from "../../../lib/checker/spawn.ts";
-import { MAP, mapFile, type ProcessState, processState, PROT } from "../../../lib/mod.ts";
+import {
+  asleepInFutex,
+  callsTo,
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
+  hasFlag,
+  mapFile,
+  processState,
+  reach,
+  requirePrediction,
+  sleep,
+  until,
+  usualState,
+  type Waiting,
+  watchWaiter,
+  within,
+} from "../../../lib/checker/mod.ts";
 import { CTRL, type Params, recordFor, tornIn } from "./drive.ts";
 
 const FILE_BYTES = 4096;
 /** First cell the student's counters, locks and records may use (0–15: the drive's). */
 const FIRST_CELL = 16;
-/** Linux reports CPU time in clock ticks of 10 ms (USER_HZ = 100). */
-const TICK_MS = 10;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function freshFile(ctx: CheckContext, name: string): string {
   return ctx.file(name, new Uint8Array(FILE_BYTES));
@@ -34,110 +46,40 @@ function spawn(ctx: CheckContext, params: Params, timeoutMs = 8000): ChildHandle
   return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
 }
 
-/** Waits for the child's next checkpoint, which must be `name`; fails the check otherwise. */
-async function reach(ctx: CheckContext, child: ChildHandle, name: string, doing: string) {
-  const cp = await child.checkpoint();
-  if (cp?.name === name) return cp.data as Record<string, unknown> | null;
-  ctx.expectOk(await child.result(), doing);
-  ctx.fail(`${doing}: the drive ended before "${name}"`);
-}
-
 // ---------------------------------------------------------------------------
 // Watching a waiting process from outside
 
-/** How a process stands, seen from outside (lib/inspect.ts). */
-type Sample = ProcessState;
-const sample = processState;
-
 /** How a process that called lock() while another held the lock was seen waiting. */
-interface Waiting {
-  kind: "sleeping" | "spinning" | "idle" | "returned" | "ended" | "never-entered";
-  /** State letters sampled while it waited. */
-  states: string[];
-  /** CPU it used while waiting, ms. */
-  cpuMs: number;
-  /** Wall time watched, ms. */
-  wallMs: number;
-}
+type Contending = Waiting<"returned" | "never-entered">;
 
 /**
  * Watches contender `slot` (a drive that stores `entered` before calling the
- * student's function and `acquired` after it returns) until it is seen
- * asleep in futex() on `lockAddress`, seen spinning (CPU used without getting
- * anywhere), or returns.
+ * student's function and `acquired` after it returns) with the one waiter
+ * rule (`watchWaiter`): asleep in futex() on `lockAddress`, spinning, or
+ * returned with the lock.
  */
-async function watchWaiter(
+async function watchContender(
   child: ChildHandle,
   cells: Int32Array,
   slot: number,
   lockAddress: bigint,
-  mode: "spin" | "sleep",
-): Promise<Waiting> {
+): Promise<Contending> {
   const entered = CTRL.entered + 2 * slot;
   const acquired = CTRL.acquired + 2 * slot;
-  const t0 = performance.now();
-  while (Atomics.load(cells, entered) === 0) {
-    if (child.ended) return { kind: "ended", states: [], cpuMs: 0, wallMs: 0 };
-    if (performance.now() - t0 > 4000) {
-      return { kind: "never-entered", states: [], cpuMs: 0, wallMs: 0 };
-    }
-    await sleep(1);
+  if (!await until(() => Atomics.load(cells, entered) !== 0 || child.ended, 4000)) {
+    return { kind: "never-entered", states: [], cpuMs: 0, wallMs: 0 };
   }
-  const start = performance.now();
-  const first = sample(child.pid);
-  const cpu0 = first?.cpuTicks ?? 0;
-  const states: string[] = [];
-  // A spinner is declared after 40 ms of CPU without progress; a lock that
-  // must sleep gets 400 ms of CPU to get there (a bounded spin first is fine).
-  const spinTicks = mode === "spin" ? 4 : 40;
-  const limitMs = 2500;
-  let cpuMs = 0;
-  for (;;) {
-    const wallMs = performance.now() - start;
-    if (Atomics.load(cells, acquired) !== 0) return { kind: "returned", states, cpuMs, wallMs };
-    const s = sample(child.pid);
-    if (!s || child.ended) return { kind: "ended", states, cpuMs, wallMs };
-    cpuMs = (s.cpuTicks - cpu0) * TICK_MS;
-    states.push(s.state);
-    const inFutex = s.syscallReadable
-      ? s.futexAddress === lockAddress
-      : s.state === "S" && (s.wchan.includes("futex") || s.wchan === "" || s.wchan === "0");
-    if (inFutex && Atomics.load(cells, acquired) === 0) {
-      return { kind: "sleeping", states, cpuMs, wallMs };
-    }
-    if (s.cpuTicks - cpu0 >= spinTicks) return { kind: "spinning", states, cpuMs, wallMs };
-    if (wallMs > limitMs) {
-      // Slow to gather CPU (a loaded machine), but on a CPU or waiting for one: spinning.
-      return { kind: usual(states) === "R" ? "spinning" : "idle", states, cpuMs, wallMs };
-    }
-    await sleep(2);
-  }
-}
-
-/** The most frequent letter. */
-function usual(states: string[]): string | undefined {
-  const counts = new Map<string, number>();
-  for (const s of states) counts.set(s, (counts.get(s) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-}
-
-function describeWait(w: Waiting): string {
-  return `state ${usual(w.states) ?? "?"} in ${w.states.length} looks, ${w.cpuMs} ms of CPU in ${
-    Math.round(w.wallMs)
-  } ms`;
-}
-
-/** Waits for `promise` at most `ms`; `undefined` on time-out. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
+  if (Atomics.load(cells, entered) === 0) return { kind: "ended", states: [], cpuMs: 0, wallMs: 0 };
+  return await watchWaiter(child, {
+    asleep: (s) => asleepInFutex(s, lockAddress) && Atomics.load(cells, acquired) === 0,
+    stop: () => Atomics.load(cells, acquired) !== 0 ? "returned" : undefined,
   });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+}
+
+function describeWait(w: Contending): string {
+  return `state ${
+    usualState(w.states) ?? "?"
+  } in ${w.states.length} looks, ${w.cpuMs} ms of CPU in ${Math.round(w.wallMs)} ms`;
 }
 
 // ---------------------------------------------------------------------------
@@ -145,7 +87,7 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined
 
 interface LockScenario {
   /** How each waiter was seen while the lock was held. */
-  waits: Waiting[];
+  waits: Contending[];
 }
 
 /**
@@ -189,10 +131,10 @@ async function holdAndContend(
     bases.push(BigInt(String(data?.base)));
   }
   for (const c of contenders) await c.resume();
-  const waits: Waiting[] = [];
+  const waits: Contending[] = [];
   for (const [slot, c] of contenders.entries()) {
     const address = bases[slot] + BigInt(lock * 4);
-    const w = await watchWaiter(c, cells, slot, address, kind === "spin" ? "spin" : "sleep");
+    const w = await watchContender(c, cells, slot, address);
     waits.push(w);
     if (w.kind === "returned") {
       ctx.fail(`a second process got the lock while the first still held it`, {
@@ -219,7 +161,7 @@ async function holdAndContend(
     if (kind === "futex" && w.kind === "idle") {
       ctx.fail("a waiter is neither asleep in futex() on the lock word nor spinning", {
         expected: "the waiter asleep in futex() at the lock word's address",
-        observed: `${describeWait(w)}; /proc/${c.pid}/wchan: ${sample(c.pid)?.wchan ?? "?"}`,
+        observed: `${describeWait(w)}; /proc/${c.pid}/wchan: ${processState(c.pid)?.wchan ?? "?"}`,
         mistake:
           "waiting some other way (a timer, Atomics.wait on other memory): use sys.futexWait on the lock word",
       });
@@ -236,9 +178,8 @@ async function holdAndContend(
       2500,
     );
     if (!next) {
-      const asleep = [...pending.keys()].map((c) =>
-        sample(c.pid)
-      ).filter((s) => s?.futexAddress !== undefined || s?.wchan.includes("futex")).length;
+      const asleep = [...pending.keys()].filter((c) => asleepInFutex(processState(c.pid)))
+        .length;
       ctx.fail(
         `${pending.size} waiting process(es) never got the lock after it was released`,
         {
@@ -316,10 +257,8 @@ export default defineChecks([
       ]);
       const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params);
       const { length } = ctx.expectOk(result, "openShared") as { length: number };
-      const maps = result.calls.filter((c) => c.call === "mmap");
-      const privateMap = maps.some((c) =>
-        typeof c.args.flags === "number" && (c.args.flags & MAP.PRIVATE) !== 0
-      );
+      const maps = callsTo(result.calls, "mmap");
+      const privateMap = maps.some((c) => hasFlag(c, "MAP_PRIVATE"));
       const file = new Int32Array(Deno.readFileSync(path).buffer);
       const missing = writes.filter(([i, v]) => file[i] !== v);
       if (missing.length > 0) {
@@ -335,10 +274,7 @@ export default defineChecks([
             : "the view is not over the mapping's memory",
         });
       }
-      const shared = maps.some((c) =>
-        typeof c.args.flags === "number" && (c.args.flags & MAP.SHARED) !== 0 &&
-        typeof c.args.prot === "number" && (c.args.prot & PROT.WRITE) !== 0
-      );
+      const shared = maps.some((c) => hasFlag(c, "MAP_SHARED") && hasFlag(c, "PROT_WRITE"));
       if (!shared) ctx.fail("no shared, writable mmap() call was made");
       ctx.expectEqual(length, cellsCount, {
         what: `the view's length for a ${pages * FILE_BYTES}-byte file`,
@@ -451,8 +387,12 @@ export default defineChecks([
       for (let i = 0; i < cycles && !child.ended; i++) {
         child.kill("SIGSTOP");
         const t = performance.now();
-        while (sample(child.pid)?.state !== "T" && performance.now() - t < 1000) { /* poll */ }
-        if (sample(child.pid)?.state === "T") stopped++;
+        while (processState(child.pid)?.state !== "T" && performance.now() - t < 1000) {
+          /* poll */
+        }
+        if (processState(child.pid)?.state === "T") {
+          stopped++;
+        }
         const k = ctx.random.int(1000, 9999);
         Atomics.add(cells, index, k);
         added += k;
@@ -544,7 +484,7 @@ export default defineChecks([
       const rdata = await reach(ctx, reader, "ready", "readRecord");
       await reader.resume();
       const address = BigInt(String(rdata?.base)) + BigInt(at * 4);
-      const w = await watchWaiter(reader, cells, 0, address, "sleep");
+      const w = await watchContender(reader, cells, 0, address);
       if (w.kind === "returned" || w.kind === "ended") {
         const got = ctx.expectOk(await reader.result(), "readRecord") as { fields: number[] };
         ctx.fail("readRecord returned while a writer held the lock half-way through its record", {
@@ -580,7 +520,7 @@ export default defineChecks([
       const wdata = await reach(ctx, late, "ready", "writeRecord");
       await late.resume();
       const waddress = BigInt(String(wdata?.base)) + BigInt(at * 4);
-      const ww = await watchWaiter(late, cells, 0, waddress, "sleep");
+      const ww = await watchContender(late, cells, 0, waddress);
       const during = fields();
       if (
         ww.kind === "returned" || ww.kind === "ended" || tornIn(during, count) !== undefined ||
@@ -659,17 +599,19 @@ export default defineChecks([
       ) as { spin: unknown; futex: unknown };
       const spinPredicted = predicted.spin;
       const futexPredicted = predicted.futex;
-      if (spinPredicted === null || futexPredicted === null) {
-        ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected:
-            'PREDICTED_SPIN_WAITER_STATE and PREDICTED_FUTEX_WAITER_STATE set to "R" or "S"',
-          observed: "undefined",
-        });
-      }
+      requirePrediction(ctx, spinPredicted, {
+        name: "PREDICTED_SPIN_WAITER_STATE",
+        allowed: "string",
+        describe: '"R" or "S"',
+      });
+      requirePrediction(ctx, futexPredicted, {
+        name: "PREDICTED_FUTEX_WAITER_STATE",
+        allowed: "string",
+        describe: '"R" or "S"',
+      });
       let spinSeen: string | undefined;
       try {
-        spinSeen = usual((await spinScenario(ctx)).waits[0].states);
+        spinSeen = usualState((await spinScenario(ctx)).waits[0].states);
       } catch {
         ctx.fail("the spinlock's waiter could not be observed: make spin-lock pass first");
       }

@@ -11,10 +11,11 @@
 import {
   defineDrive,
   type DriveContext,
+  mapFile,
   studentExport,
   studentValue,
-} from "../../../lib/checker/drive.ts";
-import { mapFile, sys } from "../../../lib/mod.ts";
+  sys,
+} from "../../../lib/checker/mod.ts";
 
 /** Control cells (shared with check.ts). */
 export const CTRL = {

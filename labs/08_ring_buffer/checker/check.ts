@@ -14,9 +14,26 @@
  * @module
  */
 
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import { type ChildHandle, type ChildResult, describeOutcome } from "../../../lib/checker/spawn.ts";
-import { mapFile, type Mapping, processState, procMaps } from "../../../lib/mod.ts";
+import {
+  asleepInFutex,
+  type CheckContext,
+  type ChildHandle,
+  type ChildResult,
+  defineChecks,
+  describeOutcome,
+  hex,
+  mapFile,
+  type Mapping,
+  type ProcessState,
+  processState,
+  procMaps,
+  reach,
+  requirePrediction,
+  until,
+  type Waiting,
+  watchWaiter,
+  within,
+} from "../../../lib/checker/mod.ts";
 import {
   CAPACITY,
   DATA_OFFSET,
@@ -26,9 +43,6 @@ import {
   TAIL,
   type Verdict,
 } from "./drive.ts";
-
-const TICK_MS = 10;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------
 // Ring files
@@ -87,25 +101,6 @@ function side(ctx: CheckContext, base: Plan, parkAt?: number[]): Plan {
 
 function spawn(ctx: CheckContext, params: Params, timeoutMs = 12_000): ChildHandle {
   return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
-}
-
-async function reach(ctx: CheckContext, child: ChildHandle, name: string, doing: string) {
-  const cp = await child.checkpoint();
-  if (cp?.name === name) return cp.data as Record<string, unknown> | null;
-  ctx.expectOk(await child.result(), doing);
-  return ctx.fail(`${doing}: ended before "${name}"`);
-}
-
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The child's next checkpoint within `ms`: `"timeout"`, or `undefined` if it ended first. */
@@ -211,20 +206,18 @@ function sleepsOn(l: Look | undefined, word: number): boolean {
 
 function look(pid: number, ring: RingFile): Look | undefined {
   const seen = processState(pid);
-  if (!seen) return undefined;
+  return seen && lookAt(seen, pid, ring);
+}
+
+/** What a look at `pid` (`seen`) means for the ring: the futex word it sleeps on, if any. */
+function lookAt(seen: ProcessState, pid: number, ring: RingFile): Look {
   const out: Look = {
     state: seen.state,
     cpuTicks: seen.cpuTicks,
-    inFutex: seen.futexAddress !== undefined,
+    inFutex: asleepInFutex(seen),
     addressKnown: seen.syscallReadable,
   };
   const address = seen.futexAddress;
-  if (!seen.syscallReadable) {
-    // /proc/PID/syscall needs ptrace rights: fall back to wchan (any futex),
-    // and where that is hidden too ("0"), to the state alone.
-    const wchan = seen.wchan;
-    out.inFutex = out.state === "S" && (wchan.includes("futex") || wchan === "" || wchan === "0");
-  }
   if (address !== undefined) {
     let real = ring.path;
     try {
@@ -244,17 +237,14 @@ function look(pid: number, ring: RingFile): Look | undefined {
 
 const WORD = { [HEAD]: "head", [TAIL]: "tail" } as Record<number, string>;
 
-/** How a side was seen waiting. */
-interface Wait {
-  kind: "asleep" | "spinning" | "ended" | "idle" | "other-word";
-  cpuMs: number;
-  state: string;
-}
+/** How a side was seen waiting (`other-word`: asleep on the ring's other word). */
+type Wait = Waiting<"other-word" | "aborted">;
 
 /**
- * Watches a side that should be waiting on `word` until it is seen asleep in
- * futex() on it, is seen spinning (400 ms of CPU), ends, or `limitMs` passes.
- * `abort` may end the watch early with its own verdict.
+ * Watches a side that should be waiting on `word` with the one waiter rule
+ * (`watchWaiter`) until it is seen asleep in futex() on it, asleep on the
+ * other word, spinning, ends, or `limitMs` passes. `abort` may end the watch
+ * early with its own verdict (`why`).
  */
 async function watchWait(
   child: ChildHandle,
@@ -262,44 +252,21 @@ async function watchWait(
   word: number,
   limitMs: number,
   abort?: () => string | undefined,
-): Promise<Wait | { kind: "aborted"; why: string }> {
-  const first = look(child.pid, ring);
-  const cpu0 = first?.cpuTicks ?? 0;
-  const start = performance.now();
-  let last: Look | undefined = first;
-  const states: string[] = [];
-  for (;;) {
-    const why = abort?.();
-    if (why) return { kind: "aborted", why };
-    const l = look(child.pid, ring);
-    if (!l || child.ended) {
-      return { kind: "ended", cpuMs: 0, state: last?.state ?? "?" };
-    }
-    last = l;
-    const cpuMs = (l.cpuTicks - cpu0) * TICK_MS;
-    if (sleepsOn(l, word)) return { kind: "asleep", cpuMs, state: l.state };
-    if (l.asleepOn !== undefined && l.asleepOn !== word) {
-      return { kind: "other-word", cpuMs, state: l.state };
-    }
-    if (cpuMs >= 400) return { kind: "spinning", cpuMs, state: l.state };
-    states.push(l.state);
-    if (performance.now() - start > limitMs) {
-      // Slow to gather CPU (a loaded machine), but on a CPU or waiting for one: spinning.
-      const running = states.filter((x) => x === "R").length > states.length / 2;
-      return { kind: running ? "spinning" : "idle", cpuMs, state: l.state };
-    }
-    await sleep(2);
-  }
-}
-
-/** Waits until `cond()` or `ms` pass. */
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const start = performance.now();
-  while (!cond()) {
-    if (performance.now() - start > ms) return false;
-    await sleep(2);
-  }
-  return true;
+): Promise<Wait & { why?: string; state: string }> {
+  let why: string | undefined;
+  let last: Look | undefined; // this look's meaning, read once (stop comes first)
+  const w = await watchWaiter<"other-word" | "aborted">(child, {
+    asleep: () => sleepsOn(last, word),
+    stop: (s) => {
+      why = abort?.();
+      if (why) return "aborted";
+      last = s && lookAt(s, child.pid, ring);
+      const asleepOn = last?.asleepOn;
+      return asleepOn !== undefined && asleepOn !== word ? "other-word" : undefined;
+    },
+    limitMs,
+  });
+  return { ...w, why, state: w.last?.state ?? "?" };
 }
 
 type Who = "student" | "instructor";
@@ -448,11 +415,9 @@ async function conversation(
     }
     ctx.fail("the consumer does not sleep while the ring is empty", {
       expected: "asleep in futex() on the head word (/proc/PID/syscall), using no CPU",
-      observed: "kind" in w1 && "cpuMs" in w1
-        ? `${
-          w1.kind === "other-word" ? "asleep on another word" : w1.kind
-        }: state ${w1.state}, ${w1.cpuMs} ms of CPU`
-        : String(w1.kind),
+      observed: `${
+        w1.kind === "other-word" ? "asleep on another word" : w1.kind
+      }: state ${w1.state}, ${w1.cpuMs} ms of CPU`,
       mistake: who.consumer === "student"
         ? "receive() spins (or waits on the wrong word): after a short spin, set CONSUMER_SLEEPING and sys.futexWait(header, HEAD, seen)"
         : "the checker's consumer did not fall asleep (a checker problem: report it)",
@@ -542,10 +507,8 @@ function frameBytes(messages: number[][]): number[] {
   return out;
 }
 
-function hex(bytes: ArrayLike<number>, max = 24): string {
-  const parts = Array.from(bytes).slice(0, max).map((b) => b.toString(16).padStart(2, "0"));
-  return parts.join(" ") + (bytes.length > max ? " …" : "");
-}
+/** Bytes as the checks show them: spaced hex, the first 24 only. */
+const SPACED = { separator: " ", max: 24 };
 
 /** One ring for send-frames: frames that start `gap` bytes before the end of the data area. */
 async function sendFrames(ctx: CheckContext, gap: number) {
@@ -591,9 +554,9 @@ async function sendFrames(ctx: CheckContext, gap: number) {
   if (at >= 0) {
     ctx.fail("the bytes in the data area are not the frames", {
       expected: `from data[${start % capacity}] on (wrapping to data[0] after ${gap} bytes): ${
-        hex(expected)
+        hex(expected, SPACED)
       }`,
-      observed: hex(got),
+      observed: hex(got, SPACED),
       mistake: at >= gap
         ? `byte ${at} of the stream (past the end of the data area) is wrong: a frame that reaches the end goes on at data[0]`
         : at < 4 && gap < 4
@@ -661,7 +624,7 @@ async function receiveFrames(ctx: CheckContext, gap: number) {
           "null only for the close mark (length 0xFFFFFFFF); an empty message (length 0) is a message",
       });
     }
-    ctx.expectEqual(hex(got[i], 64), hex(messages[i], 64), {
+    ctx.expectEqual(hex(got[i], { ...SPACED, max: 64 }), hex(messages[i], { ...SPACED, max: 64 }), {
       what: `message ${i} (${
         messages[i].length
       } bytes; the first frame starts ${gap} bytes before the end)`,
@@ -884,17 +847,14 @@ export default defineChecks([
       "What does receive() ask the kernel for? Count the system calls it makes when there is data to take.",
     timeoutMs: 40_000,
     async run(ctx) {
-      const predicted = (ctx.expectOk(
+      const exported = (ctx.expectOk(
         await ctx.run("drive.ts", { mode: "predictions" } satisfies Params),
         "reading your prediction",
       ) as { reads: unknown }).reads;
-      if (typeof predicted !== "number") {
-        return ctx.fail("no prediction yet", {
-          awaitingPrediction: true,
-          expected: "PREDICTED_READ_CALLS_PER_1000 set to a number",
-          observed: String(predicted),
-        });
-      }
+      const predicted = requirePrediction(ctx, exported, {
+        name: "PREDICTED_READ_CALLS_PER_1000",
+        allowed: "number",
+      });
       // Throughput run: your pair, no pauses; the consumer counts its own read() calls.
       const capacity = 65536;
       const count = 50_000;

@@ -11,10 +11,14 @@
 import {
   defineDrive,
   type DriveContext,
+  mapFile,
+  readProcText,
+  sleep,
   studentExport,
   studentValue,
-} from "../../../lib/checker/drive.ts";
-import { mapFile, readProcText, sys, withoutRecording } from "../../../lib/mod.ts";
+  sys,
+  withoutRecording,
+} from "../../../lib/checker/mod.ts";
 
 // The wire format (README, "Layout"): Int32 cells of the header page.
 export const HEAD = 0;
@@ -92,8 +96,6 @@ export function messagesOf(plan: Plan): Uint8Array[] {
   }
   return out;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function pauser(plan: Plan): () => Promise<void> {
   const next = generator(plan.pauseSeed);

@@ -16,7 +16,7 @@ import {
   procMaps,
   sys,
   withoutRecording,
-} from "../../../lib/mod.ts";
+} from "../../../lib/checker/mod.ts";
 
 /**
  * Drops the file's clean, unmapped pages from the page cache

@@ -8,12 +8,18 @@
  * the lookups; and pages read per lookup from a cold page cache, counted with
  * mincore(2) by the drive (exact under MADV_RANDOM: no read-around).
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { procMaps, smaps } from "../../../lib/inspect.ts";
-import { PROT } from "../../../lib/ffi/constants.ts";
+import {
+  callsTo,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  hasFlag,
+  type KernelProfile,
+  procMaps,
+  requirePrediction,
+  smaps,
+} from "../../../lib/checker/mod.ts";
 import type { LookupPages, PagesTable, TablePages } from "./drive.ts";
-import type { KernelProfile } from "../../../lib/profile.ts";
 
 const RECORD = 32;
 const PAGE = 4096;
@@ -297,7 +303,7 @@ export default defineChecks([
       const value = result.value as { rchar: number };
       const calls = result.calls;
       const total = plan.reduce((n, p) => n + p.table.count * RECORD, 0);
-      const preads = calls.filter((c) => c.call === "pread").length;
+      const preads = callsTo(calls, "pread").length;
       if (preads > 0 || value.rchar > total / 4) {
         ctx.fail("the table was read with read()/pread(), not through a mapping", {
           expected: "no read() of the table: keys come from the mapped memory",
@@ -309,11 +315,10 @@ export default defineChecks([
       }
       for (const [i, p] of plan.entries()) {
         if (p.table.count === 0) continue;
-        const opens = calls.filter((c) => c.call === "open" && c.args.path === p.table.path)
+        const opens = callsTo(calls, "open").filter((c) => c.args.path === p.table.path)
           .map((c) => c.result);
-        const maps = calls.filter((c) =>
-          c.call === "mmap" && opens.includes(c.args.fd) && typeof c.args.prot === "number" &&
-          (c.args.prot & PROT.READ) !== 0
+        const maps = callsTo(calls, "mmap").filter((c) =>
+          opens.includes(c.args.fd) && hasFlag(c, "PROT_READ")
         );
         if (maps.length === 0 || !mappedAtOpen[i]) {
           ctx.fail(`${p.table.name} was not mapped while the lookups ran`, {
@@ -328,7 +333,7 @@ export default defineChecks([
           });
         }
         const unmapped = maps.every((m) =>
-          calls.some((c) => c.call === "munmap" && c.args.addr === m.result)
+          callsTo(calls, "munmap").some((c) => c.args.addr === m.result)
         );
         if (!unmapped) {
           ctx.fail(`${p.table.name} stayed mapped after close()`, {
@@ -470,18 +475,14 @@ export default defineChecks([
       const measured = value!.evictable
         ? median(clean(big.lookups).map((l) => l.read))
         : Math.log2(big.pages);
-      const p = value!.predicted;
       ctx.note(
-        `you predicted ${p ?? "nothing"}; the kernel read ${measured} ` +
+        `you predicted ${value!.predicted ?? "nothing"}; the kernel read ${measured} ` +
           `page(s) per lookup (4096-page table, MADV_RANDOM, cold cache)`,
       );
-      if (typeof p !== "number" || !Number.isFinite(p)) {
-        return ctx.fail("PREDICTED_PAGES_PER_LOOKUP is not set", {
-          awaitingPrediction: true,
-          expected: "a number, predicted before running the checks",
-          observed: String(p),
-        });
-      }
+      const p = requirePrediction(ctx, value!.predicted, {
+        name: "PREDICTED_PAGES_PER_LOOKUP",
+        allowed: "number",
+      });
       if (Math.abs(p - measured) > 2) {
         ctx.fail("the prediction is off", {
           expected: `${measured} (±2), measured in this run`,

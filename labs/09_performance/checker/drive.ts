@@ -8,8 +8,17 @@
  *   one lookup and counts the pages the kernel read (mincore) and mapped
  *   (pagemap); then measures a small table of timings (notes only).
  */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
-import { faultCounts, MADV, mapFile, O, procIo, sys, withoutRecording } from "../../../lib/mod.ts";
+import {
+  defineDrive,
+  faultCounts,
+  MADV,
+  mapFile,
+  O,
+  procIo,
+  studentExport,
+  sys,
+  withoutRecording,
+} from "../../../lib/checker/mod.ts";
 import { CacheProbe, evict, findMapping, forceAdvice, mappedPages } from "./cache.ts";
 
 interface Table {

@@ -9,10 +9,17 @@
  * entry while the writer writes and grows the file; the call record
  * (ftruncate, mmap, msync); /proc/PID/smaps of the writer after sync().
  */
-import { type CheckContext, defineChecks } from "../../../lib/checker/check.ts";
-import type { ChildResult } from "../../../lib/checker/spawn.ts";
-import { readProcText, smaps } from "../../../lib/inspect.ts";
-import { MS } from "../../../lib/ffi/constants.ts";
+import {
+  callsTo,
+  type CheckContext,
+  type ChildResult,
+  defineChecks,
+  hasFlag,
+  procStat,
+  requirePrediction,
+  sleep,
+  smaps,
+} from "../../../lib/checker/mod.ts";
 import { Follower, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
 
 /** Payloads of a run: a fresh seed; `small` and `bigEvery` set the sizes. */
@@ -32,21 +39,16 @@ function readParsed(path: string, p: Payloads): Parsed {
   return parse(readBytes(path), p);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Waits (a little, busily) until process `pid` is stopped by SIGSTOP. */
 function stopped(pid: number): boolean {
   const deadline = performance.now() + 20;
   while (performance.now() < deadline) {
-    let stat: string;
+    let state: string;
     try {
-      stat = readProcText(`/proc/${pid}/stat`);
+      state = procStat(pid).state;
     } catch {
       return false; // gone
     }
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
     if (state === "T" || state === "t") return true;
     if (state === "Z" || state === "X") return false;
   }
@@ -473,8 +475,8 @@ export default defineChecks([
         });
       }
       // How it grew, for the notes: ftruncate calls (resizeFile, sys.ftruncate) and mappings.
-      const sizes = result.calls.filter((c) => c.call === "ftruncate").map((c) => c.args.length);
-      const maps = result.calls.filter((c) => c.call === "mmap").length;
+      const sizes = callsTo(result.calls, "ftruncate").map((c) => c.args.length);
+      const maps = callsTo(result.calls, "mmap").length;
       ctx.note(
         `${count} entries: the file grew from ${sizeAtOpen} to ${parsed.size} bytes` +
           (sizes.length ? ` (ftruncate: ${sizes.join(" → ")})` : "") + `; ${maps} mmap call(s)`,
@@ -645,13 +647,7 @@ export default defineChecks([
         `you predicted ${predicted ?? "nothing"} lost; the kernel lost ${kill.lost} ` +
           `(after ${kill.rounds.length} kills, no msync ever, ${returned} appends returned)`,
       );
-      if (typeof predicted !== "number") {
-        return ctx.fail("PREDICTED_LOST_AFTER_KILL is not set", {
-          awaitingPrediction: true,
-          expected: "a number, predicted before running the checks",
-          observed: String(predicted),
-        });
-      }
+      requirePrediction(ctx, predicted, { name: "PREDICTED_LOST_AFTER_KILL", allowed: "number" });
       if (predicted !== kill.lost) {
         ctx.fail("the prediction is off", {
           expected: `${kill.lost}, observed in this run`,
@@ -674,8 +670,8 @@ export default defineChecks([
       if (run.syncError) {
         ctx.fail(`sync() threw ${run.syncError}`, { mistake: "call mapping.sync()" });
       }
-      const msyncs = run.writer.calls.filter((c) => c.call === "msync");
-      const synced = msyncs.some((c) => typeof c.args.flags === "number" && c.args.flags & MS.SYNC);
+      const msyncs = callsTo(run.writer.calls, "msync");
+      const synced = msyncs.some((c) => hasFlag(c, "MS_SYNC"));
       if (!synced) {
         ctx.fail("no msync(MS_SYNC) was made by sync()", {
           expected: "msync(addr, length, MS_SYNC)",

@@ -9,8 +9,7 @@
  * - `follow`: a reader running while the writer writes: polls until it has
  *   seen `total` entries (or a deadline), checking every entry on the way.
  */
-import { defineDrive, studentExport } from "../../../lib/checker/drive.ts";
-import { mapFile, withoutRecording } from "../../../lib/mod.ts";
+import { defineDrive, mapFile, studentExport, withoutRecording } from "../../../lib/checker/mod.ts";
 import { checkPayload, payload, type Payloads } from "./format.ts";
 
 interface Writer {
