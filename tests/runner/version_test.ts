@@ -1,6 +1,12 @@
 /** The Deno version check every task runs first (`cli/require_deno.ts`). */
 import assert from "node:assert/strict";
-import { NEWEST_MAJOR, OLDEST, PINNED, versionProblem } from "../../cli/require_deno.ts";
+import {
+  NEWEST_MAJOR,
+  OLDEST,
+  OLDEST_FOR_TESTS,
+  PINNED,
+  versionProblem,
+} from "../../cli/require_deno.ts";
 
 Deno.test("require_deno: one plain sentence outside the supported range, nothing inside it", () => {
   for (const old of ["1.46.3", "2.3.7", "2.4.4"]) {
@@ -15,12 +21,15 @@ Deno.test("require_deno: one plain sentence outside the supported range, nothing
   for (const ok of [OLDEST, PINNED, "2.9.6", `${NEWEST_MAJOR}.99.0`, Deno.version.deno]) {
     assert.equal(versionProblem(ok), undefined, ok);
   }
+  // The contributors' suite asks for more than the labs do.
+  assert.match(versionProblem(OLDEST, OLDEST_FOR_TESTS) ?? "", /the test suite needs Deno/);
+  assert.equal(versionProblem(OLDEST_FOR_TESTS, OLDEST_FOR_TESTS), undefined);
 });
 
 Deno.test("require_deno: every task starts with the check, before any permission-set flag", () => {
   const config = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
   for (const name of ["lab", "grade", "test", "bench"]) {
     const task: string = config.tasks[name];
-    assert.match(task, /^deno run -q --no-config cli\/require_deno\.ts && /, name);
+    assert.match(task, /^deno run -q --no-config cli\/require_deno\.ts (--tests )?&& /, name);
   }
 });
