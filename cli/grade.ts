@@ -27,6 +27,7 @@ import {
   type Visibility,
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
+import { writeFileAtomic } from "../lib/grader/atomic.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
@@ -122,7 +123,7 @@ export function resolvePath(path: string): string {
 function writeOutput(path: string, text: string): void {
   try {
     Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
-    Deno.writeTextFileSync(path, text);
+    writeFileAtomic(path, text);
   } catch (err) {
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
       throw new Error(
