@@ -28,6 +28,7 @@ import {
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
 import { writeFileAtomic } from "../lib/grader/atomic.ts";
+import { readGradeFile } from "../lib/grader/grade_file.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
@@ -185,6 +186,17 @@ async function gradeClass(
   }
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
+  // Check the file to update before grading anything: a class can take an hour.
+  let previous: GradeReport | undefined;
+  if (out.update && out.json) {
+    try {
+      previous = readGradeFile(out.json);
+    } catch (err) {
+      throw new UsageError(
+        `cannot --update: ${err instanceof Error ? err.message : err}; nothing was graded`,
+      );
+    }
+  }
 
   const progress = progressFor(out.quiet);
   let report = await gradeSubmissions({
@@ -197,22 +209,7 @@ async function gradeClass(
   });
   progress?.finish();
   const problems = [...report.problems];
-  if (out.update && out.json) {
-    let previous: GradeReport | undefined;
-    try {
-      previous = JSON.parse(Deno.readTextFileSync(out.json));
-    } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        throw new Error(`cannot read ${out.json} to update it: ${err}`);
-      }
-    }
-    if (previous) {
-      if (previous.format !== "mmap-lab-grades") {
-        throw new Error(`${out.json} is not a grade file of this grader`);
-      }
-      report = mergeReports(previous, report);
-    }
-  }
+  if (previous) report = mergeReports(previous, report);
   const color = useColor(Deno.stdout);
   console.log(formatTable(report, { color }));
   console.log("");
