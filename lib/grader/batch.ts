@@ -28,6 +28,7 @@ import {
   type Overlay,
   type SubmissionFiles,
 } from "./overlay.ts";
+import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
@@ -262,8 +263,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   if (options.signal?.aborted) onOuterAbort();
 
   const gradingRoot = options.gradingRoot ?? `${root}/.mmap-lab/grading`;
-  Deno.mkdirSync(gradingRoot, { recursive: true });
-  const runDir = Deno.makeTempDirSync({ dir: gradingRoot, prefix: "run-" });
+  // Folders of graders killed before they could clean up (SIGKILL, a crash); never a live run's.
+  cleanLeftoverRuns(gradingRoot);
+  const runDir = createRunDir(gradingRoot, { keep: options.keep ?? false });
   if (!options.keep) activeRuns.add(runDir);
 
   const students: StudentState[] = options.submissions.map((submission) => ({
