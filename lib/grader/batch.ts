@@ -29,6 +29,7 @@ import {
   type SubmissionFiles,
 } from "./overlay.ts";
 import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
+import { type FinishedStudent, submissionDigest } from "./journal.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
@@ -95,6 +96,16 @@ export interface GradeOptions {
   limits?: ChildLimits;
   /** Called as labs start and finish. */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Students graded before (a journal, on `--resume`), by name: taken as they
+   * are, without grading, when the student's lab files are still the same.
+   */
+  finished?: ReadonlyMap<string, FinishedStudent>;
+  /**
+   * Called as soon as a student's last lab is graded without a grading
+   * problem (for the journal); not for students taken from `finished`.
+   */
+  onFinished?: (entry: FinishedStudent) => void;
 }
 
 /** The labs `names` select in `catalog` (all when empty); throws on an unknown one. */
@@ -219,10 +230,29 @@ export function abandonRuns(): void {
 interface StudentState {
   submission: Submission;
   files: SubmissionFiles;
+  /** Digest of the lab files (when a journal is kept or read). */
+  digest?: string;
+  /** Taken from `finished`: not graded again. */
+  resumed?: StudentGrade;
   overlay?: Overlay;
   modules?: Promise<{ run: RunModule; catalog: Catalog }>;
   pending: number;
   grades: Map<string, LabGrade>;
+  /** This student's grading problems. */
+  problems: string[];
+}
+
+function studentGrade(student: StudentState, labs: readonly LabInfo[]): StudentGrade {
+  if (student.resumed) return student.resumed;
+  const gradesList = labs.map((lab) => student.grades.get(lab.id)!);
+  return {
+    name: student.submission.name,
+    submission: student.submission.dir,
+    labs: gradesList,
+    score: gradesList.reduce((sum, g) => sum + g.score, 0),
+    maxScore: gradesList.reduce((sum, g) => sum + g.maxScore, 0),
+    notes: [...student.files.rejected.values()],
+  };
 }
 
 /**
@@ -248,6 +278,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const metas = await loadLabMeta(root, labs);
   const metaOf = new Map(metas.map((m) => [m.id, m]));
   const problems: string[] = metas.filter((m) => m.error).map((m) => m.error!);
+  const journaling = Boolean(options.finished?.size || options.onFinished);
   const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
 
   const controller = new AbortController();
@@ -268,13 +299,23 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const runDir = createRunDir(gradingRoot, { keep: options.keep ?? false });
   if (!options.keep) activeRuns.add(runDir);
 
-  const students: StudentState[] = options.submissions.map((submission) => ({
-    submission,
-    files: findSubmissionFiles(submission.dir, labs),
-    pending: labs.length,
-    grades: new Map(),
-  }));
-  const tasks = students.flatMap((student) => labs.map((lab) => ({ student, lab })));
+  const students: StudentState[] = options.submissions.map((submission) => {
+    const files = findSubmissionFiles(submission.dir, labs);
+    const student: StudentState = {
+      submission,
+      files,
+      pending: labs.length,
+      grades: new Map(),
+      problems: [],
+    };
+    if (journaling) student.digest = submissionDigest(files);
+    const before = options.finished?.get(submission.name);
+    if (before && before.files === student.digest) student.resumed = before.student;
+    return student;
+  });
+  const tasks = students.filter((s) => !s.resumed).flatMap((student) =>
+    labs.map((lab) => ({ student, lab }))
+  );
   let done = 0;
 
   const modulesFor = (student: StudentState) => {
@@ -311,7 +352,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     }
     if (controller.signal.aborted) {
       const reason = String(controller.signal.reason);
-      problems.push(`${name} ${lab.id}: not graded: ${reason}`);
+      student.problems.push(`${name} ${lab.id}: not graded: ${reason}`);
       return unrun(meta, "error", `not graded: ${reason}`, true);
     }
     try {
@@ -330,19 +371,19 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         keepScratch: options.keep,
       });
       const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
-      if (grade.error) problems.push(`${name} ${lab.id}: ${grade.error}`);
+      if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
-        if (c.internalError) problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);
+        if (c.internalError) student.problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);
       }
       if (!grade.error && grade.maxScore !== meta.maxScore) {
-        problems.push(
+        student.problems.push(
           `${name} ${lab.id}: ${grade.maxScore} points possible, but the checker declares ${meta.maxScore}`,
         );
       }
       return grade;
     } catch (err) {
       const message = `the grader failed: ${err instanceof Error ? err.message : String(err)}`;
-      problems.push(`${name} ${lab.id}: ${message}`);
+      student.problems.push(`${name} ${lab.id}: ${message}`);
       return unrun(meta, "error", message, true);
     }
   };
@@ -367,8 +408,17 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         try {
           student.overlay.remove();
         } catch (err) {
-          problems.push(`${name}: could not remove its overlay: ${err}`);
+          student.problems.push(`${name}: could not remove its overlay: ${err}`);
         }
+      }
+      const clean = !student.problems.length &&
+        ![...student.grades.values()].some((g) => g.status === "error");
+      if (student.pending === 0 && clean && options.onFinished) {
+        options.onFinished({
+          name,
+          files: student.digest!,
+          student: studentGrade(student, labs),
+        });
       }
       done++;
       options.onProgress?.({
@@ -398,17 +448,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     }
   }
 
-  const result: StudentGrade[] = students.map((student) => {
-    const gradesList = labs.map((lab) => student.grades.get(lab.id)!);
-    return {
-      name: student.submission.name,
-      submission: student.submission.dir,
-      labs: gradesList,
-      score: gradesList.reduce((sum, g) => sum + g.score, 0),
-      maxScore: gradesList.reduce((sum, g) => sum + g.maxScore, 0),
-      notes: [...student.files.rejected.values()],
-    };
-  });
+  const result: StudentGrade[] = students.map((student) => studentGrade(student, labs));
+  // Grading problems in class order (not the order labs happened to finish in).
+  for (const student of students) problems.push(...student.problems);
   return {
     format: "mmap-lab-grades",
     version: 1,
