@@ -13,6 +13,7 @@ import {
   gradeSubmissions,
   listSubmissions,
   mergeReports,
+  pickSubmissions,
   type ProgressEvent,
   type Submission,
 } from "../lib/grader/batch.ts";
@@ -256,11 +257,11 @@ async function gradeClass(
     throw new UsageError(`cannot read ${dir}: ${err instanceof Error ? err.message : err}`);
   }
   if (students.length) {
-    const unknown = students.filter((s) => !submissions.some((sub) => sub.name === s));
-    if (unknown.length) {
-      throw new UsageError(`no submission folder ${unknown.join(", ")} in ${dir}`);
+    try {
+      submissions = pickSubmissions(submissions, students);
+    } catch (err) {
+      throw new UsageError(`${err instanceof Error ? err.message : err} in ${dir}`);
     }
-    submissions = submissions.filter((s) => students.includes(s.name));
   }
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
@@ -358,7 +359,7 @@ async function gradeClass(
   }
   for (const f of failures) console.error(`error: ${f}`);
   if (journal) {
-    const unfinished = submissions.filter((s) => !done.has(s.name)).length;
+    const unfinished = submissions.filter((s) => !s.rejected && !done.has(s.name)).length;
     if (journal.failure) {
       console.error(
         `warning: the journal ${journal.path} stopped taking students (${journal.failure}): --resume would grade the later ones again`,
@@ -378,12 +379,14 @@ async function gradeClass(
       journal.remove();
     }
   }
+  const gradable = submissions.filter((s) => !s.rejected).length;
+  const rejected = submissions.length - gradable;
   console.error(
-    `graded ${submissions.length} submission${
-      submissions.length === 1 ? "" : "s"
-    } × ${report.labs.length} lab${report.labs.length === 1 ? "" : "s"} in ${
-      (report.durationMs / 1000).toFixed(1)
-    } s${fromJournal ? ` (${fromJournal} taken from the journal)` : ""}`,
+    `graded ${gradable} submission${gradable === 1 ? "" : "s"} × ${report.labs.length} lab${
+      report.labs.length === 1 ? "" : "s"
+    } in ${(report.durationMs / 1000).toFixed(1)} s${
+      fromJournal ? ` (${fromJournal} taken from the journal)` : ""
+    }${rejected ? `; ${rejected} not graded (see the table)` : ""}`,
   );
   return problems.length || failures.length ? 1 : 0;
 }

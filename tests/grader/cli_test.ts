@@ -82,13 +82,13 @@ Deno.test("grade: a class table, CSV and JSON; re-grading one student updates on
     assert.equal(
       Deno.readTextFileSync(csv),
       [
-        "student,00_hello_mapping,total,max",
-        "edits-checker,3,3,5",
-        "fake-output,0,0,5",
-        "partial,3,3,5",
-        "perfect,5,5,5",
-        "symlinked,0,0,5",
-        "untouched,1,1,5",
+        "student,00_hello_mapping,total,max,status,notes",
+        "edits-checker,3,3,5,graded,",
+        "fake-output,0,0,5,graded,",
+        "partial,3,3,5,graded,",
+        "perfect,5,5,5,graded,",
+        "symlinked,0,0,5,graded,hello.ts is a symbolic link: only regular files are graded",
+        "untouched,1,1,5,graded,",
         "",
       ].join("\n"),
     );
