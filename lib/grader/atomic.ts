@@ -28,7 +28,15 @@ function folderOf(path: string): string {
   return slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
 }
 
-/** The temporary file {@link writeFileAtomic} writes first: hidden, next to `path`. */
+/**
+ * The temporary file {@link writeFileAtomic} writes first: hidden, next to `path`.
+ *
+ * @example
+ * ```ts
+ * import { tempPathFor } from "./atomic.ts";
+ * console.log(tempPathFor("grades/class.json")); // "grades/.class.json.tmp-<pid>-<random>"
+ * ```
+ */
 export function tempPathFor(path: string): string {
   const slash = path.lastIndexOf("/");
   const random = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
@@ -38,6 +46,12 @@ export function tempPathFor(path: string): string {
 /**
  * Flushes a folder's entries to disk (after a rename or a new file in it).
  * Some file systems cannot sync a folder; that is not an error.
+ *
+ * @example
+ * ```ts ignore
+ * Deno.renameSync("grades/.class.json.tmp", "grades/class.json");
+ * syncFolder("grades");
+ * ```
  */
 export function syncFolder(dir: string): void {
   let folder: Deno.FsFile | undefined;

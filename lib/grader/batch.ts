@@ -121,7 +121,14 @@ export function listSubmissions(dir: string): Submission[] {
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The submissions named `names` (compared in Unicode NFC); throws naming those not found. */
+/**
+ * The submissions named `names` (compared in Unicode NFC); throws naming those not found.
+ *
+ * @example
+ * ```ts ignore
+ * pickSubmissions(listSubmissions("submissions"), ["José"]); // either spelling of the name
+ * ```
+ */
 export function pickSubmissions(
   submissions: readonly Submission[],
   names: readonly string[],

@@ -52,7 +52,15 @@ export interface FinishedStudent {
   student: StudentGrade;
 }
 
-/** The journal of a grades file: `FILE.journal`. */
+/**
+ * The journal of a grades file: `FILE.journal`.
+ *
+ * @example
+ * ```ts
+ * import { journalPathFor } from "./journal.ts";
+ * console.log(journalPathFor("grades/class.json")); // "grades/class.json.journal"
+ * ```
+ */
 export function journalPathFor(output: string): string {
   return `${output}.journal`;
 }
@@ -227,7 +235,16 @@ export function journalMismatch(found: JournalHeader, now: JournalHeader): strin
 
 const encoder = new TextEncoder();
 
-/** An open journal, appended to as students finish. */
+/**
+ * An open journal, appended to as students finish.
+ *
+ * @example
+ * ```ts ignore
+ * const journal = Journal.start("grades/class.json.journal", header);
+ * journal.append({ name: "ada", files: submissionDigest(files), student });
+ * journal.remove(); // once grades/class.json is written
+ * ```
+ */
 export class Journal {
   readonly #path: string;
   #file: Deno.FsFile | undefined;

@@ -60,14 +60,28 @@ function readOwner(dir: string): RunOwner | undefined {
   }
 }
 
-/** Whether the process an owner file names still runs (a zombie does not). */
+/**
+ * Whether the process an owner file names still runs (a zombie does not).
+ *
+ * @example
+ * ```ts ignore
+ * ownerAlive({ pid: Deno.pid, startTicks: 0, keep: false, startedAt: "" }); // true
+ * ```
+ */
 export function ownerAlive(owner: RunOwner): boolean {
   const stat = statOf(owner.pid);
   if (!stat || stat.state === "Z" || stat.state === "X") return false;
   return !owner.startTicks || stat.startTicks === owner.startTicks;
 }
 
-/** Why a run folder must stay (`undefined`: it is a leftover). */
+/**
+ * Why a run folder must stay (`undefined`: it is a leftover).
+ *
+ * @example
+ * ```ts ignore
+ * keepReason(".mmap-lab/grading/run-ab12"); // "in use by process 4242"
+ * ```
+ */
 export function keepReason(dir: string, now = Date.now()): string | undefined {
   const owner = readOwner(dir);
   if (!owner) {
