@@ -310,7 +310,7 @@ async function gradeClass(
       );
     }
   }
-  const done = new Set(finished.keys());
+  const done = new Set<string>(); // students in the journal once grading ends
 
   const progress = progressFor(out.quiet);
   let report: GradeReport;
@@ -335,7 +335,9 @@ async function gradeClass(
   }
   progress?.finish();
   const problems = [...report.problems];
-  const fromJournal = report.students.filter((s) => finished.get(s.name)?.student === s).length;
+  const taken = report.students.filter((s) => finished.get(s.name)?.student === s);
+  for (const s of taken) done.add(s.name);
+  const fromJournal = taken.length;
 
   if (previous) report = mergeReports(previous, report);
   const color = useColor(Deno.stdout);
