@@ -13,6 +13,7 @@ import {
   gradeSubmissions,
   listSubmissions,
   mergeReports,
+  pickSubmissions,
   type ProgressEvent,
   type Submission,
 } from "../lib/grader/batch.ts";
@@ -27,6 +28,19 @@ import {
   type Visibility,
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
+import { writeFileAtomic } from "../lib/grader/atomic.ts";
+import { readGradeFile } from "../lib/grader/grade_file.ts";
+import {
+  type FinishedStudent,
+  instructorDigest,
+  Journal,
+  type JournalContents,
+  type JournalHeader,
+  journalMismatch,
+  journalPathFor,
+  readJournal,
+} from "../lib/grader/journal.ts";
+import { kernelLabel, kernelProfile } from "../lib/profile.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
@@ -52,6 +66,9 @@ Options:
   --json FILE           write every check's result as JSON
   --update              with --json: merge this run into the existing FILE
                         (re-grade one student or one lab, keep the rest)
+  --resume              continue a class grading that was killed: the students
+                        in the journal (FILE.journal, next to --json or --csv
+                        FILE) are not graded again; same command otherwise
   --budget SECONDS      stop grading after this long; what is left is "not graded"
                         (default: none; 480 with --gradescope)
   --submission DIR      Gradescope: the submission (default /autograder/submission,
@@ -119,10 +136,11 @@ export function resolvePath(path: string): string {
   return "/" + parts.join("/");
 }
 
-function writeOutput(path: string, text: string): void {
+/** Runs `write` (which writes `path`), turning a permission error into advice. */
+function writing<T>(path: string, write: () => T): T {
   try {
     Deno.mkdirSync(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
-    Deno.writeTextFileSync(path, text);
+    return write();
   } catch (err) {
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
       throw new Error(
@@ -131,6 +149,10 @@ function writeOutput(path: string, text: string): void {
     }
     throw err;
   }
+}
+
+function writeOutput(path: string, text: string): void {
+  writing(path, () => writeFileAtomic(path, text));
 }
 
 function positiveNumber(value: string | undefined, flag: string): number | undefined {
@@ -163,11 +185,70 @@ function progressFor(quiet: boolean): Progress | undefined {
   return new Progress({ tty, color: tty && !Deno.noColor, columns });
 }
 
+/**
+ * The journal of this run (next to the --json file, else the --csv file):
+ * on --resume, the students it holds that `header` allows; otherwise a new
+ * one, replacing any left by an interrupted run. Throws a UsageError when the
+ * journal to resume belongs to another grading.
+ */
+function openJournal(
+  path: string,
+  header: JournalHeader,
+  resume: boolean,
+): { journal: Journal; finished: Map<string, FinishedStudent> } {
+  let found: JournalContents | undefined;
+  try {
+    found = readJournal(path);
+  } catch (err) {
+    if (resume) {
+      throw new UsageError(
+        `cannot --resume: ${
+          err instanceof Error ? err.message : err
+        } (run without --resume to start over)`,
+      );
+    }
+    found = undefined; // not ours to resume: replaced below
+  }
+  let finished = new Map<string, FinishedStudent>();
+  if (resume && !found) {
+    console.error(`no journal at ${path}: nothing to resume, grading the whole class`);
+  } else if (resume && found) {
+    const mismatch = journalMismatch(found.header, header);
+    if (mismatch.length) {
+      throw new UsageError(
+        `cannot --resume: ${path} belongs to another grading: ${
+          mismatch.join("; ")
+        }. Resume with the same command as before, or run without --resume to start over`,
+      );
+    }
+    finished = new Map([...found.finished].filter(([name]) => header.students.includes(name)));
+    console.error(
+      `resuming from ${path}: ${finished.size} of ${header.students.length} student${
+        header.students.length === 1 ? "" : "s"
+      } already graded${found.torn ? " (a last line cut short by the kill was dropped)" : ""}`,
+    );
+  } else if (found) {
+    console.error(
+      `an interrupted grading left ${path}: starting over (to continue it instead, run the same command with --resume)`,
+    );
+  }
+  const journal = writing(
+    path,
+    () =>
+      Journal.start(
+        path,
+        { ...header, startedAt: found?.header.startedAt ?? header.startedAt },
+        finished.values(),
+      ),
+  );
+  return { journal, finished };
+}
+
 async function gradeClass(
   dir: string,
   students: string[],
   options: Options,
-  out: { csv?: string; json?: string; update: boolean; quiet: boolean },
+  out: { csv?: string; json?: string; update: boolean; resume: boolean; quiet: boolean },
 ): Promise<number> {
   let submissions: Submission[];
   try {
@@ -176,42 +257,89 @@ async function gradeClass(
     throw new UsageError(`cannot read ${dir}: ${err instanceof Error ? err.message : err}`);
   }
   if (students.length) {
-    const unknown = students.filter((s) => !submissions.some((sub) => sub.name === s));
-    if (unknown.length) {
-      throw new UsageError(`no submission folder ${unknown.join(", ")} in ${dir}`);
+    try {
+      submissions = pickSubmissions(submissions, students);
+    } catch (err) {
+      throw new UsageError(`${err instanceof Error ? err.message : err} in ${dir}`);
     }
-    submissions = submissions.filter((s) => students.includes(s.name));
   }
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
-
-  const progress = progressFor(out.quiet);
-  let report = await gradeSubmissions({
-    submissions,
-    labs: options.labs,
-    jobs: options.jobs,
-    budgetMs: options.budgetMs,
-    keep: options.keep,
-    onProgress: (e) => progress?.update(e),
-  });
-  progress?.finish();
-  const problems = [...report.problems];
+  // Check the file to update before grading anything: a class can take an hour.
+  let previous: GradeReport | undefined;
   if (out.update && out.json) {
-    let previous: GradeReport | undefined;
     try {
-      previous = JSON.parse(Deno.readTextFileSync(out.json));
+      previous = readGradeFile(out.json);
     } catch (err) {
-      if (!(err instanceof Deno.errors.NotFound)) {
-        throw new Error(`cannot read ${out.json} to update it: ${err}`);
-      }
-    }
-    if (previous) {
-      if (previous.format !== "mmap-lab-grades") {
-        throw new Error(`${out.json} is not a grade file of this grader`);
-      }
-      report = mergeReports(previous, report);
+      throw new UsageError(
+        `cannot --update: ${err instanceof Error ? err.message : err}; nothing was graded`,
+      );
     }
   }
+
+  // The journal, next to the grades file: what --resume continues from after a kill.
+  const output = out.json ?? out.csv;
+  if (out.resume && !output) {
+    throw new UsageError(
+      "--resume needs --json FILE or --csv FILE: the journal is kept next to it",
+    );
+  }
+  const labInfos = selectLabs(loadCatalog(PROJECT_ROOT), options.labs);
+  let journal: Journal | undefined;
+  let finished = new Map<string, FinishedStudent>();
+  if (output) {
+    const header: JournalHeader = {
+      format: "mmap-lab-journal",
+      version: 1,
+      submissions: dir,
+      students: submissions.map((s) => s.name),
+      labs: labInfos.map((l) => l.id),
+      update: out.update,
+      instructor: instructorDigest(PROJECT_ROOT, labInfos),
+      kernel: kernelLabel(kernelProfile(PROJECT_ROOT)),
+      startedAt: new Date().toISOString(),
+    };
+    try {
+      ({ journal, finished } = openJournal(journalPathFor(output), header, out.resume));
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new Error(
+        `${
+          err instanceof Error ? err.message : err
+        }; nothing was graded (the grades file would not be writable either)`,
+      );
+    }
+  }
+  const done = new Set<string>(); // students in the journal once grading ends
+
+  const progress = progressFor(out.quiet);
+  let report: GradeReport;
+  try {
+    report = await gradeSubmissions({
+      submissions,
+      labs: options.labs,
+      jobs: options.jobs,
+      budgetMs: options.budgetMs,
+      keep: options.keep,
+      onProgress: (e) => progress?.update(e),
+      finished,
+      onFinished: journal
+        ? (entry) => {
+          journal.append(entry);
+          done.add(entry.name);
+        }
+        : undefined,
+    });
+  } finally {
+    journal?.close();
+  }
+  progress?.finish();
+  const problems = [...report.problems];
+  const taken = report.students.filter((s) => finished.get(s.name)?.student === s);
+  for (const s of taken) done.add(s.name);
+  const fromJournal = taken.length;
+
+  if (previous) report = mergeReports(previous, report);
   const color = useColor(Deno.stdout);
   console.log(formatTable(report, { color }));
   console.log("");
@@ -232,12 +360,35 @@ async function gradeClass(
     }
   }
   for (const f of failures) console.error(`error: ${f}`);
+  if (journal) {
+    const unfinished = submissions.filter((s) => !s.rejected && !done.has(s.name)).length;
+    if (journal.failure) {
+      console.error(
+        `warning: the journal ${journal.path} stopped taking students (${journal.failure}): --resume would grade the later ones again`,
+      );
+    }
+    if (failures.length || unfinished) {
+      console.error(
+        `kept ${journal.path}: ${
+          failures.length
+            ? "an output was not written"
+            : `${unfinished} student${
+              unfinished === 1 ? "" : "s"
+            } not finished (grading problems, the budget)`
+        }; the same command with --resume grades only what is missing`,
+      );
+    } else {
+      journal.remove();
+    }
+  }
+  const gradable = submissions.filter((s) => !s.rejected).length;
+  const rejected = submissions.length - gradable;
   console.error(
-    `graded ${submissions.length} submission${
-      submissions.length === 1 ? "" : "s"
-    } × ${report.labs.length} lab${report.labs.length === 1 ? "" : "s"} in ${
-      (report.durationMs / 1000).toFixed(1)
-    } s`,
+    `graded ${gradable} submission${gradable === 1 ? "" : "s"} × ${report.labs.length} lab${
+      report.labs.length === 1 ? "" : "s"
+    } in ${(report.durationMs / 1000).toFixed(1)} s${
+      fromJournal ? ` (${fromJournal} taken from the journal)` : ""
+    }${rejected ? `; ${rejected} not graded (see the table)` : ""}`,
   );
   return problems.length || failures.length ? 1 : 0;
 }
@@ -370,6 +521,7 @@ export async function main(argv: string[]): Promise<number> {
         csv: { type: "string" },
         json: { type: "string" },
         update: { type: "boolean", default: false },
+        resume: { type: "boolean", default: false },
         budget: { type: "string" },
         gradescope: { type: "boolean", default: false },
         autolab: { type: "boolean", default: false },
@@ -393,6 +545,11 @@ export async function main(argv: string[]): Promise<number> {
   stopOnSignals();
   try {
     if (v.gradescope && v.autolab) throw new UsageError("choose --gradescope or --autolab");
+    if (v.resume && (v.gradescope || v.autolab)) {
+      throw new UsageError(
+        "--resume continues a class; --gradescope and --autolab grade one submission",
+      );
+    }
     const jobs = positiveNumber(v.jobs, "--jobs");
     if (jobs !== undefined && !Number.isInteger(jobs)) {
       throw new UsageError("--jobs needs a whole number");
@@ -444,6 +601,7 @@ export async function main(argv: string[]): Promise<number> {
       csv: v.csv ? resolvePath(v.csv) : undefined,
       json: v.json ? resolvePath(v.json) : undefined,
       update: v.update,
+      resume: v.resume,
       quiet: v.quiet,
     });
   } catch (err) {

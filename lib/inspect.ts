@@ -289,6 +289,8 @@ export interface ProcStat {
   userTicks: number;
   /** System CPU time, clock ticks (field 15, `stime`). */
   systemTicks: number;
+  /** When the process started, clock ticks after boot (field 22, `starttime`): with the pid, names one process. */
+  startTicks: number;
 }
 
 /**
@@ -337,6 +339,7 @@ function parseStat(text: string): ProcStat {
     majorFaults: Number(f[9]),
     userTicks: Number(f[11]),
     systemTicks: Number(f[12]),
+    startTicks: Number(f[19]),
   };
 }
 

@@ -28,32 +28,119 @@ import {
   type Overlay,
   type SubmissionFiles,
 } from "./overlay.ts";
+import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
+import { type FinishedStudent, submissionDigest } from "./journal.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
 type CatalogModule = typeof import("../catalog.ts");
 
-/** One student's submission folder. */
+/** One entry of a class folder: a student's submission, or why it is not one. */
 export interface Submission {
-  /** The student (the folder's name). */
+  /** The student (the entry's name; for two spellings of one name, its NFC form). */
   name: string;
   /** The folder. */
   dir: string;
+  /** Why it is not graded (a file, a link, a hidden folder…): it gets a row with this reason. */
+  rejected?: string;
+}
+
+/** Entries of a class folder that tools and archives leave: not students, ignored. */
+export const LITTER: readonly string[] = [
+  ".git",
+  ".DS_Store",
+  "__MACOSX",
+  "Thumbs.db",
+  "desktop.ini",
+];
+
+function entryRejection(entry: Deno.DirEntry, path: string): string | undefined {
+  if (entry.isSymlink) {
+    let target = "";
+    try {
+      target = ` to ${Deno.readLinkSync(path)}`;
+    } catch { /* unreadable */ }
+    return `a symbolic link${target}, not a folder: only real folders are graded (a link can point at another student's work); copy the submission here`;
+  }
+  if (entry.isFile) {
+    return "a file, not a folder: each submission is a folder (unpack an archive into one)";
+  }
+  if (!entry.isDirectory) return "not a folder";
+  if (entry.name.startsWith(".")) {
+    return "a hidden folder (its name starts with a dot): not graded; rename it if it is a student's";
+  }
+  return undefined;
 }
 
 /**
- * The sub-folders of `dir`, one per student, by name (hidden ones skipped).
+ * Every entry of a class folder, by name: each sub-folder is a student's
+ * submission; every other entry (a file, a symbolic link, a hidden folder
+ * such as `..x` or `...`) comes with the reason it is not graded, so that it
+ * gets a row too. Names that differ only in Unicode normalization (NFC `é`,
+ * NFD `e` + accent) are one student with two folders: one rejected row.
+ * Tool and archive litter ({@link LITTER}) is ignored.
  *
  * @example
  * ```ts ignore
- * listSubmissions("submissions"); // [{ name: "alice", dir: "submissions/alice" }, …]
+ * listSubmissions("submissions");
+ * // [{ name: "alice", dir: "submissions/alice" },
+ * //  { name: "bob.zip", dir: "submissions/bob.zip", rejected: "a file, not a folder: …" }]
  * ```
  */
 export function listSubmissions(dir: string): Submission[] {
-  return [...Deno.readDirSync(dir)]
-    .filter((e) => e.isDirectory && !e.name.startsWith("."))
-    .map((e) => ({ name: e.name, dir: `${dir}/${e.name}` }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  const byName = new Map<string, Submission[]>();
+  for (const entry of Deno.readDirSync(dir)) {
+    if (LITTER.includes(entry.name)) continue;
+    const path = `${dir}/${entry.name}`;
+    const rejected = entryRejection(entry, path);
+    const key = entry.name.normalize("NFC");
+    const list = byName.get(key) ?? [];
+    list.push({ name: entry.name, dir: path, ...(rejected ? { rejected } : {}) });
+    byName.set(key, list);
+  }
+  const out: Submission[] = [];
+  for (const [key, list] of byName) {
+    if (list.length === 1) {
+      out.push(list[0]);
+      continue;
+    }
+    const spellings = list.sort((a, b) => Number(b.name === key) - Number(a.name === key)).map((
+      s,
+    ) =>
+      `${JSON.stringify(s.name)} (${
+        s.name === key ? "NFC" : s.name === key.normalize("NFD") ? "NFD" : "other"
+      }, ${new TextEncoder().encode(s.name).length} bytes)`
+    ).join(" and ");
+    out.push({
+      name: key,
+      dir: list[0].dir,
+      rejected:
+        `${list.length} entries spell this name in different Unicode forms: ${spellings}: one student? Merge them into one folder and grade again`,
+    });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * The submissions named `names` (compared in Unicode NFC); throws naming those not found.
+ *
+ * @example
+ * ```ts ignore
+ * pickSubmissions(listSubmissions("submissions"), ["José"]); // either spelling of the name
+ * ```
+ */
+export function pickSubmissions(
+  submissions: readonly Submission[],
+  names: readonly string[],
+): Submission[] {
+  const wanted = new Set(names.map((n) => n.normalize("NFC")));
+  const found = submissions.filter((s) => wanted.has(s.name.normalize("NFC")));
+  const foundNames = new Set(found.map((s) => s.name.normalize("NFC")));
+  const unknown = [...wanted].filter((n) => !foundNames.has(n));
+  if (unknown.length) {
+    throw new Error(`no submission ${unknown.map((n) => JSON.stringify(n)).join(", ")}`);
+  }
+  return found;
 }
 
 /** A grading progress event. */
@@ -94,6 +181,16 @@ export interface GradeOptions {
   limits?: ChildLimits;
   /** Called as labs start and finish. */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * Students graded before (a journal, on `--resume`), by name: taken as they
+   * are, without grading, when the student's lab files are still the same.
+   */
+  finished?: ReadonlyMap<string, FinishedStudent>;
+  /**
+   * Called as soon as a student's last lab is graded without a grading
+   * problem (for the journal); not for students taken from `finished`.
+   */
+  onFinished?: (entry: FinishedStudent) => void;
 }
 
 /** The labs `names` select in `catalog` (all when empty); throws on an unknown one. */
@@ -218,10 +315,30 @@ export function abandonRuns(): void {
 interface StudentState {
   submission: Submission;
   files: SubmissionFiles;
+  /** Digest of the lab files (when a journal is kept or read). */
+  digest?: string;
+  /** Decided before grading (from `finished`, or a rejected entry): not graded. */
+  ready?: StudentGrade;
   overlay?: Overlay;
   modules?: Promise<{ run: RunModule; catalog: Catalog }>;
   pending: number;
   grades: Map<string, LabGrade>;
+  /** This student's grading problems. */
+  problems: string[];
+}
+
+function studentGrade(student: StudentState, labs: readonly LabInfo[]): StudentGrade {
+  if (student.ready) return student.ready;
+  const gradesList = labs.map((lab) => student.grades.get(lab.id)!);
+  return {
+    name: student.submission.name,
+    submission: student.submission.dir,
+    status: "graded",
+    labs: gradesList,
+    score: gradesList.reduce((sum, g) => sum + g.score, 0),
+    maxScore: gradesList.reduce((sum, g) => sum + g.maxScore, 0),
+    notes: [...student.files.rejected.values()],
+  };
 }
 
 /**
@@ -247,6 +364,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const metas = await loadLabMeta(root, labs);
   const metaOf = new Map(metas.map((m) => [m.id, m]));
   const problems: string[] = metas.filter((m) => m.error).map((m) => m.error!);
+  const journaling = Boolean(options.finished?.size || options.onFinished);
   const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
 
   const controller = new AbortController();
@@ -262,17 +380,46 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   if (options.signal?.aborted) onOuterAbort();
 
   const gradingRoot = options.gradingRoot ?? `${root}/.mmap-lab/grading`;
-  Deno.mkdirSync(gradingRoot, { recursive: true });
-  const runDir = Deno.makeTempDirSync({ dir: gradingRoot, prefix: "run-" });
+  // Folders of graders killed before they could clean up (SIGKILL, a crash); never a live run's.
+  cleanLeftoverRuns(gradingRoot);
+  const runDir = createRunDir(gradingRoot, { keep: options.keep ?? false });
   if (!options.keep) activeRuns.add(runDir);
 
-  const students: StudentState[] = options.submissions.map((submission) => ({
-    submission,
-    files: findSubmissionFiles(submission.dir, labs),
-    pending: labs.length,
-    grades: new Map(),
-  }));
-  const tasks = students.flatMap((student) => labs.map((lab) => ({ student, lab })));
+  const students: StudentState[] = options.submissions.map((submission) => {
+    // A rejected entry is never read (a link may point anywhere).
+    const files = submission.rejected
+      ? { found: new Map(), rejected: new Map() }
+      : findSubmissionFiles(submission.dir, labs);
+    const student: StudentState = {
+      submission,
+      files,
+      pending: labs.length,
+      grades: new Map(),
+      problems: [],
+    };
+    if (submission.rejected) {
+      const grades = metas.map((m) =>
+        unrun(m, "missing", `not graded: ${submission.rejected}`, false)
+      );
+      student.ready = {
+        name: submission.name,
+        submission: submission.dir,
+        status: "rejected",
+        labs: grades,
+        score: 0,
+        maxScore: grades.reduce((sum, g) => sum + g.maxScore, 0),
+        notes: [submission.rejected],
+      };
+      return student;
+    }
+    if (journaling) student.digest = submissionDigest(files);
+    const before = options.finished?.get(submission.name);
+    if (before && before.files === student.digest) student.ready = before.student;
+    return student;
+  });
+  const tasks = students.filter((s) => !s.ready).flatMap((student) =>
+    labs.map((lab) => ({ student, lab }))
+  );
   let done = 0;
 
   const modulesFor = (student: StudentState) => {
@@ -309,7 +456,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     }
     if (controller.signal.aborted) {
       const reason = String(controller.signal.reason);
-      problems.push(`${name} ${lab.id}: not graded: ${reason}`);
+      student.problems.push(`${name} ${lab.id}: not graded: ${reason}`);
       return unrun(meta, "error", `not graded: ${reason}`, true);
     }
     try {
@@ -328,19 +475,19 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         keepScratch: options.keep,
       });
       const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
-      if (grade.error) problems.push(`${name} ${lab.id}: ${grade.error}`);
+      if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
-        if (c.internalError) problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);
+        if (c.internalError) student.problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);
       }
       if (!grade.error && grade.maxScore !== meta.maxScore) {
-        problems.push(
+        student.problems.push(
           `${name} ${lab.id}: ${grade.maxScore} points possible, but the checker declares ${meta.maxScore}`,
         );
       }
       return grade;
     } catch (err) {
       const message = `the grader failed: ${err instanceof Error ? err.message : String(err)}`;
-      problems.push(`${name} ${lab.id}: ${message}`);
+      student.problems.push(`${name} ${lab.id}: ${message}`);
       return unrun(meta, "error", message, true);
     }
   };
@@ -365,8 +512,17 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         try {
           student.overlay.remove();
         } catch (err) {
-          problems.push(`${name}: could not remove its overlay: ${err}`);
+          student.problems.push(`${name}: could not remove its overlay: ${err}`);
         }
+      }
+      const clean = !student.problems.length &&
+        ![...student.grades.values()].some((g) => g.status === "error");
+      if (student.pending === 0 && clean && options.onFinished) {
+        options.onFinished({
+          name,
+          files: student.digest!,
+          student: studentGrade(student, labs),
+        });
       }
       done++;
       options.onProgress?.({
@@ -396,17 +552,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     }
   }
 
-  const result: StudentGrade[] = students.map((student) => {
-    const gradesList = labs.map((lab) => student.grades.get(lab.id)!);
-    return {
-      name: student.submission.name,
-      submission: student.submission.dir,
-      labs: gradesList,
-      score: gradesList.reduce((sum, g) => sum + g.score, 0),
-      maxScore: gradesList.reduce((sum, g) => sum + g.maxScore, 0),
-      notes: [...student.files.rejected.values()],
-    };
-  });
+  const result: StudentGrade[] = students.map((student) => studentGrade(student, labs));
+  // Grading problems in class order (not the order labs happened to finish in).
+  for (const student of students) problems.push(...student.problems);
   return {
     format: "mmap-lab-grades",
     version: 1,
@@ -442,7 +590,10 @@ export function mergeReports(base: GradeReport, update: GradeReport): GradeRepor
       labs: list,
       score: list.reduce((sum, g) => sum + g.score, 0),
       maxScore: list.reduce((sum, g) => sum + g.maxScore, 0),
-      notes: [...new Set([...(old?.notes ?? []), ...s.notes])],
+      // A rejected row's notes say why; a graded row's add up over runs (other labs' files).
+      notes: old?.status === "rejected" || s.status === "rejected"
+        ? s.notes
+        : [...new Set([...(old?.notes ?? []), ...s.notes])],
     });
   }
   return {

@@ -65,7 +65,8 @@ function cellStyle(grade: LabGrade | undefined): keyof typeof ANSI | undefined {
 
 /**
  * The points table: one row per student, one column per lab (`-`: not
- * submitted, `ERR`: the grader failed on it), and the total.
+ * submitted, `ERR`: the grader failed on it), and the total (`-` for an
+ * entry that was not graded: a file, a link…; the reasons follow the table).
  *
  * @example
  * ```ts ignore
@@ -106,14 +107,17 @@ export function formatTable(report: GradeReport, options: { color?: boolean } = 
       const style = cellStyle(grade);
       return style ? paint(color, style, text) : text;
     });
-    lines.push(
-      [
-        names[si].padEnd(nameWidth),
-        ...cells,
-        fmt(student.score).padStart(totalWidth),
-      ].join("  ").trimEnd(),
-    );
+    const total = student.status === "rejected"
+      ? paint(color, "red", "-".padStart(totalWidth))
+      : fmt(student.score).padStart(totalWidth);
+    lines.push([names[si].padEnd(nameWidth), ...cells, total].join("  ").trimEnd());
   });
+  const rejected = report.students.flatMap((s, si) =>
+    s.status === "rejected" ? [`  ${names[si]}: ${sanitize(s.notes.join("; "))}`] : []
+  );
+  if (rejected.length) {
+    lines.push(paint(color, "red", `Not graded (${rejected.length}):`), ...rejected);
+  }
   return lines.join("\n");
 }
 
@@ -134,7 +138,9 @@ export function formatSummary(report: GradeReport, options: { color?: boolean } 
       "bold",
       `${s.students} student${s.students === 1 ? "" : "s"}: mean ${fmt(s.points.mean)} / ${
         fmt(s.maxScore)
-      }, median ${fmt(s.points.median)}`,
+      }, median ${fmt(s.points.median)}${
+        s.rejected ? ` (and ${s.rejected} not graded: see the table)` : ""
+      }`,
     ),
   ];
   for (const lab of s.labs) {
@@ -171,7 +177,9 @@ function csvField(value: string | number): string {
 
 /**
  * CSV: `student`, one column of points per lab (a lab not submitted is 0),
- * `total`, `max`.
+ * `total`, `max`, `status` (`graded`, or `rejected`: not a submission that
+ * can be graded, its points left empty) and `notes` (why, and what else the
+ * instructor should know, `; `-separated).
  *
  * @example
  * ```ts ignore
@@ -180,13 +188,18 @@ function csvField(value: string | number): string {
  */
 export function formatCsv(report: GradeReport): string {
   const labs = report.labs;
-  const rows: (string | number)[][] = [["student", ...labs.map((l) => l.id), "total", "max"]];
+  const rows: (string | number)[][] = [
+    ["student", ...labs.map((l) => l.id), "total", "max", "status", "notes"],
+  ];
   for (const s of report.students) {
+    const rejected = s.status === "rejected";
     rows.push([
       s.name,
-      ...labs.map((l) => s.labs.find((g) => g.id === l.id)?.score ?? ""),
-      s.score,
+      ...labs.map((l) => rejected ? "" : s.labs.find((g) => g.id === l.id)?.score ?? ""),
+      rejected ? "" : s.score,
       s.maxScore,
+      s.status ?? "graded",
+      sanitize(s.notes.join("; ")),
     ]);
   }
   return rows.map((r) => r.map(csvField).join(",")).join("\n") + "\n";

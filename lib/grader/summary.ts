@@ -53,10 +53,12 @@ export interface CheckSummary {
   passRate: number;
 }
 
-/** The class summary. */
+/** The class summary (over graded students: rows `rejected` are counted apart). */
 export interface Summary {
   /** Students graded. */
   students: number;
+  /** Entries of the class folder that were not graded (`status: "rejected"`). */
+  rejected: number;
   /** Points possible over the graded labs. */
   maxScore: number;
   /** Every student's total. */
@@ -98,7 +100,8 @@ export function stats(values: readonly number[]): Stats {
  * console.log(`hardest: ${checks[0].lab} ${checks[0].id} (${checks[0].passRate * 100} %)`);
  * ```
  */
-export function summarize(report: GradeReport): Summary {
+export function summarize(full: GradeReport): Summary {
+  const report = { ...full, students: full.students.filter((s) => s.status !== "rejected") };
   const labs: LabSummary[] = report.labs.map((meta) => {
     const grades = report.students.flatMap((s) => s.labs.filter((g) => g.id === meta.id));
     return {
@@ -135,6 +138,7 @@ export function summarize(report: GradeReport): Summary {
   checks.sort((a, b) => a.passRate - b.passRate || a.lab.localeCompare(b.lab));
   return {
     students: report.students.length,
+    rejected: full.students.length - report.students.length,
     maxScore: report.labs.reduce((s, l) => s + l.maxScore, 0),
     points: stats(report.students.map((s) => s.score)),
     labs,

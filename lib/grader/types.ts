@@ -92,6 +92,13 @@ export interface StudentGrade {
   name: string;
   /** The submission folder. */
   submission: string;
+  /**
+   * `graded`, or `rejected`: the entry is not a submission that can be graded
+   * (a file, a symbolic link, a hidden folder, two spellings of one name):
+   * every lab `missing`, the reason in `notes`. Absent in files of older
+   * graders: graded.
+   */
+  status?: "graded" | "rejected";
   /** One entry per graded lab, in catalog order. */
   labs: LabGrade[];
   /** Points earned over the graded labs. */

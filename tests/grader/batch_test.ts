@@ -160,9 +160,8 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
     assert.deepEqual(findFiles(dir, "PWNED*"), []);
     for (
       const overlay of [...Deno.readDirSync(`${dir}/grading`)].flatMap((run) =>
-        [...Deno.readDirSync(`${dir}/grading/${run.name}`)].map((o) =>
-          `${dir}/grading/${run.name}/${o.name}`
-        )
+        [...Deno.readDirSync(`${dir}/grading/${run.name}`)].filter((o) => o.isDirectory)
+          .map((o) => `${dir}/grading/${run.name}/${o.name}`)
       )
     ) {
       for (const file of ["labs/00_hello_mapping/checker/check.ts", "lib/checker/harness.ts"]) {

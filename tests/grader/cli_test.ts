@@ -82,13 +82,13 @@ Deno.test("grade: a class table, CSV and JSON; re-grading one student updates on
     assert.equal(
       Deno.readTextFileSync(csv),
       [
-        "student,00_hello_mapping,total,max",
-        "edits-checker,3,3,5",
-        "fake-output,0,0,5",
-        "partial,3,3,5",
-        "perfect,5,5,5",
-        "symlinked,0,0,5",
-        "untouched,1,1,5",
+        "student,00_hello_mapping,total,max,status,notes",
+        "edits-checker,3,3,5,graded,",
+        "fake-output,0,0,5,graded,",
+        "partial,3,3,5,graded,",
+        "perfect,5,5,5,graded,",
+        "symlinked,0,0,5,graded,hello.ts is a symbolic link: only regular files are graded",
+        "untouched,1,1,5,graded,",
         "",
       ].join("\n"),
     );
@@ -198,7 +198,7 @@ Deno.test("grade --autolab: the grader's scores line is the last line, whatever 
   }
 });
 
-Deno.test("grade: --help, and usage errors exit 2; an unwritable output exits 1", async () => {
+Deno.test("grade: --help, and usage errors exit 2; an unwritable output exits 1 before grading", async () => {
   const help = await grade(["--help"]);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--gradescope/);
@@ -220,8 +220,12 @@ Deno.test("grade: --help, and usage errors exit 2; an unwritable output exits 1"
       "/tmp/mmap-lab-grades.csv",
     ]);
     assert.equal(run.code, 1, show(run));
-    assert.match(run.stderr, /no permission to write \/tmp\/mmap-lab-grades\.csv/);
-    assert.match(run.stdout, /partial\s+3\s+3/); // the table was still printed
+    // Its journal goes next to it: found out before grading, not after.
+    assert.match(
+      run.stderr,
+      /no permission to write \/tmp\/mmap-lab-grades\.csv\.journal: .*nothing was graded/,
+    );
+    assert.doesNotMatch(run.stderr, /\[1\/1\]/);
   } finally {
     removeDir(dir);
   }

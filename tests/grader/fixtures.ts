@@ -98,8 +98,10 @@ export function buildClass(dir: string, only?: string[]): string[] {
   if (wanted("untouched")) writeUntouched(`${dir}/untouched`);
   if (wanted("symlinked")) {
     Deno.mkdirSync(`${dir}/symlinked`, { recursive: true });
-    Deno.writeTextFileSync(`${dir}/symlinked-target.ts`, "// another student's work\n");
-    symlink("../symlinked-target.ts", `${dir}/symlinked/hello.ts`);
+    // Beside the class folder: a file in it would be an entry of the class (a row of its own).
+    const target = `${dir.replace(/\/+$/, "")}.symlinked-target.ts`;
+    Deno.writeTextFileSync(target, "// another student's work\n");
+    symlink(target, `${dir}/symlinked/hello.ts`);
   }
   return [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name).sort();
 }

@@ -135,10 +135,10 @@ Deno.test("csv: quoted, formula-safe, one row per student", () => {
   assert.equal(
     csv,
     [
-      "student,00_hello,01_next,total,max",
-      "ada,3,4,7,7",
-      `'=cmd|' /C calc'!A0,1,0,1,7`,
-      `"bob, jr",0,0,0,7`,
+      "student,00_hello,01_next,total,max,status,notes",
+      "ada,3,4,7,7,graded,",
+      `'=cmd|' /C calc'!A0,1,0,1,7,graded,`,
+      `"bob, jr",0,0,0,7,graded,`,
       "",
     ].join("\n"),
   );
