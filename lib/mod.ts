@@ -44,7 +44,13 @@ export {
   SharedMemory,
   type SyncOptions,
 } from "./mapping.ts";
-export { MappingClosedError, MmapError, type MmapErrorOptions } from "./errors.ts";
+export {
+  ArgumentError,
+  type ArgumentErrorOptions,
+  MappingClosedError,
+  MmapError,
+  type MmapErrorOptions,
+} from "./errors.ts";
 export {
   type AddressRange,
   type FaultCounts,
