@@ -176,7 +176,7 @@ export class ArgumentError extends TypeError {
 
 /**
  * A short description of any value for an error message, that never throws:
- * strings quoted (and cut at 60 characters), bigints with `n`, objects by kind.
+ * strings quoted (and cut at 160 characters), bigints with `n`, objects by kind.
  *
  * @example
  * ```ts
@@ -187,7 +187,7 @@ export function describeValue(value: unknown): string {
   switch (typeof value) {
     case "string": {
       const text = JSON.stringify(value);
-      return text.length > 62 ? `${text.slice(0, 60)}…"` : text;
+      return text.length > 162 ? `${text.slice(0, 160)}…"` : text;
     }
     case "bigint":
       return `${value}n`;

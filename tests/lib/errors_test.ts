@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import {
+  ArgumentError,
   MAP,
   mapAnonymous,
   mapFile,
@@ -14,6 +15,7 @@ import {
   MS,
   O,
   PROT,
+  recordCalls,
   sys,
   UnsupportedPlatformError,
 } from "../../lib/mod.ts";
@@ -50,6 +52,34 @@ function expectMmapError(fn: () => unknown, expected: Expected): MmapError {
   if (expected.hint) assert.match(caught.hint, expected.hint);
   assert.ok(caught.message.includes(expected.code), caught.message);
   assert.ok(caught.message.includes(caught.hint), "the message carries the hint");
+  return caught;
+}
+
+/** Runs `fn`, which must throw an ArgumentError (a TypeError) with these fields, before any libc call. */
+function expectArgumentError(
+  fn: () => unknown,
+  expected: { callee: string; argument: string; given: string },
+): ArgumentError {
+  const { value: caught, calls } = recordCalls(() => {
+    try {
+      fn();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  });
+  assert.ok(caught instanceof ArgumentError, `expected an ArgumentError, got ${caught}`);
+  assert.ok(caught instanceof TypeError);
+  assert.equal(caught.name, "ArgumentError");
+  assert.equal(caught.callee, expected.callee);
+  assert.equal(caught.argument, expected.argument);
+  assert.equal(caught.given, expected.given);
+  assert.ok(caught.allowed.length > 0);
+  assert.equal(
+    caught.message,
+    `${expected.callee}: ${expected.argument} must be ${caught.allowed} (got ${expected.given})`,
+  );
+  assert.deepEqual(calls, [], "refused before any libc call");
   return caught;
 }
 
@@ -290,62 +320,50 @@ Deno.test("a range past the mapping's end is refused (ENOMEM, before the kernel)
   });
 });
 
-Deno.test("bad mode or access strings are refused with EINVAL", () => {
+Deno.test("bad mode, access, protection or advice strings are ArgumentErrors (TypeError)", () => {
   using scratch = useScratch("bad-options");
   const path = scratch.file("data.bin");
   Deno.writeFileSync(path, new Uint8Array(PAGE));
-  expectMmapError(() => mapFile(path, { mode: "public" as "shared" }), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mmap",
-    fromKernel: false,
-    hint: /mode/,
+  expectArgumentError(() => mapFile(path, { mode: "public" as "shared" }), {
+    callee: "mapFile",
+    argument: "options.mode",
+    given: '"public"',
   });
-  expectMmapError(() => mapFile(path, { access: "write" as "read" }), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mmap",
-    fromKernel: false,
-    hint: /access/,
+  expectArgumentError(() => mapFile(path, { access: "write" as "read" }), {
+    callee: "mapFile",
+    argument: "options.access",
+    given: '"write"',
   });
   using m = mapAnonymous(PAGE);
-  expectMmapError(() => m.protect("exec" as "read"), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mprotect",
-    fromKernel: false,
+  expectArgumentError(() => m.protect("exec" as "read"), {
+    callee: "Mapping.protect",
+    argument: "access",
+    given: '"exec"',
   });
-  expectMmapError(() => m.advise("fast" as "normal"), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "madvise",
-    fromKernel: false,
+  expectArgumentError(() => m.advise("fast" as "normal"), {
+    callee: "Mapping.advise",
+    argument: "advice",
+    given: '"fast"',
   });
 });
 
-Deno.test({
-  name: "prototype names as protection/advice/access are refused with MmapError",
-  fn() {
-    using m = mapAnonymous(PAGE);
-    expectMmapError(() => m.protect("toString" as "read"), {
-      code: "EINVAL",
-      errno: 22,
-      syscall: "mprotect",
-      fromKernel: false,
-    });
-    expectMmapError(() => m.advise("constructor" as "normal"), {
-      code: "EINVAL",
-      errno: 22,
-      syscall: "madvise",
-      fromKernel: false,
-    });
-    expectMmapError(() => mapAnonymous(PAGE, { access: "valueOf" as "read" }), {
-      code: "EINVAL",
-      errno: 22,
-      syscall: "mmap",
-      fromKernel: false,
-    });
-  },
+Deno.test("prototype names as protection/advice/access are ArgumentErrors too", () => {
+  using m = mapAnonymous(PAGE);
+  expectArgumentError(() => m.protect("toString" as "read"), {
+    callee: "Mapping.protect",
+    argument: "access",
+    given: '"toString"',
+  });
+  expectArgumentError(() => m.advise("constructor" as "normal"), {
+    callee: "Mapping.advise",
+    argument: "advice",
+    given: '"constructor"',
+  });
+  expectArgumentError(() => mapAnonymous(PAGE, { access: "valueOf" as "read" }), {
+    callee: "mapAnonymous",
+    argument: "options.access",
+    given: '"valueOf"',
+  });
 });
 
 Deno.test("MmapError: fields, default hint per syscall and errno, message", () => {
@@ -433,11 +451,10 @@ Deno.test("importing lib is safe off Linux; the first native call throws Unsuppo
 });
 
 Deno.test("mapAnonymous refuses an unknown mode, and a mode the deprecated shared flag contradicts", () => {
-  expectMmapError(() => mapAnonymous(PAGE, { mode: "public" as "shared" }), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mmap",
-    fromKernel: false,
+  expectArgumentError(() => mapAnonymous(PAGE, { mode: "public" as "shared" }), {
+    callee: "mapAnonymous",
+    argument: "options.mode",
+    given: '"public"',
   });
   expectMmapError(() => mapAnonymous(PAGE, { mode: "private", shared: true }), {
     code: "EINVAL",
