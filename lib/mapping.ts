@@ -546,6 +546,25 @@ interface FileOptions {
   allowPastEnd: boolean;
 }
 
+/** Refuses (ENODEV, as mmap would) a FIFO, socket, directory or device. */
+function requireRegularFile(path: string, type: sys.FileType): void {
+  if (type === "regular file") return;
+  const why = type === "FIFO"
+    ? ": a FIFO (named pipe) has no pages to map, and opening it would wait for a writer; read it instead"
+    : type === "directory"
+    ? ": list it with Deno.readDir, and map the files in it"
+    : type === "character device" || type === "block device"
+    ? ": map a device with sys.open and sys.mmap"
+    : "";
+  refuse(
+    "mmap",
+    ERRNO.ENODEV,
+    `${path} is a ${
+      type ?? "special file"
+    }, not a regular file: mapFile maps regular files only${why}`,
+  );
+}
+
 function fileOptions(options: unknown, callee: string): FileOptions {
   const o = optionsObject(options, callee);
   return {
@@ -558,11 +577,15 @@ function fileOptions(options: unknown, callee: string): FileOptions {
   };
 }
 
+/**
+ * Maps the open file `fd`; `fileSize` is asked for its size once the options
+ * have passed (so a refused offset makes no call).
+ */
 function mapOpenFile(
   fd: number,
   path: string,
   options: FileOptions,
-  ownDescriptor: boolean,
+  fileSize: () => number,
 ): Mapping {
   const { access, mode, offset } = options;
   const pageSize = sys.pageSize();
@@ -577,8 +600,7 @@ function mapOpenFile(
       } bytes)`,
     );
   }
-  // A descriptor we opened (and close next) need not keep its position.
-  const size = sys.fileSize(fd, !ownDescriptor);
+  const size = fileSize();
   if (options.length === undefined && size === 0) {
     refuse(
       "mmap",
@@ -619,7 +641,9 @@ function mapOpenFile(
  * Refused before calling the kernel, with an `MmapError` whose hint says why:
  * an empty file without `length`, a length of 0, an offset that is not a
  * multiple of the page size, and a mapping reaching past the end of the file
- * (unless `allowPastEnd`). Use `sys.mmap` to meet the kernel's own errors.
+ * (unless `allowPastEnd`), and a path that is not a regular file (a FIFO,
+ * socket, directory or device: `ENODEV`; a FIFO is never opened, so this
+ * never waits for a writer). Use `sys.mmap` to meet the kernel's own errors.
  * An argument of the wrong type (a path with a NUL byte, `populate: "false"`,
  * `mode: "bogus"`, `null` options) is an `ArgumentError`, a `TypeError`.
  *
@@ -640,9 +664,19 @@ export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
   cStringArg(path, "mapFile", "path");
   const o = fileOptions(options, "mapFile");
   const writable = o.access === "readwrite" && o.mode === "shared";
-  const fd = sys.open(path, (writable ? O.RDWR : O.RDONLY) | O.CLOEXEC);
+  // Only a regular file can be mapped, and opening a FIFO waits for a writer:
+  // look before opening, then check what was opened (O_NONBLOCK: no wait if
+  // the path became a FIFO in between). A failed look is left to open().
+  let before: sys.FileStatus | undefined;
   try {
-    return mapOpenFile(fd, path, o, true);
+    before = sys.pathStatus(path);
+  } catch { /* open() says why, as it always has */ }
+  if (before) requireRegularFile(path, before.type);
+  const fd = sys.open(path, (writable ? O.RDWR : O.RDONLY) | O.NONBLOCK | O.CLOEXEC);
+  try {
+    const status = sys.fileStatus(fd);
+    requireRegularFile(path, status.type);
+    return mapOpenFile(fd, path, o, () => status.size);
   } finally {
     sys.close(fd);
   }
@@ -665,7 +699,7 @@ export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
 export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping {
   int32(fd, "mapDescriptor", "fd");
   const o = fileOptions(options, "mapDescriptor");
-  return mapOpenFile(fd, `/proc/self/fd/${fd}`, o, false);
+  return mapOpenFile(fd, `/proc/self/fd/${fd}`, o, () => sys.fileSize(fd));
 }
 
 /** The mode of an anonymous mapping: `mode`, or the deprecated `shared` flag; refused if they disagree. */

@@ -22,7 +22,7 @@
  */
 
 import { type Libc, libc } from "./ffi/libc.ts";
-import { assertSupported, ERRNO, FUTEX, RUSAGE, SEEK, SYS } from "./ffi/constants.ts";
+import { assertSupported, ERRNO, FUTEX, RUSAGE, SEEK, STATX, SYS } from "./ffi/constants.ts";
 import { MmapError } from "./errors.ts";
 import {
   bufferArg,
@@ -292,6 +292,64 @@ export function fileSize(fd: number, keepPosition = true): number {
   const size = lseek(fd, 0, SEEK.END);
   if (keepPosition) lseek(fd, position, SEEK.SET);
   return size;
+}
+
+/** A file's type, from the `S_IFMT` bits of its mode. */
+export type FileType =
+  | "regular file"
+  | "directory"
+  | "FIFO"
+  | "socket"
+  | "character device"
+  | "block device"
+  | "symbolic link";
+
+/** What `statx(2)` says about a file. */
+export interface FileStatus {
+  /** Its type: only a `"regular file"` can be mapped by `mapFile`. */
+  type: FileType;
+  /** Its size in bytes (`stx_size`). */
+  size: number;
+}
+
+const FILE_TYPES: Record<number, FileType> = {
+  [STATX.S_IFREG]: "regular file",
+  [STATX.S_IFDIR]: "directory",
+  [STATX.S_IFIFO]: "FIFO",
+  [STATX.S_IFSOCK]: "socket",
+  [STATX.S_IFCHR]: "character device",
+  [STATX.S_IFBLK]: "block device",
+  [STATX.S_IFLNK]: "symbolic link",
+};
+
+// struct statx: stx_mode (u16) at byte 28, stx_size (u64) at byte 40; 256 bytes in all.
+const statxBytes = new Uint8Array(256);
+const statxView = new DataView(statxBytes.buffer);
+const EMPTY_PATH = new Uint8Array(1);
+
+function statx(dirfd: number, path: Uint8Array<ArrayBuffer>, flags: number, what: string) {
+  if (L().statx(dirfd, path, flags, STATX.TYPE | STATX.SIZE, statxBytes) !== 0) {
+    throw new MmapError({ syscall: "statx", errno: errno(), detail: what });
+  }
+  const type = FILE_TYPES[statxView.getUint16(28, true) & STATX.S_IFMT];
+  return { type, size: Number(statxView.getBigUint64(40, true)) };
+}
+
+/**
+ * `statx(2)` on an open descriptor (`AT_EMPTY_PATH`, like `fstat`): the
+ * file's type and size. Not recorded: it changes nothing (like `statfs`).
+ */
+export function fileStatus(fd: number): FileStatus {
+  return statx(int32(fd, "sys.fileStatus", "fd"), EMPTY_PATH, STATX.AT_EMPTY_PATH, `fd ${fd}`);
+}
+
+/**
+ * `statx(2)` on a path, following symbolic links (like `stat`): the type and
+ * size of a file without opening it, which for a FIFO would wait for a
+ * writer. Not recorded.
+ */
+export function pathStatus(path: string): FileStatus {
+  return statx(STATX.AT_FDCWD, cString(path, "sys.pathStatus", "path"), 0, path);
 }
 
 /** `pread(2)`: reads into `buf` at `offset`; returns the count read (0 at end of file). */

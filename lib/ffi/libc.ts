@@ -54,6 +54,8 @@ export const LIBC_SYMBOLS = {
   getpagesize: { parameters: [], result: "i32" },
   /** int getrusage(int who, struct rusage *usage); */
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int statx(int dirfd, const char *pathname, int flags, unsigned int mask, struct statx *buf); */
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   /** int statfs(const char *path, struct statfs *buf); */
   statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   /** pid_t getpid(void); */

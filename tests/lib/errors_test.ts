@@ -96,6 +96,34 @@ Deno.test("mapFile of a missing file: ENOENT from open, with the path in the mes
   assert.ok(err.message.includes(missing), err.message);
 });
 
+Deno.test("mapFile of a FIFO, directory or device: ENODEV, refused before opening it (the fuzz test adds a socket)", () => {
+  using scratch = useScratch("special");
+  const fifo = scratch.file("fifo");
+  sys.mkfifo(fifo);
+  const special: [string, string][] = [
+    [fifo, "FIFO"],
+    [scratch.dir, "directory"],
+    ["/dev/null", "character device"],
+  ];
+  for (const [path, type] of special) {
+    for (
+      const options of [{}, { access: "readwrite" as const }, { length: PAGE, allowPastEnd: true }]
+    ) {
+      const { calls } = recordCalls(() => {
+        const err = expectMmapError(() => mapFile(path, options), {
+          code: "ENODEV",
+          errno: 19,
+          syscall: "mmap",
+          fromKernel: false,
+          hint: /not a regular file/,
+        });
+        assert.ok(err.hint.includes(`${path} is a ${type}`), err.hint);
+      });
+      assert.deepEqual(calls, [], `${type}: nothing opened`);
+    }
+  }
+});
+
 Deno.test("mapFile of an empty file: EINVAL refused before calling mmap", () => {
   using scratch = useScratch("empty");
   const path = scratch.file("empty.bin");
@@ -461,5 +489,30 @@ Deno.test("mapAnonymous refuses an unknown mode, and a mode the deprecated share
     errno: 22,
     syscall: "mmap",
     fromKernel: false,
+  });
+});
+
+Deno.test("sys.pathStatus and sys.fileStatus: a file's type and size, by path or descriptor", () => {
+  using scratch = useScratch("status");
+  const path = scratch.file("data.bin");
+  Deno.writeFileSync(path, new Uint8Array(PAGE + 5));
+  assert.deepEqual(sys.pathStatus(path), { type: "regular file", size: PAGE + 5 });
+  const fifo = scratch.file("fifo");
+  sys.mkfifo(fifo);
+  assert.equal(sys.pathStatus(fifo).type, "FIFO");
+  assert.equal(sys.pathStatus(scratch.dir).type, "directory");
+  // What mapFile does if the path turns into a FIFO between its look and open(): O_NONBLOCK
+  // makes open return at once, and fstat on the descriptor sees the FIFO.
+  const fd = sys.open(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
+  try {
+    assert.equal(sys.fileStatus(fd).type, "FIFO");
+  } finally {
+    sys.close(fd);
+  }
+  expectMmapError(() => sys.pathStatus(scratch.file("missing")), {
+    code: "ENOENT",
+    errno: 2,
+    syscall: "statx",
+    fromKernel: true,
   });
 });
