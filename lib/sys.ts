@@ -438,6 +438,20 @@ export function setsid(): number {
   return sid;
 }
 
+/**
+ * `signal(signum, SIG_IGN)`: this process (and what it execs) ignores the
+ * signal from now on. For `SIGXFSZ`: a write or `ftruncate` past the
+ * file-size limit then fails with `EFBIG` instead of killing the process.
+ */
+export function ignoreSignal(signal: number): void {
+  const SIG_IGN = Deno.UnsafePointer.create(1n);
+  const previous = L().signal(int32(signal, "sys.ignoreSignal", "signal"), SIG_IGN);
+  // SIG_ERR is (void *) -1.
+  if (previous !== null && Deno.UnsafePointer.value(previous) === 0xffff_ffff_ffff_ffffn) {
+    fail("signal", { signal }, -1, errno());
+  }
+}
+
 /** Resource usage of this process (`getrusage(RUSAGE_SELF)`). */
 export interface ResourceUsage {
   /** Page faults served without I/O (`ru_minflt`). */

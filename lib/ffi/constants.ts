@@ -190,6 +190,19 @@ export const W = {
   NOHANG: 1,
 } as const;
 
+/**
+ * Signal numbers used through libc (the generic values: x86-64 and aarch64 agree).
+ *
+ * @example
+ * ```ts ignore
+ * import * as sys from "../sys.ts";
+ * sys.ignoreSignal(SIG.XFSZ); // past RLIMIT_FSIZE: EFBIG instead of death
+ * ```
+ */
+export const SIG = {
+  XFSZ: 25,
+} as const;
+
 /** Syscall numbers that differ between the architectures. */
 export const SYS: Record<SupportedArch, { futex: number; getpid: number }> = {
   x86_64: { futex: 202, getpid: 39 },

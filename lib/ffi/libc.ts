@@ -77,6 +77,8 @@ export const LIBC_SYMBOLS = {
   readdir: { parameters: ["pointer"], result: "pointer" },
   /** int closedir(DIR *dirp); */
   closedir: { parameters: ["pointer"], result: "i32" },
+  /** sighandler_t signal(int signum, sighandler_t handler); used with SIG_IGN */
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
