@@ -267,7 +267,8 @@ export class Mapping {
    * and writes the mapped memory. Always the same view; make others from
    * `bytes.buffer` (e.g. an `Int32Array` for `Atomics`). After `unmap()`
    * every such view has length 0. Writing a read-only mapping, or touching
-   * a `"none"` one, kills the process with SIGSEGV.
+   * a `"none"` one, kills the process with SIGSEGV; touching a page past
+   * the end of a file that shrank (in this process or another) with SIGBUS.
    *
    * @example
    * ```ts
