@@ -1044,11 +1044,17 @@ export function runFuzz(seed: number, calls: number, dir: string): FuzzSummary {
   const futexView = new Int32Array(4).fill(7);
 
   function fuzzRaw(): void {
-    const spec = pickOf(RAW);
+    let spec = pickOf(RAW);
     const region = regionOf();
-    const argSpecs = spec.args(region);
-    if (!argSpecs) return fuzzMapAnonymous();
-    const badAt = chance(0.6) ? int(argSpecs.length) : -1;
+    let argSpecs = spec.args(region);
+    let badAt = -1;
+    if (argSpecs) {
+      if (chance(0.6)) badAt = int(argSpecs.length);
+    } else {
+      // No region (or descriptor) to call it on: map one, with good arguments.
+      spec = RAW[0];
+      argSpecs = spec.args(region)!;
+    }
     const args = argSpecs.map((a, i) => i === badAt ? pickOf(a.bad) : a.good());
     // Trailing undefined: leave the argument out, as a caller would.
     while (args.length && args.at(-1) === undefined && argSpecs[args.length - 1].optional) {
