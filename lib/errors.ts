@@ -109,6 +109,109 @@ export class MappingClosedError extends Error {
   }
 }
 
+/** Options for constructing an {@link ArgumentError}. */
+export interface ArgumentErrorOptions {
+  /** The function or method that was called, e.g. `"mapFile"`, `"Mapping.sync"`, `"sys.mmap"`. */
+  callee: string;
+  /** The argument, e.g. `"path"`, `"options.mode"`, `"range"`. */
+  argument: string;
+  /** The value that was passed (described in the message, never kept). */
+  value: unknown;
+  /** What is allowed, in words, e.g. `'"shared" or "private"'`. */
+  allowed: string;
+}
+
+/**
+ * A value of the wrong type for an argument (a `TypeError`): a string where a
+ * boolean or number belongs, `null` for an options object, an unknown mode,
+ * a NUL byte in a path. Thrown before any libc call, so nothing is recorded.
+ * Values of the right type that the kernel would refuse (a length of 0, an
+ * unaligned offset) are {@link MmapError}s instead.
+ *
+ * @example
+ * ```ts
+ * import { ArgumentError, mapAnonymous } from "./mod.ts";
+ * try {
+ *   mapAnonymous(4096, { populate: "false" as unknown as boolean });
+ * } catch (err) {
+ *   if (err instanceof ArgumentError) console.log(err.argument, err.given); // options.populate "false"
+ * }
+ * ```
+ */
+export class ArgumentError extends TypeError {
+  /** The function or method that was called, e.g. `"mapFile"`. */
+  readonly callee: string;
+  /** The argument, e.g. `"options.mode"`. */
+  readonly argument: string;
+  /** The value that was given, described: `"bogus"`, `null`, `5n`, `an object`. */
+  readonly given: string;
+  /** What is allowed, in words. */
+  readonly allowed: string;
+
+  /**
+   * Makes the error; the message names the call, the argument, what is
+   * allowed and what was given.
+   *
+   * @example
+   * ```ts
+   * const err = new ArgumentError({
+   *   callee: "mapFile",
+   *   argument: "options.mode",
+   *   value: "bogus",
+   *   allowed: '"shared" or "private"',
+   * });
+   * console.log(err.message); // mapFile: options.mode must be "shared" or "private" (got "bogus")
+   * ```
+   */
+  constructor(options: ArgumentErrorOptions) {
+    const given = describeValue(options.value);
+    super(`${options.callee}: ${options.argument} must be ${options.allowed} (got ${given})`);
+    this.name = "ArgumentError";
+    this.callee = options.callee;
+    this.argument = options.argument;
+    this.given = given;
+    this.allowed = options.allowed;
+  }
+}
+
+/**
+ * A short description of any value for an error message, that never throws:
+ * strings quoted (and cut at 160 characters), bigints with `n`, objects by kind.
+ *
+ * @example
+ * ```ts
+ * console.log(describeValue("a\0b"), describeValue(5n), describeValue({})); // "a\u0000b" 5n an object
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case "string": {
+      const text = JSON.stringify(value);
+      return text.length > 162 ? `${text.slice(0, 160)}…"` : text;
+    }
+    case "bigint":
+      return `${value}n`;
+    case "symbol":
+      return "a symbol";
+    case "function":
+      return "a function";
+    case "object":
+      if (value === null) return "null";
+      try {
+        if (Array.isArray(value)) return "an array";
+        const proto = Object.getPrototypeOf(value);
+        // Deno's pointers are frozen objects without a prototype.
+        if (proto === null) return Object.isFrozen(value) ? "a pointer" : "an object";
+        const name = proto.constructor?.name;
+        return typeof name === "string" && name !== "Object" ? `a ${name}` : "an object";
+      } catch {
+        return "an object"; // a Proxy whose traps throw
+      }
+    default:
+      return String(value);
+  }
+}
+
 const HINTS: Record<string, string> = {
   "mmap EINVAL":
     "length must be > 0, offset a multiple of the page size, and flags exactly one of MAP_SHARED/MAP_PRIVATE",

@@ -19,6 +19,18 @@ import {
   smaps,
   type SmapsEntry,
 } from "./inspect.ts";
+import {
+  cStringArg,
+  int32,
+  numberArg,
+  oneOf,
+  optionalBoolean,
+  optionalNumber,
+  optionalOneOf,
+  optionsObject,
+  pointerArg,
+  refuseArgument,
+} from "./validate.ts";
 
 /** `"shared"`: writes reach the file and every other mapping (`MAP_SHARED`); `"private"`: copy-on-write (`MAP_PRIVATE`). */
 export type MapMode = "shared" | "private";
@@ -139,6 +151,12 @@ const ADVICE: Record<Advice, number> = {
   dofork: MADV.DOFORK,
 };
 
+const MODES: readonly MapMode[] = ["shared", "private"];
+const ACCESSES: readonly Access[] = ["read", "readwrite"];
+const PROTECTIONS = Object.keys(PROTECTION) as Protection[];
+const ADVICES = Object.keys(ADVICE) as Advice[];
+const SYNC_MODES: readonly ("sync" | "async")[] = ["sync", "async"];
+
 function refuse(syscall: string, errno: number, hint: string): never {
   throw new MmapError({ syscall, errno, hint, fromKernel: false });
 }
@@ -205,6 +223,15 @@ export class Mapping {
     source: MappingSource,
     kind?: MappingKind,
   ) {
+    const C = "new Mapping";
+    if (pointerArg(pointer, C, "pointer") === null) {
+      refuseArgument(C, "pointer", pointer, "the pointer mmap returned (not null)");
+    }
+    if (!Number.isSafeInteger(length) || length <= 0) {
+      refuseArgument(C, "length", length, "the mapping's length in bytes, a whole number > 0");
+    }
+    oneOf(access, PROTECTIONS, C, "access");
+    oneOf(optionsObject(source, C, "source").mode, MODES, C, "source.mode");
     this.#pointer = pointer;
     this.#access = access;
     this.address = sys.addressOf(pointer);
@@ -240,7 +267,8 @@ export class Mapping {
    * and writes the mapped memory. Always the same view; make others from
    * `bytes.buffer` (e.g. an `Int32Array` for `Atomics`). After `unmap()`
    * every such view has length 0. Writing a read-only mapping, or touching
-   * a `"none"` one, kills the process with SIGSEGV.
+   * a `"none"` one, kills the process with SIGSEGV; touching a page past
+   * the end of a file that shrank (in this process or another) with SIGBUS.
    *
    * @example
    * ```ts
@@ -259,14 +287,22 @@ export class Mapping {
     return this.#bytes;
   }
 
+  /**
+   * The page-aligned span of `range` (an options object or a `ByteRange`,
+   * already checked to be an object): its `offset` and `length` must be
+   * numbers, and whole, non-negative and inside the mapping (`MmapError`).
+   */
   #range(
-    range: ByteRange | undefined,
+    pointer: Deno.PointerObject,
+    range: Readonly<Record<string, unknown>>,
     method: string,
+    argument: string,
     operation: string,
   ): [Deno.PointerObject, number] {
-    const pointer = this.#live(method);
-    const offset = range?.offset ?? 0;
-    const length = range?.length ?? Math.max(0, this.length - offset);
+    const callee = `Mapping.${method}`;
+    const offset = optionalNumber(range.offset, callee, `${argument}.offset`) ?? 0;
+    const length = optionalNumber(range.length, callee, `${argument}.length`) ??
+      Math.max(0, this.length - offset);
     requireCount(offset, "offset", operation, true);
     requireCount(length, "length", operation, true);
     // The kernel works on whole pages: the tail of the last page belongs to the mapping too.
@@ -302,9 +338,12 @@ export class Mapping {
    * ```
    */
   sync(options: SyncOptions = {}): void {
-    const [pointer, length] = this.#range(options, "sync", "msync");
-    const flags = (options.mode === "async" ? MS.ASYNC : MS.SYNC) |
-      (options.invalidate ? MS.INVALIDATE : 0);
+    const live = this.#live("sync");
+    const o = optionsObject(options, "Mapping.sync");
+    const mode = optionalOneOf(o.mode, SYNC_MODES, "sync", "Mapping.sync", "options.mode");
+    const invalidate = optionalBoolean(o.invalidate, "Mapping.sync", "options.invalidate");
+    const [pointer, length] = this.#range(live, o, "sync", "options", "msync");
+    const flags = (mode === "async" ? MS.ASYNC : MS.SYNC) | (invalidate ? MS.INVALIDATE : 0);
     sys.msync(pointer, length, flags);
   }
 
@@ -322,9 +361,7 @@ export class Mapping {
    */
   protect(access: Protection): void {
     const pointer = this.#live("protect");
-    if (!Object.hasOwn(PROTECTION, access)) {
-      refuse("mprotect", ERRNO.EINVAL, `unknown protection ${JSON.stringify(access)}`);
-    }
+    oneOf(access, PROTECTIONS, "Mapping.protect", "access");
     sys.mprotect(pointer, this.pageCount * this.pageSize, PROTECTION[access]);
     this.#access = access;
   }
@@ -342,10 +379,10 @@ export class Mapping {
    * ```
    */
   advise(advice: Advice, range?: ByteRange): void {
-    const [pointer, length] = this.#range(range, "advise", "madvise");
-    if (!Object.hasOwn(ADVICE, advice)) {
-      refuse("madvise", ERRNO.EINVAL, `unknown advice ${JSON.stringify(advice)}`);
-    }
+    const live = this.#live("advise");
+    oneOf(advice, ADVICES, "Mapping.advise", "advice");
+    const r = optionsObject(range, "Mapping.advise", "range");
+    const [pointer, length] = this.#range(live, r, "advise", "range", "madvise");
     sys.madvise(pointer, length, ADVICE[advice]);
   }
 
@@ -364,7 +401,9 @@ export class Mapping {
    * ```
    */
   discard(range?: ByteRange): void {
-    const [pointer, length] = this.#range(range, "discard", "madvise");
+    const live = this.#live("discard");
+    const r = optionsObject(range, "Mapping.discard", "range");
+    const [pointer, length] = this.#range(live, r, "discard", "range", "madvise");
     sys.madvise(pointer, length, MADV.DONTNEED);
   }
 
@@ -498,16 +537,59 @@ export class Mapping {
   }
 }
 
+/** {@link MapFileOptions} with every value type-checked and the defaults filled in. */
+interface FileOptions {
+  mode: MapMode;
+  access: Access;
+  offset: number;
+  length: number | undefined;
+  populate: boolean;
+  allowPastEnd: boolean;
+}
+
+/** Refuses (ENODEV, as mmap would) a FIFO, socket, directory or device. */
+function requireRegularFile(path: string, type: sys.FileType): void {
+  if (type === "regular file") return;
+  const why = type === "FIFO"
+    ? ": a FIFO (named pipe) has no pages to map, and opening it would wait for a writer; read it instead"
+    : type === "directory"
+    ? ": list it with Deno.readDir, and map the files in it"
+    : type === "character device" || type === "block device"
+    ? ": map a device with sys.open and sys.mmap"
+    : "";
+  refuse(
+    "mmap",
+    ERRNO.ENODEV,
+    `${path} is a ${
+      type ?? "special file"
+    }, not a regular file: mapFile maps regular files only${why}`,
+  );
+}
+
+function fileOptions(options: unknown, callee: string): FileOptions {
+  const o = optionsObject(options, callee);
+  return {
+    mode: optionalOneOf(o.mode, MODES, "shared", callee, "options.mode"),
+    access: optionalOneOf(o.access, ACCESSES, "read", callee, "options.access"),
+    offset: optionalNumber(o.offset, callee, "options.offset") ?? 0,
+    length: optionalNumber(o.length, callee, "options.length"),
+    populate: optionalBoolean(o.populate, callee, "options.populate") ?? false,
+    allowPastEnd: optionalBoolean(o.allowPastEnd, callee, "options.allowPastEnd") ?? false,
+  };
+}
+
+/**
+ * Maps the open file `fd`; `fileSize` is asked for its size once the options
+ * have passed (so a refused offset makes no call).
+ */
 function mapOpenFile(
   fd: number,
   path: string,
-  options: MapFileOptions,
-  access: Access,
-  mode: MapMode,
-  ownDescriptor: boolean,
+  options: FileOptions,
+  fileSize: () => number,
 ): Mapping {
+  const { access, mode, offset } = options;
   const pageSize = sys.pageSize();
-  const offset = options.offset ?? 0;
   requireCount(offset, "offset", "mmap", true);
   if (offset % pageSize !== 0) {
     const base = offset - (offset % pageSize);
@@ -519,8 +601,7 @@ function mapOpenFile(
       } bytes)`,
     );
   }
-  // A descriptor we opened (and close next) need not keep its position.
-  const size = sys.fileSize(fd, !ownDescriptor);
+  const size = fileSize();
   if (options.length === undefined && size === 0) {
     refuse(
       "mmap",
@@ -553,26 +634,6 @@ function mapOpenFile(
   return new Mapping(pointer, length, access, { path, mode, offset });
 }
 
-function checkModeAccess(options: MapFileOptions): [Access, MapMode] {
-  const access = options.access ?? "read";
-  const mode = options.mode ?? "shared";
-  if (access !== "read" && access !== "readwrite") {
-    refuse(
-      "mmap",
-      ERRNO.EINVAL,
-      `access must be "read" or "readwrite" (got ${JSON.stringify(access)})`,
-    );
-  }
-  if (mode !== "shared" && mode !== "private") {
-    refuse(
-      "mmap",
-      ERRNO.EINVAL,
-      `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`,
-    );
-  }
-  return [access, mode];
-}
-
 /**
  * Maps a file into memory. The file is opened through libc (read-write only
  * for a shared read-write mapping) and its descriptor is **closed** before
@@ -581,7 +642,11 @@ function checkModeAccess(options: MapFileOptions): [Access, MapMode] {
  * Refused before calling the kernel, with an `MmapError` whose hint says why:
  * an empty file without `length`, a length of 0, an offset that is not a
  * multiple of the page size, and a mapping reaching past the end of the file
- * (unless `allowPastEnd`). Use `sys.mmap` to meet the kernel's own errors.
+ * (unless `allowPastEnd`), and a path that is not a regular file (a FIFO,
+ * socket, directory or device: `ENODEV`; a FIFO is never opened, so this
+ * never waits for a writer). Use `sys.mmap` to meet the kernel's own errors.
+ * An argument of the wrong type (a path with a NUL byte, `populate: "false"`,
+ * `mode: "bogus"`, `null` options) is an `ArgumentError`, a `TypeError`.
  *
  * @example
  * ```ts
@@ -597,11 +662,22 @@ function checkModeAccess(options: MapFileOptions): [Access, MapMode] {
  * ```
  */
 export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
-  const [access, mode] = checkModeAccess(options);
-  const writable = access === "readwrite" && mode === "shared";
-  const fd = sys.open(path, (writable ? O.RDWR : O.RDONLY) | O.CLOEXEC);
+  cStringArg(path, "mapFile", "path");
+  const o = fileOptions(options, "mapFile");
+  const writable = o.access === "readwrite" && o.mode === "shared";
+  // Only a regular file can be mapped, and opening a FIFO waits for a writer:
+  // look before opening, then check what was opened (O_NONBLOCK: no wait if
+  // the path became a FIFO in between). A failed look is left to open().
+  let before: sys.FileStatus | undefined;
   try {
-    return mapOpenFile(fd, path, options, access, mode, true);
+    before = sys.pathStatus(path);
+  } catch { /* open() says why, as it always has */ }
+  if (before) requireRegularFile(path, before.type);
+  const fd = sys.open(path, (writable ? O.RDWR : O.RDONLY) | O.NONBLOCK | O.CLOEXEC);
+  try {
+    const status = sys.fileStatus(fd);
+    requireRegularFile(path, status.type);
+    return mapOpenFile(fd, path, o, () => status.size);
   } finally {
     sys.close(fd);
   }
@@ -622,21 +698,16 @@ export function mapFile(path: string, options: MapFileOptions = {}): Mapping {
  * ```
  */
 export function mapDescriptor(fd: number, options: MapFileOptions = {}): Mapping {
-  const [access, mode] = checkModeAccess(options);
-  return mapOpenFile(fd, `/proc/self/fd/${fd}`, options, access, mode, false);
+  int32(fd, "mapDescriptor", "fd");
+  const o = fileOptions(options, "mapDescriptor");
+  return mapOpenFile(fd, `/proc/self/fd/${fd}`, o, () => sys.fileSize(fd));
 }
 
 /** The mode of an anonymous mapping: `mode`, or the deprecated `shared` flag; refused if they disagree. */
-function anonymousMode(options: MapAnonymousOptions): MapMode {
-  const { mode, shared } = options;
-  if (mode === undefined) return shared ? "shared" : "private";
-  if (mode !== "shared" && mode !== "private") {
-    refuse(
-      "mmap",
-      ERRNO.EINVAL,
-      `mode must be "shared" or "private" (got ${JSON.stringify(mode)})`,
-    );
-  }
+function anonymousMode(options: Readonly<Record<string, unknown>>): MapMode {
+  const shared = optionalBoolean(options.shared, "mapAnonymous", "options.shared");
+  if (options.mode === undefined) return shared ? "shared" : "private";
+  const mode = oneOf(options.mode, MODES, "mapAnonymous", "options.mode");
   if (shared !== undefined && shared !== (mode === "shared")) {
     refuse(
       "mmap",
@@ -663,14 +734,14 @@ function anonymousMode(options: MapAnonymousOptions): MapMode {
  * ```
  */
 export function mapAnonymous(length: number, options: MapAnonymousOptions = {}): Mapping {
-  requireCount(length, "length", "mmap");
-  const access = options.access ?? "readwrite";
-  if (!Object.hasOwn(PROTECTION, access)) {
-    refuse("mmap", ERRNO.EINVAL, `unknown access ${JSON.stringify(access)}`);
-  }
-  const mode = anonymousMode(options);
+  const C = "mapAnonymous";
+  requireCount(numberArg(length, C, "length"), "length", "mmap");
+  const o = optionsObject(options, C);
+  const access = optionalOneOf(o.access, PROTECTIONS, "readwrite", C, "options.access");
+  const mode = anonymousMode(o);
+  const populate = optionalBoolean(o.populate, C, "options.populate");
   const flags = MAP.ANONYMOUS | (mode === "shared" ? MAP.SHARED : MAP.PRIVATE) |
-    (options.populate ? MAP.POPULATE : 0);
+    (populate ? MAP.POPULATE : 0);
   const pointer = sys.mmap(null, length, PROTECTION[access], flags, -1, 0);
   return new Mapping(pointer, length, access, { mode, offset: 0 });
 }
@@ -687,7 +758,8 @@ export function mapAnonymous(length: number, options: MapAnonymousOptions = {}):
  * ```
  */
 export function resizeFile(path: string, size: number): void {
-  requireCount(size, "size", "ftruncate", true);
+  cStringArg(path, "resizeFile", "path");
+  requireCount(numberArg(size, "resizeFile", "size"), "size", "ftruncate", true);
   const fd = sys.open(path, O.RDWR | O.CREAT | O.CLOEXEC, 0o644);
   try {
     sys.ftruncate(fd, size);
@@ -728,6 +800,7 @@ export class SharedMemory extends Mapping {
    * ```
    */
   constructor(pointer: Deno.PointerObject, length: number, fd: number) {
+    int32(fd, "new SharedMemory", "fd");
     const path = `/proc/${sys.getpid()}/fd/${fd}`;
     super(pointer, length, "readwrite", { path, mode: "shared", offset: 0 }, "anonymous-shared");
     this.fd = fd;
@@ -753,7 +826,8 @@ export class SharedMemory extends Mapping {
  * ```
  */
 export function mapSharedMemory(length: number, name = "mmap-lab"): SharedMemory {
-  requireCount(length, "length", "mmap");
+  requireCount(numberArg(length, "mapSharedMemory", "length"), "length", "mmap");
+  cStringArg(name, "mapSharedMemory", "name");
   const fd = sys.memfdCreate(name, MFD.CLOEXEC);
   try {
     sys.ftruncate(fd, length);

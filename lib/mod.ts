@@ -6,7 +6,8 @@
  * counts. Linux x86-64 and aarch64; needs `--allow-ffi`.
  *
  * - Views of an unmapped region are detached, never dangling: no crash.
- * - Every failure is an {@link MmapError} with the syscall, errno name and a hint.
+ * - Every failure is an {@link MmapError} with the syscall, errno name and a hint;
+ *   an argument of the wrong type is an {@link ArgumentError} (a `TypeError`).
  * - Every libc call can be recorded ({@link recordCalls}), like a small strace.
  *
  * @example
@@ -44,7 +45,13 @@ export {
   SharedMemory,
   type SyncOptions,
 } from "./mapping.ts";
-export { MappingClosedError, MmapError, type MmapErrorOptions } from "./errors.ts";
+export {
+  ArgumentError,
+  type ArgumentErrorOptions,
+  MappingClosedError,
+  MmapError,
+  type MmapErrorOptions,
+} from "./errors.ts";
 export {
   type AddressRange,
   type FaultCounts,

@@ -1,8 +1,10 @@
 /**
- * The raw layer: one typed function per libc call, with no validation of its
- * own. Each call is recorded in the call record (see `trace.ts`) and a
- * failure throws an {@link MmapError} carrying the kernel's errno, read from
- * `__errno_location()` right after the call.
+ * The raw layer: one typed function per libc call, which checks only that
+ * each argument is of a type its C parameter can hold (an {@link ArgumentError},
+ * a `TypeError`, otherwise: a string length, a float, `null`) and leaves every
+ * value to the kernel. Each call is recorded in the call record (see
+ * `trace.ts`) and a failure throws an {@link MmapError} carrying the kernel's
+ * errno, read from `__errno_location()` right after the call.
  *
  * Use it to meet the kernel's own answers (`mmap` of length 0 really is
  * `EINVAL` here); use `mapFile`/`mapAnonymous` for everything else.
@@ -20,8 +22,18 @@
  */
 
 import { type Libc, libc } from "./ffi/libc.ts";
-import { assertSupported, ERRNO, FUTEX, RUSAGE, SEEK, SYS } from "./ffi/constants.ts";
+import { assertSupported, ERRNO, FUTEX, RUSAGE, SEEK, STATX, SYS } from "./ffi/constants.ts";
 import { MmapError } from "./errors.ts";
+import {
+  bufferArg,
+  cStringArg,
+  int32,
+  int64,
+  optionalBoolean,
+  pointerArg,
+  refuseArgument,
+  uint32,
+} from "./validate.ts";
 import { type CallValue, isRecording, record } from "./trace.ts";
 import { errnoName } from "./ffi/constants.ts";
 
@@ -43,15 +55,10 @@ let errnoView: Deno.UnsafePointerView | undefined;
 /** `MAP_FAILED`, `(void *) -1`; made on first use (it needs FFI permission). */
 let mapFailed: Deno.PointerValue | undefined;
 
-/**
- * A 64-bit C argument. Deno's fast FFI calls take `usize`/`i64` parameters
- * as BigInt: a plain number sends every call down the slow generic path
- * (measured: `mmap` 182 ns with a number, 24 ns with a BigInt). A length
- * that is not a whole number throws `RangeError` here.
- */
-function n64(value: number): bigint {
-  return BigInt(value);
-}
+// 64-bit C arguments go to libc as BigInt (`int64()` in validate.ts): Deno's
+// fast FFI calls take `usize`/`i64` parameters as BigInt, and a plain number
+// sends every call down the slow generic path (measured: `mmap` 182 ns with a
+// number, 24 ns with a BigInt).
 const encoder = new TextEncoder();
 
 /** The current thread's errno (`*__errno_location()`). */
@@ -69,7 +76,7 @@ export function errno(): number {
  * ```
  */
 export function hex(ptr: Deno.PointerValue): string {
-  if (ptr === null) return "NULL";
+  if (pointerArg(ptr, "sys.hex", "ptr") === null) return "NULL";
   return "0x" + BigInt(Deno.UnsafePointer.value(ptr)).toString(16);
 }
 
@@ -82,7 +89,9 @@ export function hex(ptr: Deno.PointerValue): string {
  * ```
  */
 export function addressOf(ptr: Deno.PointerValue): bigint {
-  return ptr === null ? 0n : BigInt(Deno.UnsafePointer.value(ptr));
+  return pointerArg(ptr, "sys.addressOf", "ptr") === null
+    ? 0n
+    : BigInt(Deno.UnsafePointer.value(ptr));
 }
 
 /**
@@ -94,7 +103,18 @@ export function addressOf(ptr: Deno.PointerValue): bigint {
  * ```
  */
 export function pointerAt(address: bigint | number): Deno.PointerValue {
-  return Deno.UnsafePointer.create(BigInt(address));
+  const value = typeof address === "number" && Number.isSafeInteger(address)
+    ? BigInt(address)
+    : address;
+  if (typeof value !== "bigint" || value < 0n || value >= 1n << 64n) {
+    refuseArgument(
+      "sys.pointerAt",
+      "address",
+      address,
+      "a whole number from 0 to 2^64 - 1 (a bigint, or a safe integer)",
+    );
+  }
+  return Deno.UnsafePointer.create(value);
 }
 
 function ptrArg(ptr: Deno.PointerValue): string | null {
@@ -105,9 +125,10 @@ let cBuffer = new Uint8Array(256);
 /**
  * `text` as a NUL-terminated C string, in a buffer reused by every call
  * (no allocation per `open`): valid until the next call, so pass it straight
- * to libc.
+ * to libc. Not a string, or a NUL byte inside: an `ArgumentError`.
  */
-function cString(text: string): Uint8Array<ArrayBuffer> {
+function cString(text: string, callee: string, argument: string): Uint8Array<ArrayBuffer> {
+  cStringArg(text, callee, argument);
   if (text.length * 3 + 1 > cBuffer.length) cBuffer = new Uint8Array(text.length * 3 + 1);
   cBuffer[encoder.encodeInto(text, cBuffer).written] = 0;
   return cBuffer;
@@ -140,7 +161,15 @@ export function mmap(
   fd: number,
   offset: number,
 ): Deno.PointerObject {
-  const ptr = L().mmap(addr, n64(length), prot, flags, fd, n64(offset));
+  const C = "sys.mmap";
+  const ptr = L().mmap(
+    pointerArg(addr, C, "addr"),
+    int64(length, C, "length"),
+    int32(prot, C, "prot"),
+    int32(flags, C, "flags"),
+    int32(fd, C, "fd"),
+    int64(offset, C, "offset"),
+  );
   mapFailed ??= Deno.UnsafePointer.create(0xffff_ffff_ffff_ffffn);
   if (ptr === null || Deno.UnsafePointer.equals(ptr, mapFailed)) {
     const err = errno();
@@ -152,7 +181,8 @@ export function mmap(
 
 /** `munmap(2)`: removes the mappings in a range. Unmapping nothing is not an error. */
 export function munmap(addr: Deno.PointerValue, length: number): void {
-  if (L().munmap(addr, n64(length)) !== 0) {
+  const C = "sys.munmap";
+  if (L().munmap(pointerArg(addr, C, "addr"), int64(length, C, "length")) !== 0) {
     fail("munmap", { addr: ptrArg(addr), length }, -1, errno());
   }
   if (isRecording()) ok("munmap", { addr: ptrArg(addr), length }, 0);
@@ -160,7 +190,9 @@ export function munmap(addr: Deno.PointerValue, length: number): void {
 
 /** `msync(2)`: flushes a page-aligned range; `flags` from `MS`. */
 export function msync(addr: Deno.PointerValue, length: number, flags: number): void {
-  if (L().msync(addr, n64(length), flags) !== 0) {
+  const C = "sys.msync";
+  const len = int64(length, C, "length");
+  if (L().msync(pointerArg(addr, C, "addr"), len, int32(flags, C, "flags")) !== 0) {
     fail("msync", { addr: ptrArg(addr), length, flags }, -1, errno());
   }
   if (isRecording()) ok("msync", { addr: ptrArg(addr), length, flags }, 0);
@@ -168,7 +200,9 @@ export function msync(addr: Deno.PointerValue, length: number, flags: number): v
 
 /** `mprotect(2)`: changes the protection of a page-aligned range; `prot` from `PROT`. */
 export function mprotect(addr: Deno.PointerValue, length: number, prot: number): void {
-  if (L().mprotect(addr, n64(length), prot) !== 0) {
+  const C = "sys.mprotect";
+  const len = int64(length, C, "length");
+  if (L().mprotect(pointerArg(addr, C, "addr"), len, int32(prot, C, "prot")) !== 0) {
     fail("mprotect", { addr: ptrArg(addr), length, prot }, -1, errno());
   }
   if (isRecording()) ok("mprotect", { addr: ptrArg(addr), length, prot }, 0);
@@ -176,7 +210,9 @@ export function mprotect(addr: Deno.PointerValue, length: number, prot: number):
 
 /** `madvise(2)`: gives advice about a page-aligned range; `advice` from `MADV`. */
 export function madvise(addr: Deno.PointerValue, length: number, advice: number): void {
-  if (L().madvise(addr, n64(length), advice) !== 0) {
+  const C = "sys.madvise";
+  const len = int64(length, C, "length");
+  if (L().madvise(pointerArg(addr, C, "addr"), len, int32(advice, C, "advice")) !== 0) {
     fail("madvise", { addr: ptrArg(addr), length, advice }, -1, errno());
   }
   if (isRecording()) ok("madvise", { addr: ptrArg(addr), length, advice }, 0);
@@ -184,14 +220,26 @@ export function madvise(addr: Deno.PointerValue, length: number, advice: number)
 
 /**
  * `mincore(2)`: fills `vec` with one byte per page of the range (bit 0:
- * resident in memory). `vec` needs `ceil(length / pageSize)` bytes.
+ * resident in memory). `vec` needs `ceil(length / pageSize)` bytes: a smaller
+ * one is refused (`ArgumentError`), as the kernel would write past its end.
  */
 export function mincore(
   addr: Deno.PointerValue,
   length: number,
   vec: Uint8Array<ArrayBuffer>,
 ): void {
-  if (L().mincore(addr, n64(length), vec) !== 0) {
+  const C = "sys.mincore";
+  const len = int64(length, C, "length");
+  const pages = len < 0n ? Infinity : Math.ceil(length / pageSize());
+  if (bufferArg(vec, C, "vec").byteLength < pages) {
+    refuseArgument(
+      C,
+      "vec",
+      vec,
+      `a Uint8Array of at least ${pages} bytes (one per page of length ${length})`,
+    );
+  }
+  if (L().mincore(pointerArg(addr, C, "addr"), len, vec) !== 0) {
     fail("mincore", { addr: ptrArg(addr), length }, -1, errno());
   }
   if (isRecording()) ok("mincore", { addr: ptrArg(addr), length }, 0);
@@ -199,7 +247,8 @@ export function mincore(
 
 /** `open(2)`: opens a file; `flags` from `O`. Returns the descriptor. */
 export function open(path: string, flags: number, mode = 0o644): number {
-  const fd = L().open(cString(path), flags, mode);
+  const C = "sys.open";
+  const fd = L().open(cString(path, C, "path"), int32(flags, C, "flags"), uint32(mode, C, "mode"));
   if (fd < 0) fail("open", { path, flags, mode }, -1, errno(), path);
   if (isRecording()) ok("open", { path, flags, mode }, fd);
   return fd;
@@ -207,19 +256,25 @@ export function open(path: string, flags: number, mode = 0o644): number {
 
 /** `close(2)`. Closing does not unmap: mappings keep their own reference to the file. */
 export function close(fd: number): void {
-  if (L().close(fd) !== 0) fail("close", { fd }, -1, errno());
+  if (L().close(int32(fd, "sys.close", "fd")) !== 0) fail("close", { fd }, -1, errno());
   if (isRecording()) ok("close", { fd }, 0);
 }
 
 /** `ftruncate(2)`: sets a file's size (growing it with zeros, or cutting it). */
 export function ftruncate(fd: number, length: number): void {
-  if (L().ftruncate(fd, n64(length)) !== 0) fail("ftruncate", { fd, length }, -1, errno());
+  const C = "sys.ftruncate";
+  if (L().ftruncate(int32(fd, C, "fd"), int64(length, C, "length")) !== 0) {
+    fail("ftruncate", { fd, length }, -1, errno());
+  }
   if (isRecording()) ok("ftruncate", { fd, length }, 0);
 }
 
 /** `lseek(2)`: moves the file offset; returns the new offset. */
 export function lseek(fd: number, offset: number, whence: number): number {
-  const pos = Number(L().lseek(fd, n64(offset), whence));
+  const C = "sys.lseek";
+  const pos = Number(
+    L().lseek(int32(fd, C, "fd"), int64(offset, C, "offset"), int32(whence, C, "whence")),
+  );
   if (pos < 0) fail("lseek", { fd, offset, whence }, -1, errno());
   if (isRecording()) ok("lseek", { fd, offset, whence }, pos);
   return pos;
@@ -231,15 +286,77 @@ export function lseek(fd: number, offset: number, whence: number): number {
  * so the caller's next read or write is not moved.
  */
 export function fileSize(fd: number, keepPosition = true): number {
+  int32(fd, "sys.fileSize", "fd");
+  optionalBoolean(keepPosition, "sys.fileSize", "keepPosition");
   const position = keepPosition ? lseek(fd, 0, SEEK.CUR) : 0;
   const size = lseek(fd, 0, SEEK.END);
   if (keepPosition) lseek(fd, position, SEEK.SET);
   return size;
 }
 
+/** A file's type, from the `S_IFMT` bits of its mode. */
+export type FileType =
+  | "regular file"
+  | "directory"
+  | "FIFO"
+  | "socket"
+  | "character device"
+  | "block device"
+  | "symbolic link";
+
+/** What `statx(2)` says about a file. */
+export interface FileStatus {
+  /** Its type: only a `"regular file"` can be mapped by `mapFile`. */
+  type: FileType;
+  /** Its size in bytes (`stx_size`). */
+  size: number;
+}
+
+const FILE_TYPES: Record<number, FileType> = {
+  [STATX.S_IFREG]: "regular file",
+  [STATX.S_IFDIR]: "directory",
+  [STATX.S_IFIFO]: "FIFO",
+  [STATX.S_IFSOCK]: "socket",
+  [STATX.S_IFCHR]: "character device",
+  [STATX.S_IFBLK]: "block device",
+  [STATX.S_IFLNK]: "symbolic link",
+};
+
+// struct statx: stx_mode (u16) at byte 28, stx_size (u64) at byte 40; 256 bytes in all.
+const statxBytes = new Uint8Array(256);
+const statxView = new DataView(statxBytes.buffer);
+const EMPTY_PATH = new Uint8Array(1);
+
+function statx(dirfd: number, path: Uint8Array<ArrayBuffer>, flags: number, what: string) {
+  if (L().statx(dirfd, path, flags, STATX.TYPE | STATX.SIZE, statxBytes) !== 0) {
+    throw new MmapError({ syscall: "statx", errno: errno(), detail: what });
+  }
+  const type = FILE_TYPES[statxView.getUint16(28, true) & STATX.S_IFMT];
+  return { type, size: Number(statxView.getBigUint64(40, true)) };
+}
+
+/**
+ * `statx(2)` on an open descriptor (`AT_EMPTY_PATH`, like `fstat`): the
+ * file's type and size. Not recorded: it changes nothing (like `statfs`).
+ */
+export function fileStatus(fd: number): FileStatus {
+  return statx(int32(fd, "sys.fileStatus", "fd"), EMPTY_PATH, STATX.AT_EMPTY_PATH, `fd ${fd}`);
+}
+
+/**
+ * `statx(2)` on a path, following symbolic links (like `stat`): the type and
+ * size of a file without opening it, which for a FIFO would wait for a
+ * writer. Not recorded.
+ */
+export function pathStatus(path: string): FileStatus {
+  return statx(STATX.AT_FDCWD, cString(path, "sys.pathStatus", "path"), 0, path);
+}
+
 /** `pread(2)`: reads into `buf` at `offset`; returns the count read (0 at end of file). */
 export function pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
-  const n = Number(L().pread(fd, buf, n64(buf.byteLength), n64(offset)));
+  const C = "sys.pread";
+  const size = BigInt(bufferArg(buf, C, "buf").byteLength);
+  const n = Number(L().pread(int32(fd, C, "fd"), buf, size, int64(offset, C, "offset")));
   if (n < 0) fail("pread", { fd, count: buf.byteLength, offset }, -1, errno());
   if (isRecording()) ok("pread", { fd, count: buf.byteLength, offset }, n);
   return n;
@@ -247,7 +364,9 @@ export function pread(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number):
 
 /** `pwrite(2)`: writes `buf` at `offset`; returns the count written. */
 export function pwrite(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number): number {
-  const n = Number(L().pwrite(fd, buf, n64(buf.byteLength), n64(offset)));
+  const C = "sys.pwrite";
+  const size = BigInt(bufferArg(buf, C, "buf").byteLength);
+  const n = Number(L().pwrite(int32(fd, C, "fd"), buf, size, int64(offset, C, "offset")));
   if (n < 0) fail("pwrite", { fd, count: buf.byteLength, offset }, -1, errno());
   if (isRecording()) ok("pwrite", { fd, count: buf.byteLength, offset }, n);
   return n;
@@ -255,7 +374,7 @@ export function pwrite(fd: number, buf: Uint8Array<ArrayBuffer>, offset: number)
 
 /** `fsync(2)`: flushes a file's data and metadata to storage. */
 export function fsync(fd: number): void {
-  if (L().fsync(fd) !== 0) fail("fsync", { fd }, -1, errno());
+  if (L().fsync(int32(fd, "sys.fsync", "fd")) !== 0) fail("fsync", { fd }, -1, errno());
   if (isRecording()) ok("fsync", { fd }, 0);
 }
 
@@ -265,14 +384,23 @@ export function fsync(fd: number): void {
  * most calls it returns the error number instead of setting errno.
  */
 export function fadvise(fd: number, offset: number, length: number, advice: number): void {
-  const err = L().posix_fadvise(fd, n64(offset), n64(length), advice);
+  const C = "sys.fadvise";
+  const err = L().posix_fadvise(
+    int32(fd, C, "fd"),
+    int64(offset, C, "offset"),
+    int64(length, C, "length"),
+    int32(advice, C, "advice"),
+  );
   if (err !== 0) fail("posix_fadvise", { fd, offset, length, advice }, -1, err);
   if (isRecording()) ok("posix_fadvise", { fd, offset, length, advice }, 0);
 }
 
 /** `mkfifo(3)`: makes a named pipe at `path`. */
 export function mkfifo(path: string, mode = 0o600): void {
-  if (L().mkfifo(cString(path), mode) !== 0) fail("mkfifo", { path, mode }, -1, errno(), path);
+  const C = "sys.mkfifo";
+  if (L().mkfifo(cString(path, C, "path"), uint32(mode, C, "mode")) !== 0) {
+    fail("mkfifo", { path, mode }, -1, errno(), path);
+  }
   if (isRecording()) ok("mkfifo", { path, mode }, 0);
 }
 
@@ -281,7 +409,8 @@ export function mkfifo(path: string, mode = 0o600): void {
  * processes can open it as `/proc/<pid>/fd/<fd>`.
  */
 export function memfdCreate(name: string, flags = 0): number {
-  const fd = L().memfd_create(cString(name), flags);
+  const C = "sys.memfdCreate";
+  const fd = L().memfd_create(cString(name, C, "name"), uint32(flags, C, "flags"));
   if (fd < 0) fail("memfd_create", { name, flags }, -1, errno());
   if (isRecording()) ok("memfd_create", { name, flags }, fd);
   return fd;
@@ -309,6 +438,20 @@ export function setsid(): number {
   return sid;
 }
 
+/**
+ * `signal(signum, SIG_IGN)`: this process (and what it execs) ignores the
+ * signal from now on. For `SIGXFSZ`: a write or `ftruncate` past the
+ * file-size limit then fails with `EFBIG` instead of killing the process.
+ */
+export function ignoreSignal(signal: number): void {
+  const SIG_IGN = Deno.UnsafePointer.create(1n);
+  const previous = L().signal(int32(signal, "sys.ignoreSignal", "signal"), SIG_IGN);
+  // SIG_ERR is (void *) -1.
+  if (previous !== null && Deno.UnsafePointer.value(previous) === 0xffff_ffff_ffff_ffffn) {
+    fail("signal", { signal }, -1, errno());
+  }
+}
+
 /** Resource usage of this process (`getrusage(RUSAGE_SELF)`). */
 export interface ResourceUsage {
   /** Page faults served without I/O (`ru_minflt`). */
@@ -327,7 +470,9 @@ const rusage = new BigInt64Array(18);
 const rusageBytes = new Uint8Array(rusage.buffer);
 /** `getrusage(2)` for this process (not recorded: checkers call it around student code). */
 export function getrusage(who: number = RUSAGE.SELF): ResourceUsage {
-  if (L().getrusage(who, rusageBytes) !== 0) fail("getrusage", { who }, -1, errno());
+  if (L().getrusage(int32(who, "sys.getrusage", "who"), rusageBytes) !== 0) {
+    fail("getrusage", { who }, -1, errno());
+  }
   // struct rusage on 64-bit Linux: two timevals (sec, usec), then longs.
   return {
     userMicros: Number(rusage[0] * 1_000_000n + rusage[1]),
@@ -341,7 +486,8 @@ export function getrusage(who: number = RUSAGE.SELF): ResourceUsage {
 const statfsBuf = new BigInt64Array(16);
 /** `statfs(2)`: the file system's magic number (`f_type`) for a path, e.g. `0xef53` for ext4. */
 export function fileSystemType(path: string): number {
-  if (L().statfs(cString(path), new Uint8Array(statfsBuf.buffer)) !== 0) {
+  const cPath = cString(path, "sys.fileSystemType", "path");
+  if (L().statfs(cPath, new Uint8Array(statfsBuf.buffer)) !== 0) {
     fail("statfs", { path }, -1, errno(), path);
   }
   return Number(statfsBuf[0]);
@@ -349,12 +495,19 @@ export function fileSystemType(path: string): number {
 
 /** `prctl(2)` with one argument, e.g. `prctl(PR_SET_CHILD_SUBREAPER, 1)`. */
 export function prctl(option: number, arg: number): void {
-  if (L().prctl(option, BigInt(arg), 0n, 0n, 0n) !== 0) fail("prctl", { option, arg }, -1, errno());
+  const C = "sys.prctl";
+  if (!Number.isSafeInteger(arg) || arg < 0) {
+    refuseArgument(C, "arg", arg, "a whole number from 0 (C unsigned long)");
+  }
+  if (L().prctl(int32(option, C, "option"), BigInt(arg), 0n, 0n, 0n) !== 0) {
+    fail("prctl", { option, arg }, -1, errno());
+  }
 }
 
 /** `waitpid(2)`: reaps a child; returns its pid, or 0 with `WNOHANG` when it still runs. */
 export function waitpid(pid: number, options = 0): number {
-  const r = L().waitpid(pid, null, options);
+  const C = "sys.waitpid";
+  const r = L().waitpid(int32(pid, C, "pid"), null, int32(options, C, "options"));
   if (r < 0) fail("waitpid", { pid, options }, -1, errno());
   return r;
 }
@@ -368,7 +521,7 @@ const D_NAME = 19;
  * `--allow-all`.
  */
 export function listDirectory(path: string): string[] {
-  const dir = L().opendir(cString(path));
+  const dir = L().opendir(cString(path, "sys.listDirectory", "path"));
   if (dir === null) fail("opendir", { path }, -1, errno(), path);
   const names: string[] = [];
   try {
@@ -381,7 +534,9 @@ export function listDirectory(path: string): string[] {
   return names;
 }
 
-function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
+function futexAddress(view: Int32Array, index: number, callee: string): Deno.PointerValue {
+  if (!(view instanceof Int32Array)) refuseArgument(callee, "view", view, "an Int32Array");
+  if (!Number.isSafeInteger(index)) refuseArgument(callee, "index", index, "a whole number");
   if (index < 0 || index >= view.length) throw new RangeError(`futex index ${index} out of range`);
   // A view of mapped memory (an ArrayBuffer): the cast is for TypeScript before Deno 2.9.
   const base = Deno.UnsafePointer.of(view as Int32Array<ArrayBuffer>);
@@ -397,10 +552,18 @@ function futexAddress(view: Int32Array, index: number): Deno.PointerValue {
  */
 export function futexWait(view: Int32Array, index: number, expected: number): boolean {
   const sys = SYS[assertSupported()].futex;
-  const addr = futexAddress(view, index);
+  const addr = futexAddress(view, index, "sys.futexWait");
+  if (!Number.isInteger(expected) || expected < -(2 ** 31) || expected >= 2 ** 32) {
+    refuseArgument(
+      "sys.futexWait",
+      "expected",
+      expected,
+      "a whole number from -2^31 to 2^32 - 1 (a 32-bit word)",
+    );
+  }
   // The kernel compares 32-bit words: 0xffffffff and -1 are the same value.
   const val = expected | 0;
-  const r = L().syscall(n64(sys), addr, FUTEX.WAIT, val, null, null, 0);
+  const r = L().syscall(BigInt(sys), addr, FUTEX.WAIT, val, null, null, 0);
   if (r !== 0n) {
     const err = errno();
     if (err === ERRNO.EAGAIN || err === ERRNO.EINTR) {
@@ -423,8 +586,16 @@ export function futexWait(view: Int32Array, index: number, expected: number): bo
 /** `futex(FUTEX_WAKE)`: wakes up to `count` processes sleeping on `view[index]`; returns how many woke. */
 export function futexWake(view: Int32Array, index: number, count = 1): number {
   const sys = SYS[assertSupported()].futex;
-  const addr = futexAddress(view, index);
-  const r = L().syscall(n64(sys), addr, FUTEX.WAKE, count, null, null, 0);
+  const addr = futexAddress(view, index, "sys.futexWake");
+  const r = L().syscall(
+    BigInt(sys),
+    addr,
+    FUTEX.WAKE,
+    int32(count, "sys.futexWake", "count"),
+    null,
+    null,
+    0,
+  );
   if (r < 0n) fail("futex", { addr: hex(addr), op: FUTEX.WAKE, val: count }, -1, errno());
   if (isRecording()) ok("futex", { addr: hex(addr), op: "FUTEX_WAKE", val: count }, Number(r));
   return Number(r);

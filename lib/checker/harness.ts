@@ -11,8 +11,9 @@ import { type ChildMessage, type ChildSpec, serializeError } from "./protocol.ts
 import type { Drive } from "./drive.ts";
 import { recordedCalls, startRecording } from "../trace.ts";
 import { toFileUrl } from "../paths.ts";
-import { setsid } from "../sys.ts";
+import { ignoreSignal, setsid } from "../sys.ts";
 import { MmapError } from "../errors.ts";
+import { SIG } from "../ffi/constants.ts";
 
 // Lead a session and process group of our own before any student code runs,
 // so the checker can kill everything this child starts as one group. (Done
@@ -25,6 +26,11 @@ try {
   // EPERM: already a process group leader (started detached): the group is ours anyway.
   if (!(err instanceof MmapError && err.code === "EPERM")) sessionError = err;
 }
+
+// spawn.ts limits the file size (RLIMIT_FSIZE): past it the kernel sends
+// SIGXFSZ, which kills by default. Ignored, the write or ftruncate fails with
+// EFBIG instead, an MmapError with a hint (errors.ts) the student can read.
+ignoreSignal(SIG.XFSZ);
 
 const spec: ChildSpec = JSON.parse(Deno.args[0]);
 const encoder = new TextEncoder();

@@ -79,7 +79,7 @@ export interface ChildLimits {
    * of GiB of address space up front.
    */
   dataMiB?: number;
-  /** Largest file the child may write, MiB; SIGXFSZ past it. */
+  /** Largest file the child may write, MiB; past it, `EFBIG` (the harness ignores SIGXFSZ). */
   fileSizeMiB?: number;
   /**
    * Threads and processes the child may add (RLIMIT_NPROC is per user, so the

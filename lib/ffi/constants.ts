@@ -110,7 +110,33 @@ export const O = {
   EXCL: 0o200,
   TRUNC: 0o1000,
   APPEND: 0o2000,
+  NONBLOCK: 0o4000,
   CLOEXEC: 0o2000000,
+} as const;
+
+/**
+ * `statx(2)`: the `dirfd` and `flags` that matter here, the `mask` bits for
+ * the fields asked for, and the file types in `stx_mode` (`S_IFMT` bits).
+ * The same on every architecture (`include/uapi/linux/stat.h`, `fcntl.h`).
+ *
+ * @example
+ * ```ts
+ * const isFifo = (mode: number) => (mode & STATX.S_IFMT) === STATX.S_IFIFO;
+ * ```
+ */
+export const STATX = {
+  AT_FDCWD: -100,
+  AT_EMPTY_PATH: 0x1000,
+  TYPE: 0x1,
+  SIZE: 0x200,
+  S_IFMT: 0o170000,
+  S_IFSOCK: 0o140000,
+  S_IFLNK: 0o120000,
+  S_IFREG: 0o100000,
+  S_IFBLK: 0o060000,
+  S_IFDIR: 0o040000,
+  S_IFCHR: 0o020000,
+  S_IFIFO: 0o010000,
 } as const;
 
 /** Flags for `memfd_create(2)`. */
@@ -162,6 +188,19 @@ export const PR = {
  */
 export const W = {
   NOHANG: 1,
+} as const;
+
+/**
+ * Signal numbers used through libc (the generic values: x86-64 and aarch64 agree).
+ *
+ * @example
+ * ```ts ignore
+ * import * as sys from "../sys.ts";
+ * sys.ignoreSignal(SIG.XFSZ); // past RLIMIT_FSIZE: EFBIG instead of death
+ * ```
+ */
+export const SIG = {
+  XFSZ: 25,
 } as const;
 
 /** Syscall numbers that differ between the architectures. */

@@ -54,6 +54,8 @@ export const LIBC_SYMBOLS = {
   getpagesize: { parameters: [], result: "i32" },
   /** int getrusage(int who, struct rusage *usage); */
   getrusage: { parameters: ["i32", "buffer"], result: "i32" },
+  /** int statx(int dirfd, const char *pathname, int flags, unsigned int mask, struct statx *buf); */
+  statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
   /** int statfs(const char *path, struct statfs *buf); */
   statfs: { parameters: ["buffer", "buffer"], result: "i32" },
   /** pid_t getpid(void); */
@@ -75,6 +77,8 @@ export const LIBC_SYMBOLS = {
   readdir: { parameters: ["pointer"], result: "pointer" },
   /** int closedir(DIR *dirp); */
   closedir: { parameters: ["pointer"], result: "i32" },
+  /** sighandler_t signal(int signum, sighandler_t handler); used with SIG_IGN */
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */

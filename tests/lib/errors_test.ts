@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import {
+  ArgumentError,
   MAP,
   mapAnonymous,
   mapFile,
@@ -14,6 +15,7 @@ import {
   MS,
   O,
   PROT,
+  recordCalls,
   sys,
   UnsupportedPlatformError,
 } from "../../lib/mod.ts";
@@ -53,6 +55,34 @@ function expectMmapError(fn: () => unknown, expected: Expected): MmapError {
   return caught;
 }
 
+/** Runs `fn`, which must throw an ArgumentError (a TypeError) with these fields, before any libc call. */
+function expectArgumentError(
+  fn: () => unknown,
+  expected: { callee: string; argument: string; given: string },
+): ArgumentError {
+  const { value: caught, calls } = recordCalls(() => {
+    try {
+      fn();
+    } catch (err) {
+      return err;
+    }
+    return undefined;
+  });
+  assert.ok(caught instanceof ArgumentError, `expected an ArgumentError, got ${caught}`);
+  assert.ok(caught instanceof TypeError);
+  assert.equal(caught.name, "ArgumentError");
+  assert.equal(caught.callee, expected.callee);
+  assert.equal(caught.argument, expected.argument);
+  assert.equal(caught.given, expected.given);
+  assert.ok(caught.allowed.length > 0);
+  assert.equal(
+    caught.message,
+    `${expected.callee}: ${expected.argument} must be ${caught.allowed} (got ${expected.given})`,
+  );
+  assert.deepEqual(calls, [], "refused before any libc call");
+  return caught;
+}
+
 Deno.test("mapFile of a missing file: ENOENT from open, with the path in the message", () => {
   using scratch = useScratch("enoent");
   const missing = scratch.file("no-such-file.bin");
@@ -64,6 +94,34 @@ Deno.test("mapFile of a missing file: ENOENT from open, with the path in the mes
     hint: /no such file/,
   });
   assert.ok(err.message.includes(missing), err.message);
+});
+
+Deno.test("mapFile of a FIFO, directory or device: ENODEV, refused before opening it (the fuzz test adds a socket)", () => {
+  using scratch = useScratch("special");
+  const fifo = scratch.file("fifo");
+  sys.mkfifo(fifo);
+  const special: [string, string][] = [
+    [fifo, "FIFO"],
+    [scratch.dir, "directory"],
+    ["/dev/null", "character device"],
+  ];
+  for (const [path, type] of special) {
+    for (
+      const options of [{}, { access: "readwrite" as const }, { length: PAGE, allowPastEnd: true }]
+    ) {
+      const { calls } = recordCalls(() => {
+        const err = expectMmapError(() => mapFile(path, options), {
+          code: "ENODEV",
+          errno: 19,
+          syscall: "mmap",
+          fromKernel: false,
+          hint: /not a regular file/,
+        });
+        assert.ok(err.hint.includes(`${path} is a ${type}`), err.hint);
+      });
+      assert.deepEqual(calls, [], `${type}: nothing opened`);
+    }
+  }
 });
 
 Deno.test("mapFile of an empty file: EINVAL refused before calling mmap", () => {
@@ -290,62 +348,50 @@ Deno.test("a range past the mapping's end is refused (ENOMEM, before the kernel)
   });
 });
 
-Deno.test("bad mode or access strings are refused with EINVAL", () => {
+Deno.test("bad mode, access, protection or advice strings are ArgumentErrors (TypeError)", () => {
   using scratch = useScratch("bad-options");
   const path = scratch.file("data.bin");
   Deno.writeFileSync(path, new Uint8Array(PAGE));
-  expectMmapError(() => mapFile(path, { mode: "public" as "shared" }), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mmap",
-    fromKernel: false,
-    hint: /mode/,
+  expectArgumentError(() => mapFile(path, { mode: "public" as "shared" }), {
+    callee: "mapFile",
+    argument: "options.mode",
+    given: '"public"',
   });
-  expectMmapError(() => mapFile(path, { access: "write" as "read" }), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mmap",
-    fromKernel: false,
-    hint: /access/,
+  expectArgumentError(() => mapFile(path, { access: "write" as "read" }), {
+    callee: "mapFile",
+    argument: "options.access",
+    given: '"write"',
   });
   using m = mapAnonymous(PAGE);
-  expectMmapError(() => m.protect("exec" as "read"), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mprotect",
-    fromKernel: false,
+  expectArgumentError(() => m.protect("exec" as "read"), {
+    callee: "Mapping.protect",
+    argument: "access",
+    given: '"exec"',
   });
-  expectMmapError(() => m.advise("fast" as "normal"), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "madvise",
-    fromKernel: false,
+  expectArgumentError(() => m.advise("fast" as "normal"), {
+    callee: "Mapping.advise",
+    argument: "advice",
+    given: '"fast"',
   });
 });
 
-Deno.test({
-  name: "prototype names as protection/advice/access are refused with MmapError",
-  fn() {
-    using m = mapAnonymous(PAGE);
-    expectMmapError(() => m.protect("toString" as "read"), {
-      code: "EINVAL",
-      errno: 22,
-      syscall: "mprotect",
-      fromKernel: false,
-    });
-    expectMmapError(() => m.advise("constructor" as "normal"), {
-      code: "EINVAL",
-      errno: 22,
-      syscall: "madvise",
-      fromKernel: false,
-    });
-    expectMmapError(() => mapAnonymous(PAGE, { access: "valueOf" as "read" }), {
-      code: "EINVAL",
-      errno: 22,
-      syscall: "mmap",
-      fromKernel: false,
-    });
-  },
+Deno.test("prototype names as protection/advice/access are ArgumentErrors too", () => {
+  using m = mapAnonymous(PAGE);
+  expectArgumentError(() => m.protect("toString" as "read"), {
+    callee: "Mapping.protect",
+    argument: "access",
+    given: '"toString"',
+  });
+  expectArgumentError(() => m.advise("constructor" as "normal"), {
+    callee: "Mapping.advise",
+    argument: "advice",
+    given: '"constructor"',
+  });
+  expectArgumentError(() => mapAnonymous(PAGE, { access: "valueOf" as "read" }), {
+    callee: "mapAnonymous",
+    argument: "options.access",
+    given: '"valueOf"',
+  });
 });
 
 Deno.test("MmapError: fields, default hint per syscall and errno, message", () => {
@@ -433,16 +479,40 @@ Deno.test("importing lib is safe off Linux; the first native call throws Unsuppo
 });
 
 Deno.test("mapAnonymous refuses an unknown mode, and a mode the deprecated shared flag contradicts", () => {
-  expectMmapError(() => mapAnonymous(PAGE, { mode: "public" as "shared" }), {
-    code: "EINVAL",
-    errno: 22,
-    syscall: "mmap",
-    fromKernel: false,
+  expectArgumentError(() => mapAnonymous(PAGE, { mode: "public" as "shared" }), {
+    callee: "mapAnonymous",
+    argument: "options.mode",
+    given: '"public"',
   });
   expectMmapError(() => mapAnonymous(PAGE, { mode: "private", shared: true }), {
     code: "EINVAL",
     errno: 22,
     syscall: "mmap",
     fromKernel: false,
+  });
+});
+
+Deno.test("sys.pathStatus and sys.fileStatus: a file's type and size, by path or descriptor", () => {
+  using scratch = useScratch("status");
+  const path = scratch.file("data.bin");
+  Deno.writeFileSync(path, new Uint8Array(PAGE + 5));
+  assert.deepEqual(sys.pathStatus(path), { type: "regular file", size: PAGE + 5 });
+  const fifo = scratch.file("fifo");
+  sys.mkfifo(fifo);
+  assert.equal(sys.pathStatus(fifo).type, "FIFO");
+  assert.equal(sys.pathStatus(scratch.dir).type, "directory");
+  // What mapFile does if the path turns into a FIFO between its look and open(): O_NONBLOCK
+  // makes open return at once, and fstat on the descriptor sees the FIFO.
+  const fd = sys.open(fifo, O.RDONLY | O.NONBLOCK | O.CLOEXEC);
+  try {
+    assert.equal(sys.fileStatus(fd).type, "FIFO");
+  } finally {
+    sys.close(fd);
+  }
+  expectMmapError(() => sys.pathStatus(scratch.file("missing")), {
+    code: "ENOENT",
+    errno: 2,
+    syscall: "statx",
+    fromKernel: true,
   });
 });
