@@ -46,7 +46,7 @@ async function lab(
   ...args: string[]
 ): Promise<{ code: number; out: string; stdout: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=lab", "cli/lab.ts", ...args],
+    args: ["run", "-q", "-P=lab", "cli/lab.ts", ...args],
     cwd: dir,
     stdin: "null",
     stdout: "piped",
@@ -70,7 +70,7 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.match(r.out, /00_hello_mapping: 1 of 3 checks passed/);
       assert.match(r.out, /stuck\? hints: deno task lab hint 00/);
       assert.doesNotMatch(r.out, /^\s+hint: /m, "a check's hint only once the student asks");
-      // (Deno's own warning about config permissions on stderr is coloured; ours is not.)
+      // (No Deno warning about config permissions: the task runs deno with -q.)
       assert.ok(!r.stdout.includes("\x1b["), r.stdout);
     });
     await t.step(
