@@ -47,6 +47,8 @@ export function addOutput(
 }
 
 // deno-lint-ignore no-control-regex
+const ESCAPES = /\x1b\[[0-9;?]*[ -\/]*[@-~]/g;
+// deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 
 /** Limits for {@link formatOutput}. */
@@ -75,7 +77,8 @@ export function formatOutput(output: CheckOutput | undefined, limits: OutputLimi
   const lines: string[] = [];
   for (const stream of ["stdout", "stderr"] as const) {
     // Tabs as spaces, other control characters (escape codes) dropped: this is shown on a screen.
-    const text = output[stream].replace(/\t/g, "  ").replace(CONTROL, "").replace(/\n$/, "");
+    const text = output[stream].replace(/\t/g, "  ").replace(ESCAPES, "").replace(CONTROL, "")
+      .replace(/\n$/, "");
     if (!text) continue;
     const all = text.split("\n");
     const shown = all.slice(-maxLines);
