@@ -53,9 +53,20 @@ export class Tmux implements AsyncDisposable {
     return decoder.decode(r.stdout);
   }
 
-  /** The screen of a window (default: the first), one string per row, trailing blanks cut. */
+  /**
+   * The screen of a window (default: the first), one string per row, trailing
+   * blanks cut; for another window, with the lines scrolled off it.
+   */
   screen(window = "lab:0", joined = false): string[] {
-    const text = this.#tmux(["capture-pane", "-p", ...(joined ? ["-J"] : []), "-t", window]);
+    const history = window === "lab:0" ? [] : ["-S", "-"];
+    const text = this.#tmux([
+      "capture-pane",
+      "-p",
+      ...history,
+      ...(joined ? ["-J"] : []),
+      "-t",
+      window,
+    ]);
     return text.replace(/\n+$/, "").split("\n").map((l) => l.trimEnd());
   }
 

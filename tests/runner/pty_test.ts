@@ -53,6 +53,16 @@ Deno.test({
         assert.ok(text.includes(`| ${PRINT}`), `the print is shown:\n${text}`);
         assert.match(text, /your code printed \(stdout\):/);
       });
+      await t.step("a second runner in the same project says where the first is", async () => {
+        const window = tmux.window(dir, [Deno.execPath(), ...LAB_COMMAND]);
+        // (Wrapped at the terminal's width: any space may be a line break.)
+        const screen = await tmux.waitFor((s) => /already\s+open/.test(s), "the refusal", {
+          window,
+        });
+        const text = screen.join(" ").replace(/\s+/g, " ");
+        assert.match(text, /a lab runner is already open in this project \(process \d+/);
+        assert.match(text, /watching 01_first_mapping/);
+      });
       await t.step("resized to 120×40, the screen is drawn again to fit", async () => {
         tmux.resize(120, 40);
         const screen = await tmux.waitFor(
@@ -61,15 +71,6 @@ Deno.test({
         );
         assertScreen(tmux, screen, 120, 40);
         assert.match(screen.join("\n"), /✗ maps-lazily/);
-      });
-      await t.step("a second runner in the same project says where the first is", async () => {
-        const window = tmux.window(dir, [Deno.execPath(), ...LAB_COMMAND]);
-        const screen = await tmux.waitFor((s) => /already open/.test(s), "the refusal", {
-          window,
-        });
-        const text = screen.join(" ");
-        assert.match(text, /a lab runner is already open in this project \(process \d+/);
-        assert.match(text, /watching 01_first_mapping/);
       });
       await t.step("a type error is shown with its line, and no logic diagnosis", async () => {
         tmux.resize(80, 24);
