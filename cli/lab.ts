@@ -584,7 +584,7 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
 
 async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<number> {
   const interactive = isTerminal && Deno.stdin.isTerminal();
-  const taken = interactive ? takeRunnerLock(catalog.root) : undefined;
+  const taken = interactive ? await takeRunnerLock(catalog.root) : undefined;
   if (taken && "pid" in taken) fail(describeHolder(taken), 1);
   using lock = taken;
   if (chosen && state.current !== chosen.id) {

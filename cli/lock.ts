@@ -31,6 +31,22 @@ function lockPath(root: string): string {
   return `${stateDir(root)}/runner.lock`;
 }
 
+/**
+ * Takes an exclusive flock without waiting for it. `FsFile.tryLockSync` came
+ * in Deno 2.7; before it, a blocking `lock()` that has not returned within
+ * half a second means that another process holds the lock.
+ */
+async function tryLock(file: Deno.FsFile): Promise<boolean> {
+  const f = file as Deno.FsFile & { tryLockSync?: (exclusive?: boolean) => boolean };
+  if (typeof f.tryLockSync === "function") return f.tryLockSync(true);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const gaveUp = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 500));
+  const locked = file.lock(true).then(() => true, () => false);
+  const got = await Promise.race([locked, gaveUp]);
+  clearTimeout(timer);
+  return got;
+}
+
 function terminalName(): string | undefined {
   try {
     const out = new Deno.Command("tty", { stdin: "inherit", stdout: "piped", stderr: "null" })
@@ -47,14 +63,14 @@ function terminalName(): string | undefined {
  *
  * @example
  * ```ts ignore
- * const lock = takeRunnerLock(root);
+ * const lock = await takeRunnerLock(root);
  * if ("pid" in lock) console.log(`already open: process ${lock.pid}`);
  * ```
  */
-export function takeRunnerLock(root: string): RunnerLock | LockHolder {
+export async function takeRunnerLock(root: string): Promise<RunnerLock | LockHolder> {
   Deno.mkdirSync(stateDir(root), { recursive: true });
   const file = Deno.openSync(lockPath(root), { read: true, write: true, create: true });
-  if (!file.tryLockSync(true)) {
+  if (!(await tryLock(file))) {
     file.close();
     let holder: LockHolder = { pid: 0, since: "" };
     try {
