@@ -168,7 +168,7 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
   // --- the runner, in a throw-away copy of the project -------------------
   progress("section 4: copying the project to .mmap-lab/bench/tools-project");
   await makeProject();
-  const listArgs = ["run", "--no-prompt", "-P=lab", "cli/lab.ts", "list"];
+  const listArgs = ["run", "-q", "--no-prompt", "-P=lab", "cli/lab.ts", "list"];
   const listRun = async () => {
     const r = await runDeno(listArgs, PROJECT, 30_000);
     if (r.code !== 0) {
@@ -208,7 +208,7 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
     }
     progress(`section 4: lab check --all on ${labs.length} reference solutions (one round)`);
     const r = await runDeno(
-      ["run", "--no-prompt", "-P=lab", "cli/lab.ts", "check", "--all"],
+      ["run", "-q", "--no-prompt", "-P=lab", "cli/lab.ts", "check", "--all"],
       PROJECT,
       300_000,
     );
@@ -244,6 +244,7 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
   rmSync(GRADES, { force: true });
   const gradeArgs = [
     "run",
+    "-q",
     "-P=grade",
     "cli/grade.ts",
     ".mmap-lab/bench/submissions",

@@ -21,6 +21,7 @@ import {
   solutionFile,
 } from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
+import { formatOutput } from "../lib/checker/output.ts";
 import { describeOutcome, spawnChild } from "../lib/checker/spawn.ts";
 import type { Frame } from "../lib/checker/drive.ts";
 import { kB } from "../lib/checker/pages.ts";
@@ -32,9 +33,15 @@ import {
   labTally,
   paint,
   projectLocationProblem,
-  renderLab,
+  renderCheck,
+  renderTypeErrors,
   useColor,
 } from "./ui.ts";
+import { type Block, fitScreen } from "./screen.ts";
+import { wrapText } from "./wrap.ts";
+import { TypeChecker, type TypeReport } from "./typecheck.ts";
+import { coursePoints, earnedPoints, type LabStatus, labStatus } from "./progress.ts";
+import { describeHolder, takeRunnerLock } from "./lock.ts";
 import { doctorVerdicts, renderDoctor } from "./doctor.ts";
 import { kernelProfile, profilePath } from "../lib/profile.ts";
 import {
@@ -45,8 +52,8 @@ import {
   passedAsIs,
   pristineStub,
   rememberStubs,
-  saveState,
   type State,
+  updateState,
 } from "./state.ts";
 
 const HELP: Record<string, string> = {
@@ -56,27 +63,30 @@ Usage: deno task lab [command] [options]
 
 With no command: show progress, open the first unfinished lab, and re-run its
 checks every time you save (watch mode). Keys: r re-run, h hint, s pages (labs
-with a picture), n next lab (once this one passes), l list, q quit.
+with a picture), a all of the result (when the screen is too small), n next lab
+(once this one passes), l list, q quit.
 
 Commands:
   watch [lab]       watch mode on this lab (also one already passed)
   list              every lab with its status and points
   check [lab]       run a lab's checks once (all labs with --all); exit 0 only if all pass
-  hint <lab>        show the next hint (--all: every hint)
+  hint [lab]        show the next hint (--all: every hint)
   reset <lab>       restore the stub (your file is backed up first)
   solution <lab>    show the reference solution (after the lab passes, or --force)
-  trace <lab>       the mmap/msync/munmap/… calls your code made during the checks
-  show <lab>        draw the pages of your mapping as the kernel sees them
+  trace [lab]       the mmap/msync/munmap/… calls your code made during the checks
+  show [lab]        draw the pages of your mapping as the kernel sees them
   doctor            what this machine's kernel does, measured, and what it means for the labs
 
-A lab is named by number (1, 01), id (01_first_mapping) or slug (first_mapping).
+A lab is named by number (1, 01), id (01_first_mapping) or slug (first_mapping);
+[lab] may be left out: the current lab.
 Options: --help on any command; NO_COLOR=1 turns colours off.`,
   watch: `Usage: deno task lab watch [lab]
 
 Watch mode (what \`deno task lab\` does) on the lab you name, even one that
 already passes; without a lab, the first unfinished one. It becomes your
-current lab. Keys: r re-run, h hint, s pages (labs with a picture), n next lab
-(once this one passes), l list, q quit. Not in a terminal: checks the lab once.`,
+current lab. Keys: r re-run, h hint, s pages (labs with a picture), a all of
+the result, n next lab (once this one passes), l list, q quit. Not in a
+terminal: checks the lab once. One watch-mode runner per project at a time.`,
   list: `Usage: deno task lab list [--verify]
 
 Every lab in order, with its status and points as last checked.
@@ -86,9 +96,10 @@ Every lab in order, with its status and points as last checked.
 Runs the checks once and prints each result. Without a lab: the current lab.
   --all      every lab, in order
 Exit status: 0 only if every check passed (usable in scripts).`,
-  hint: `Usage: deno task lab hint <lab> [--all]
+  hint: `Usage: deno task lab hint [lab] [--all]
 
-Shows the next hint for the lab, one more each time you ask.
+Shows the next hint for the lab (default: the current lab), one more each
+time you ask.
   --all      every hint at once`,
   reset: `Usage: deno task lab reset <lab> [--yes]
 
@@ -99,13 +110,13 @@ Restores the lab's stub. Your current file is copied to
 
 Prints the reference solution, once the lab passes.
   --force    show it anyway`,
-  trace: `Usage: deno task lab trace <lab>
+  trace: `Usage: deno task lab trace [lab]
 
-Runs the lab's checks and prints, per check, the libc calls your code made
+Runs the lab's checks (default: the current lab) and prints, per check, the libc calls your code made
 through the wrapper (like strace): mmap, msync, munmap, mprotect, …`,
-  show: `Usage: deno task lab show <lab>
+  show: `Usage: deno task lab show [lab]
 
-Runs your code and draws the mapping's pages at each step, from
+Runs your code (default: the current lab's) and draws the mapping's pages at each step, from
 /proc/self/pagemap and smaps: · absent, 0 zero page, ▒ file page,
 █ private copy, ▓ shared memory.`,
   doctor: `Usage: deno task lab doctor [--fresh]
@@ -117,9 +128,44 @@ The profile is kept in .mmap-lab/kernel-profile.json until the next boot.
   --fresh    measure again`,
 };
 
+/** The options each command takes (beyond --help). */
+const OPTIONS: Record<string, string[]> = {
+  main: [],
+  watch: [],
+  list: ["verify"],
+  check: ["all"],
+  hint: ["all"],
+  reset: ["yes"],
+  solution: ["force"],
+  trace: [],
+  show: [],
+  doctor: ["fresh"],
+};
+
 function fail(message: string, code = 2): never {
-  console.error(paint("red", `error: ${message}`));
+  let cols = 0;
+  try {
+    if (Deno.stderr.isTerminal()) cols = Deno.consoleSize().columns;
+  } catch { /* not a terminal */ }
+  const text = `error: ${message}`;
+  console.error(paint("red", cols ? wrapText(text, cols) : text));
   Deno.exit(code);
+}
+
+/** Columns of the terminal (0 in a pipe: no wrapping). */
+function columns(): number {
+  if (!isTerminal) return 0;
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 0;
+  }
+}
+
+/** Prints text, wrapped at word boundaries to the terminal's width (as is in a pipe). */
+function say(text = ""): void {
+  const cols = columns();
+  console.log(cols ? wrapText(text, cols) : text);
 }
 
 function resolveLab(catalog: Catalog, name: string | undefined, state: State): LabInfo {
@@ -143,76 +189,181 @@ function relative(catalog: Catalog, path: string): string {
   return path.startsWith(catalog.root + "/") ? path.slice(catalog.root.length + 1) : path;
 }
 
-function record(
-  catalog: Catalog,
-  state: State,
-  result: LabResult,
-  digest: string | undefined,
-): void {
-  const s = labState(state, result.id);
-  s.passed = result.passed;
-  s.score = result.score;
-  s.maxScore = result.maxScore;
-  s.checkedAt = new Date().toISOString();
-  s.fileDigest = digest;
-  saveState(catalog.root, state);
+const labNumber = (lab: LabInfo) => lab.id.split("_")[0];
+
+/** A lab's checks, and the type check of its file, as one verdict. */
+interface Verdict {
+  /** The checks' result. */
+  result: LabResult;
+  /** The type check (absent when the file is missing). */
+  types?: TypeReport;
 }
 
-async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<LabResult> {
+let typeChecker: TypeChecker | undefined;
+/** Points of the whole course (set in main). */
+let courseTotal = 0;
+
+function record(catalog: Catalog, state: State, result: LabResult, digest?: string): void {
+  updateState(catalog.root, state, (fresh) => {
+    const s = labState(fresh, result.id);
+    s.passed = result.passed;
+    s.score = result.score;
+    s.maxScore = result.maxScore || s.maxScore;
+    s.checkedAt = new Date().toISOString();
+    s.fileDigest = digest;
+  });
+}
+
+/** Why the lab cannot run: its file is missing; `undefined` when it is there. */
+function missingFile(catalog: Catalog, lab: LabInfo): string | undefined {
+  const path = labFile(catalog.root, lab);
+  try {
+    Deno.statSync(path);
+    return undefined;
+  } catch {
+    return `your file ${relative(catalog, path)} is missing (deleted or renamed?). ` +
+      `\`deno task lab reset ${Number.parseInt(labNumber(lab), 10)}\` restores the stub` +
+      " (a renamed file: rename it back to keep your work).";
+  }
+}
+
+async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<Verdict> {
   // The file as it was when the check started: a save during the run makes it "changed".
   const digest = fileDigest(catalog.root, lab);
-  const result = await runLab(catalog, lab);
+  const missing = missingFile(catalog, lab);
+  if (missing || digest === undefined) {
+    const result: LabResult = {
+      id: lab.id,
+      title: lab.title,
+      checks: [],
+      score: 0,
+      maxScore: 0,
+      passed: false,
+      error: missing ?? "your file cannot be read",
+      durationMs: 0,
+    };
+    record(catalog, state, result, undefined);
+    return { result };
+  }
+  typeChecker ??= new TypeChecker(catalog.root);
+  // The compiler and the checks run side by side; a type error holds back the checks' verdicts.
+  const [result, types] = await Promise.all([
+    runLab(catalog, lab),
+    typeChecker.check(labFile(catalog.root, lab), digest),
+  ]);
+  if (!types.ok) result.passed = false;
   record(catalog, state, result, digest);
-  return result;
+  return { result, types };
 }
 
 function progressLine(catalog: Catalog, state: State): string {
   const done = catalog.labs.filter((l) => passedAsIs(catalog.root, state, l)).length;
-  const points = catalog.labs.reduce((sum, l) => sum + (state.labs[l.id]?.score ?? 0), 0);
-  const max = catalog.labs.reduce((sum, l) => sum + (state.labs[l.id]?.maxScore ?? 0), 0);
-  return `${bar(done, catalog.labs.length)} ${done}/${catalog.labs.length} labs passed` +
-    (max ? `, ${points}/${max} points checked so far` : "");
+  const points = courseTotal ? ` · ${earnedPoints(catalog, state)} of ${courseTotal} points` : "";
+  return `${bar(done, catalog.labs.length)} ${done}/${catalog.labs.length} labs passed${points}`;
 }
 
 /**
- * A lab's result for the student. The checks' own hints show once the
- * student has asked for a hint on this lab (rustlings' way: hints on
- * request); until then one line says how to get them.
+ * A verdict in blocks: the lab's heading, then either the type errors (and
+ * what the code printed, check by check) or every check. The heading and the
+ * first failing check are the key blocks: on screen whatever its size. The
+ * checks' own hints show once the student has asked for a hint on this lab
+ * (rustlings' way: hints on request); until then one line says how.
  */
-function renderResult(state: State, lab: LabInfo, result: LabResult, ask: string): string {
+function verdictBlocks(
+  catalog: Catalog,
+  state: State,
+  lab: LabInfo,
+  verdict: Verdict,
+  ask: string,
+): Block[] {
+  const { result, types } = verdict;
+  const typeError = types !== undefined && !types.ok;
+  const tally = typeError
+    ? "type error: checks held back"
+    : result.error && !result.checks.length
+    ? "not checked"
+    : labTally(result);
+  const head = [
+    `${paint("bold", `Lab ${labNumber(lab)}`)} · ${result.title}  ${paint("gray", tally)}`,
+  ];
+  if (result.error) head.push(paint("red", `  ${result.error}`));
+  const blocks: Block[] = [{ text: head.join("\n"), key: true }];
+  if (typeError) {
+    blocks.push({ text: renderTypeErrors(types, (p) => relative(catalog, p)), key: true });
+    for (const c of result.checks) {
+      const printed = formatOutput(c.output);
+      if (!printed.length) continue;
+      blocks.push({
+        text: [
+          `  ${paint("gray", "·")} ${paint("bold", c.id)}`,
+          ...printed.map((l) => `      ${paint("gray", l)}`),
+        ]
+          .join("\n"),
+      });
+    }
+    return blocks;
+  }
   const hints = (state.labs[lab.id]?.hintsShown ?? 0) > 0;
-  const text = renderLab(result, { hints });
-  const withheld = !hints && result.checks.some((c) => c.status === "failed" && c.hint);
-  return withheld ? `${text}\n${paint("gray", `  stuck? hints: ${ask}`)}` : text;
+  let first = true;
+  for (const c of result.checks) {
+    const failed = c.status === "failed";
+    blocks.push({
+      text: renderCheck(c, { hints }),
+      key: failed && first,
+      summary: renderCheck(c, { hints, output: false }).split("\n")[0],
+    });
+    if (failed) first = false;
+  }
+  if (!hints && result.checks.some((c) => c.status === "failed" && c.hint)) {
+    blocks.push({ text: paint("gray", `  stuck? hints: ${ask}`) });
+  }
+  return blocks;
+}
+
+function renderVerdict(
+  catalog: Catalog,
+  state: State,
+  lab: LabInfo,
+  verdict: Verdict,
+  ask: string,
+): string {
+  return verdictBlocks(catalog, state, lab, verdict, ask).map((b) => b.text).join("\n");
 }
 
 // ---- commands ----
+
+const STATUS_STYLE: Record<LabStatus, Parameters<typeof paint>[0]> = {
+  "not started": "gray",
+  "in progress": "yellow",
+  passed: "green",
+  edited: "yellow",
+  missing: "red",
+};
 
 async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise<number> {
   if (verify) {
     for (const lab of catalog.labs) await check(catalog, state, lab);
   }
   const current = currentLab(catalog, state);
-  console.log(progressLine(catalog, state));
-  const edited = new Set(
-    catalog.labs.filter((l) => state.labs[l.id]?.passed && !passedAsIs(catalog.root, state, l))
-      .map((l) => l.id),
-  );
-  for (const lab of catalog.labs) {
+  say(progressLine(catalog, state));
+  const statuses = catalog.labs.map((lab) => labStatus(catalog.root, state, lab));
+  catalog.labs.forEach((lab, i) => {
     const s = state.labs[lab.id];
-    const status = !s?.checkedAt
-      ? paint("gray", "not checked")
-      : edited.has(lab.id)
-      ? paint("yellow", "edited     ")
-      : s.passed
-      ? paint("green", "passed     ")
-      : paint("yellow", "in progress");
-    const points = s?.checkedAt ? `${s.score}/${s.maxScore}` : "";
+    const status = statuses[i];
+    const shown = paint(STATUS_STYLE[status], status.padEnd(11));
+    const points = s?.checkedAt && status !== "not started" && status !== "missing"
+      ? `${s.score}/${s.maxScore}`
+      : "";
     const marker = lab.id === current?.id ? paint("cyan", "▶") : " ";
-    console.log(`${marker} ${lab.id.padEnd(24)} ${status}  ${points.padStart(7)}  ${lab.title}`);
+    say(`${marker} ${lab.id.padEnd(24)} ${shown}  ${points.padStart(7)}  ${lab.title}`);
+  });
+  if (statuses.includes("edited")) {
+    say(paint("gray", "edited: passed, but the file changed since; `check` it again"));
   }
-  if (edited.size) {
-    console.log(paint("gray", "edited: passed, but the file changed since; `check` it again"));
+  if (statuses.includes("missing")) {
+    say(
+      paint("gray", "missing: the lab's file is gone; `deno task lab reset N` restores the stub"),
+    );
   }
   return 0;
 }
@@ -226,22 +377,28 @@ async function cmdCheck(
   const labs = all ? catalog.labs : [resolveLab(catalog, name, state)];
   const scratch = kernelProfile(catalog.root).scratch;
   if (scratch.reason) {
-    console.log(paint("gray", `scratch files go to ${scratch.dir}: ${scratch.reason}`));
+    say(paint("gray", `scratch files go to ${scratch.dir}: ${scratch.reason}`));
   }
-  const results: LabResult[] = [];
+  const verdicts: Verdict[] = [];
   for (const lab of labs) {
-    const result = await check(catalog, state, lab);
-    results.push(result);
-    console.log(renderResult(state, lab, result, `deno task lab hint ${lab.id.split("_")[0]}`));
-    console.log();
+    const verdict = await check(catalog, state, lab);
+    verdicts.push(verdict);
+    say(renderVerdict(catalog, state, lab, verdict, `deno task lab hint ${labNumber(lab)}`));
+    say();
   }
+  const results = verdicts.map((v) => v.result);
   const passed = results.filter((r) => r.passed).length;
   if (all) {
     const score = results.reduce((s, r) => s + r.score, 0);
     const max = results.reduce((s, r) => s + r.maxScore, 0);
-    console.log(`${passed} of ${results.length} labs passed, ${score}/${max} points`);
+    say(`${passed} of ${results.length} labs passed, ${score}/${max} points`);
   } else {
-    console.log(`${results[0].id}: ${labTally(results[0])}`);
+    const typeError = verdicts[0].types && !verdicts[0].types.ok;
+    say(
+      `${results[0].id}: ${labTally(results[0])}${
+        typeError ? " (held back: your file has a type error)" : ""
+      }`,
+    );
   }
   return passed === results.length ? 0 : 1;
 }
@@ -253,16 +410,18 @@ function cmdHint(
   all: boolean,
   again = "run this again",
 ): number {
-  const s = labState(state, lab.id);
-  const count = all ? lab.hints.length : Math.min(s.hintsShown + 1, lab.hints.length);
-  s.hintsShown = Math.max(s.hintsShown, count);
-  saveState(catalog.root, state);
-  console.log(paint("bold", `Hints for ${lab.id}: ${lab.title}`));
-  lab.hints.slice(0, count).forEach((hint, i) => console.log(`  ${i + 1}. ${hint}`));
+  let count = 0;
+  updateState(catalog.root, state, (fresh) => {
+    const s = labState(fresh, lab.id);
+    count = all ? lab.hints.length : Math.min(s.hintsShown + 1, lab.hints.length);
+    s.hintsShown = Math.max(s.hintsShown, count);
+  });
+  say(paint("bold", `Hints for ${lab.id}: ${lab.title}`));
+  lab.hints.slice(0, count).forEach((hint, i) => say(`  ${i + 1}. ${hint}`));
   if (count < lab.hints.length) {
-    console.log(paint("gray", `  (${lab.hints.length - count} more: ${again})`));
+    say(paint("gray", `  (${lab.hints.length - count} more: ${again})`));
   } else {
-    console.log(paint("gray", `  (that is every hint; the lesson is labs/${lab.id}/README.md)`));
+    say(paint("gray", `  (that is every hint; the lesson is labs/${lab.id}/README.md)`));
   }
   return 0;
 }
@@ -273,20 +432,21 @@ function cmdReset(catalog: Catalog, lab: LabInfo, yes: boolean): number {
     fail(`cannot find the original stub of ${lab.id} (not a git checkout?)`, 1);
   }
   const path = labFile(catalog.root, lab);
-  if (!yes) {
+  const exists = missingFile(catalog, lab) === undefined;
+  if (!yes && exists) {
     if (!Deno.stdin.isTerminal()) fail("reset needs --yes when not in a terminal");
     const answer = prompt(
       `Restore the stub of ${relative(catalog, path)}? Your file is backed up first. [y/N]`,
     );
     if (!/^y(es)?$/i.test(answer ?? "")) {
-      console.log("nothing changed");
+      say("nothing changed");
       return 1;
     }
   }
-  const backup = backupStudentFile(catalog.root, lab);
+  const backup = exists ? backupStudentFile(catalog.root, lab) : undefined;
   Deno.writeTextFileSync(path, stub);
-  console.log(`restored the stub of ${relative(catalog, path)}`);
-  console.log(`your previous file is saved as ${relative(catalog, backup)}`);
+  say(`restored the stub of ${relative(catalog, path)}`);
+  if (backup) say(`your previous file is saved as ${relative(catalog, backup)}`);
   return 0;
 }
 
@@ -297,11 +457,11 @@ async function cmdSolution(
   force: boolean,
 ): Promise<number> {
   if (!force) {
-    const result = await check(catalog, state, lab);
+    const { result } = await check(catalog, state, lab);
     if (!result.passed) {
-      console.log(`${lab.id} does not pass yet (${labTally(result)}).`);
-      console.log("Finish it first, or ask for a hint: deno task lab hint " + lab.id.split("_")[0]);
-      console.log("(--force shows the solution anyway)");
+      say(`${lab.id} does not pass yet (${labTally(result)}).`);
+      say("Finish it first, or ask for a hint: deno task lab hint " + labNumber(lab));
+      say("(--force shows the solution anyway)");
       return 1;
     }
   }
@@ -312,28 +472,33 @@ async function cmdSolution(
 }
 
 async function cmdTrace(catalog: Catalog, lab: LabInfo): Promise<number> {
+  const missing = missingFile(catalog, lab);
+  if (missing) {
+    say(paint("red", missing));
+    return 1;
+  }
   const result = await runLab(catalog, lab);
-  console.log(paint("bold", `Calls your code made in ${lab.id}, check by check:`));
+  say(paint("bold", `Calls your code made in ${lab.id}, check by check:`));
   for (const c of result.checks) {
-    console.log(`\n${paint("bold", c.id)}  ${c.title}`);
+    say(`\n${paint("bold", c.id)}  ${c.title}`);
     if (c.calls.length === 0) {
       const why = c.status === "skipped"
         ? `skipped: ${c.message}`
         : c.sharedWith
         ? `this check looked at the same run as ${c.sharedWith}: its calls are listed there`
         : "no calls recorded in this check";
-      console.log(paint("gray", `  (${why})`));
+      say(paint("gray", `  (${why})`));
       continue;
     }
     const shown = c.calls.slice(0, 60);
     for (const call of shown) {
-      console.log(`  ${call.error ? paint("red", formatCall(call)) : formatCall(call)}`);
+      say(`  ${call.error ? paint("red", formatCall(call)) : formatCall(call)}`);
     }
     if (c.calls.length > shown.length) {
-      console.log(paint("gray", `  … ${c.calls.length - shown.length} more`));
+      say(paint("gray", `  … ${c.calls.length - shown.length} more`));
     }
   }
-  console.log(`\n${lab.id}: ${labTally(result)}`);
+  say(`\n${lab.id}: ${labTally(result)}`);
   return result.passed ? 0 : 1;
 }
 
@@ -362,9 +527,14 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
     Deno.statSync(drive);
   } catch {
     const withShow = catalog.labs.filter((l) => l.show).map((l) => l.id);
-    console.log(
+    say(
       `${lab.id} has no picture to show.${withShow.length ? ` Try: ${withShow.join(", ")}` : ""}`,
     );
+    return 1;
+  }
+  const missing = missingFile(catalog, lab);
+  if (missing) {
+    say(paint("red", missing));
     return 1;
   }
   const scratchRoot = kernelProfile(catalog.root).scratch.dir;
@@ -378,17 +548,23 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
       readable: [catalog.root],
       timeoutMs: 10_000,
     }).result();
+    const printed = formatOutput(
+      { stdout: result.stdout, stderr: result.stderr, truncated: result.outputTruncated },
+      { maxLines: 8 },
+    );
     if (result.outcome !== "ok") {
-      console.log(paint("red", `your code ${describeOutcome(result)}`));
-      if (result.stderr.trim()) console.log(result.stderr.trim().split("\n").slice(-8).join("\n"));
+      say(paint("red", `your code ${describeOutcome(result)}`));
+      if (result.error?.stack) say(result.error.stack.split("\n").slice(0, 8).join("\n"));
+      for (const line of printed) say(paint("gray", line));
       return 1;
     }
+    for (const line of printed) say(paint("gray", line));
     const { frames } = result.value as { frames: Frame[] };
     for (const frame of frames) {
-      console.log(paint("bold", frame.title));
+      say(paint("bold", frame.title));
       console.log(drawPages(frame.pages.map((state) => ({ state })), { color: useColor }));
       const s = frame.smaps;
-      console.log(
+      say(
         paint(
           "gray",
           `  smaps: Rss ${kB(s.rss)}, Private_Dirty ${kB(s.privateDirty)}, Private_Clean ${
@@ -396,7 +572,7 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
           }, Shared_Dirty ${kB(s.sharedDirty)}, Anonymous ${kB(s.anonymous)}`,
         ),
       );
-      console.log();
+      say();
     }
     return 0;
   } finally {
@@ -407,85 +583,127 @@ async function cmdShow(catalog: Catalog, lab: LabInfo): Promise<number> {
 // ---- watch mode ----
 
 async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<number> {
+  const interactive = isTerminal && Deno.stdin.isTerminal();
+  const taken = interactive ? await takeRunnerLock(catalog.root) : undefined;
+  if (taken && "pid" in taken) fail(describeHolder(taken), 1);
+  using lock = taken;
   if (chosen && state.current !== chosen.id) {
-    state.current = chosen.id;
-    saveState(catalog.root, state);
+    updateState(catalog.root, state, (fresh) => fresh.current = chosen.id);
   }
   let lab = chosen ?? currentLab(catalog, state);
   if (!lab) {
-    console.log(paint("green", "Every lab passes. Re-verifying all of them…"));
+    say(paint("green", "Every lab passes. Re-verifying all of them…"));
     return await cmdCheck(catalog, state, undefined, true);
   }
-  const interactive = isTerminal && Deno.stdin.isTerminal();
-  console.log(progressLine(catalog, state));
-  if (!interactive) {
+  if (!interactive || !lock) {
     // A pipe: no prompts, no escape codes. Check the current lab once.
-    console.log(`current lab: ${lab.id} (${relative(catalog, labFile(catalog.root, lab))})`);
-    console.log("watch mode needs a terminal; checking once:\n");
+    say(progressLine(catalog, state));
+    say(`current lab: ${lab.id} (${relative(catalog, labFile(catalog.root, lab))})`);
+    say("watch mode needs a terminal; checking once:\n");
     return await cmdCheck(catalog, state, lab.id, false);
   }
+  lock.watching(lab.id);
 
   let running: Promise<void> | undefined;
-  let lastResult: LabResult | undefined;
+  let last: Verdict | undefined;
+  /** What the screen shows: the verdict, or "checking…" while a run is on. */
+  let checking = false;
+  let note: string | undefined;
   const encoder = new TextEncoder();
-  const clear = () => Deno.stdout.writeSync(encoder.encode("\x1b[2J\x1b[H"));
+  const write = (text: string) => {
+    const bytes = encoder.encode(text);
+    let done = 0;
+    while (done < bytes.length) done += Deno.stdout.writeSync(bytes.subarray(done));
+  };
 
-  const header = (l: LabInfo) =>
-    [
-      progressLine(catalog, state),
-      "",
-      `${paint("bold", `Lab ${l.id.split("_")[0]} · ${l.title}`)}`,
-      l.goal,
-      `Edit ${paint("cyan", relative(catalog, labFile(catalog.root, l)))}  ·  lesson: ${
-        relative(catalog, `${catalog.root}/labs/${l.id}/README.md`)
-      }`,
-      "",
-    ].join("\n");
+  const header = (l: LabInfo) => [
+    progressLine(catalog, state),
+    "",
+    paint("bold", `Lab ${labNumber(l)} · ${l.title}`),
+    l.goal,
+    `Edit ${paint("cyan", relative(catalog, labFile(catalog.root, l)))}  ·  lesson: ${
+      relative(catalog, `${catalog.root}/labs/${l.id}/README.md`)
+    }`,
+    "",
+  ];
 
-  const keys = (passed: boolean) =>
+  const keys = (passed: boolean, shortened = false) =>
     paint(
       "gray",
-      `keys: r re-run · h hint · ${lab?.show ? "s pages · " : ""}${
+      `keys: r re-run · h hint · ${lab?.show ? "s pages · " : ""}${shortened ? "a all · " : ""}${
         passed ? "n next lab · " : ""
       }l list · q quit`,
     );
 
+  const status = (v: Verdict | undefined): string => {
+    if (checking || !v) return paint("gray", "checking…");
+    if (note) return note;
+    if (v.result.passed) {
+      return paint("green", `${lab!.id} passes! Press n for the next lab when you are ready.`);
+    }
+    return "Save the file to re-run the checks.";
+  };
+
+  /** Draws the whole screen from what is known, fitted to the terminal's size now. */
+  const draw = () => {
+    const { columns: cols, rows } = Deno.consoleSize();
+    const body = last && !checking
+      ? verdictBlocks(catalog, state, lab!, last, "press h")
+      : last
+      ? verdictBlocks(catalog, state, lab!, last, "press h").slice(0, 1)
+      : [];
+    const passed = !checking && (last?.result.passed ?? false);
+    let screen = fitScreen(
+      { header: header(lab!), body, footer: [status(last), keys(passed)] },
+      cols,
+      rows,
+      paint("gray", "  … more: press a (or run `deno task lab check` in another terminal)"),
+    );
+    if (screen.shortened) {
+      screen = fitScreen(
+        { header: header(lab!), body, footer: [status(last), keys(passed, true)] },
+        cols,
+        rows,
+        paint("gray", "  … more: press a (or run `deno task lab check` in another terminal)"),
+      );
+    }
+    write("\x1b[2J\x1b[H" + screen.lines.join("\n"));
+  };
+
+  /** After a key's output (hint, list, all): the screen scrolled; show what to do next. */
+  const footerAgain = () => say(`\n${keys(!checking && (last?.result.passed ?? false))}`);
+
   const runOnce = async () => {
     const current = lab!;
-    clear();
-    console.log(header(current));
-    console.log(paint("gray", "checking…"));
+    checking = true;
+    note = undefined;
+    draw();
     const passedBefore = passedAsIs(catalog.root, state, current);
-    const result = await check(catalog, state, current);
-    lastResult = result;
-    clear();
-    console.log(header(current));
-    console.log(renderResult(state, current, result, "press h"));
-    console.log();
-    if (result.passed) {
+    const verdict = await check(catalog, state, current);
+    if (current !== lab) return; // moved on meanwhile (n)
+    last = verdict;
+    checking = false;
+    if (verdict.result.passed) {
       const isLast = catalog.labs.every((l) => passedAsIs(catalog.root, state, l));
       // Re-verify everything once, when the last lab has just turned green.
       if (isLast && !passedBefore) {
-        console.log(paint("green", "That was the last lab. Re-verifying every lab…"));
+        note = paint("green", "That was the last lab. Re-verifying every lab…");
+        draw();
         const all: LabResult[] = [];
-        for (const l of catalog.labs) all.push(await check(catalog, state, l));
+        for (const l of catalog.labs) all.push((await check(catalog, state, l)).result);
         const ok = all.filter((r) => r.passed).length;
-        console.log(`${ok} of ${all.length} labs pass.${ok === all.length ? " Well done!" : ""}`);
-      } else {
-        console.log(
-          paint("green", `${current.id} passes! Press n for the next lab when you are ready.`),
-        );
+        note = `${ok} of ${all.length} labs pass.${ok === all.length ? " Well done!" : ""}`;
       }
-    } else {
-      console.log("Save the file to re-run the checks.");
     }
-    console.log(keys(result.passed));
+    draw();
   };
-  const rerun = () => {
-    running = (running ?? Promise.resolve()).then(runOnce).catch((err) => {
-      console.log(paint("red", `runner error: ${err instanceof Error ? err.message : err}`));
+  const chain = (fn: () => Promise<void> | void) => {
+    running = (running ?? Promise.resolve()).then(fn).catch((err) => {
+      say(paint("red", `runner error: ${err instanceof Error ? err.message : err}`));
     });
+    return running;
   };
+  const rerun = () => chain(runOnce);
 
   let watcher: Deno.FsWatcher | undefined;
   const watchLab = (l: LabInfo) => {
@@ -494,13 +712,9 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     try {
       watcher = Deno.watchFs(`${catalog.root}/labs/${l.id}`, { recursive: false });
     } catch (err) {
-      console.log(
-        paint(
-          "yellow",
-          `cannot watch labs/${l.id}: ${
-            err instanceof Error ? err.message : err
-          }; press r to re-run`,
-        ),
+      note = paint(
+        "yellow",
+        `cannot watch labs/${l.id}: ${err instanceof Error ? err.message : err}; press r to re-run`,
       );
       return;
     }
@@ -517,6 +731,16 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     })();
   };
 
+  // A resized terminal gets the screen again, fitted to its new size.
+  let resized: ReturnType<typeof setTimeout> | undefined;
+  const onResize = () => {
+    clearTimeout(resized);
+    resized = setTimeout(() => chain(draw), 50);
+  };
+  try {
+    Deno.addSignalListener("SIGWINCH", onResize);
+  } catch { /* no SIGWINCH: no redraw on resize */ }
+
   watchLab(lab);
   rerun();
   Deno.stdin.setRaw(true);
@@ -529,55 +753,104 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
       if (key === "q" || buf[0] === 3 || buf[0] === 4) break;
       if (key === "r" || key === "\r") rerun();
       if (key === "h") {
-        await running;
-        console.log();
-        cmdHint(catalog, state, lab, false, "press h again");
-        console.log(keys(lastResult?.passed ?? false));
+        const shown = lab;
+        chain(() => {
+          say();
+          cmdHint(catalog, state, shown, false, "press h again");
+          footerAgain();
+        });
+      }
+      if (key === "a") {
+        chain(() => {
+          if (!last) return;
+          say(`\n${renderVerdict(catalog, state, lab!, last, "press h")}`);
+          footerAgain();
+        });
       }
       if (key === "s" && lab.show) {
         const shown = lab;
         // Chained like a re-run, so a save meanwhile waits for the picture.
-        running = (running ?? Promise.resolve()).then(async () => {
-          console.log();
+        chain(async () => {
+          say();
           await cmdShow(catalog, shown);
-          console.log(keys(lastResult?.passed ?? false));
-        }).catch((err) => {
-          console.log(paint("red", `runner error: ${err instanceof Error ? err.message : err}`));
+          footerAgain();
         });
       }
       if (key === "l") {
-        await running;
-        console.log();
-        await cmdList(catalog, state, false);
-        console.log(keys(lastResult?.passed ?? false));
+        chain(async () => {
+          say();
+          await cmdList(catalog, state, false);
+          footerAgain();
+        });
       }
-      if (key === "n" && lastResult?.passed) {
-        await running;
-        const next = catalog.labs.find((l) => !passedAsIs(catalog.root, state, l));
-        if (next) {
+      if (key === "n") {
+        chain(() => {
+          if (checking || !last) {
+            say(
+              paint(
+                "yellow",
+                "\nn: the checks are still running; n moves on once this lab passes.",
+              ),
+            );
+            return;
+          }
+          if (!last.result.passed) {
+            const why = last.types && !last.types.ok
+              ? "your file has a type error"
+              : `${labTally(last.result)}`;
+            say(paint("yellow", `\nn moves on once this lab passes: not yet (${why}).`));
+            footerAgain();
+            return;
+          }
+          const next = catalog.labs.find((l) => !passedAsIs(catalog.root, state, l));
+          if (!next) {
+            say(paint("green", "\nEvery lab passes: there is no next lab."));
+            return;
+          }
           lab = next;
-          state.current = next.id;
-          saveState(catalog.root, state);
-          lastResult = undefined;
+          updateState(catalog.root, state, (fresh) => fresh.current = next.id);
+          lock.watching(next.id);
+          last = undefined;
           watchLab(next);
           rerun();
-        }
+        });
       }
     }
   } finally {
     Deno.stdin.setRaw(false);
     watcher?.close();
+    try {
+      Deno.removeSignalListener("SIGWINCH", onResize);
+    } catch { /* never added */ }
+    clearTimeout(resized);
   }
   await running;
-  console.log(`\n${progressLine(catalog, state)}`);
+  say(`\n${progressLine(catalog, state)}`);
   return 0;
 }
 
 // ---- main ----
 
+/** Our own words for a command line parseArgs refuses. */
+function usageError(err: unknown, command: string): never {
+  const message = err instanceof Error ? err.message : String(err);
+  const option = /'(-[^'\s]*)'/.exec(message)?.[1];
+  const what = /does not take an argument/.test(message)
+    ? `option ${option} takes no value`
+    : option
+    ? `unknown option ${option}`
+    : message.split(".")[0];
+  const name = command === "main" ? "" : ` ${command}`;
+  fail(`${what} (deno task lab${name} --help lists the options)\n\n${HELP[command]}`);
+}
+
 export async function main(args: string[]): Promise<number> {
   const command = args[0] && !args[0].startsWith("-") ? args[0] : undefined;
   const rest = command === undefined ? args : args.slice(1);
+  if (command !== undefined && !(command in HELP && command !== "main")) {
+    fail(`unknown command ${JSON.stringify(command)}\n\n${HELP.main}`);
+  }
+  const name = command ?? "main";
   const options = {
     help: { type: "boolean", short: "h" },
     all: { type: "boolean" },
@@ -588,20 +861,18 @@ export async function main(args: string[]): Promise<number> {
   } as const;
   let parsed;
   try {
-    parsed = parseArgs({
-      args: rest,
-      allowPositionals: true,
-      options,
-    });
+    parsed = parseArgs({ args: rest, allowPositionals: true, options });
   } catch (err) {
-    fail(`${err instanceof Error ? err.message : err}\n\n${HELP[command ?? "main"] ?? HELP.main}`);
+    usageError(err, name);
   }
   const { values, positionals } = parsed;
-  if (command !== undefined && !(command in HELP && command !== "main")) {
-    fail(`unknown command ${JSON.stringify(command)}\n\n${HELP.main}`);
+  for (const [key, value] of Object.entries(values)) {
+    if (value !== undefined && key !== "help" && !OPTIONS[name].includes(key)) {
+      usageError(new Error(`'--${key}'`), name);
+    }
   }
   if (values.help) {
-    console.log(HELP[command ?? "main"]);
+    console.log(HELP[name]);
     return 0;
   }
   const misplaced = projectLocationProblem(PROJECT_ROOT);
@@ -609,10 +880,12 @@ export async function main(args: string[]): Promise<number> {
   const catalog = loadCatalog();
   const state = loadState(catalog.root);
   rememberStubs(catalog.root, catalog.labs);
+  courseTotal = await coursePoints(catalog);
   const needLab = () => {
     if (!positionals[0]) fail(`which lab?\n\n${HELP[command!]}`);
     return resolveLab(catalog, positionals[0], state);
   };
+  const labOrCurrent = () => resolveLab(catalog, positionals[0], state);
   switch (command) {
     case undefined:
       return await watch(catalog, state);
@@ -627,15 +900,15 @@ export async function main(args: string[]): Promise<number> {
     case "check":
       return await cmdCheck(catalog, state, positionals[0], values.all ?? false);
     case "hint":
-      return cmdHint(catalog, state, needLab(), values.all ?? false);
+      return cmdHint(catalog, state, labOrCurrent(), values.all ?? false);
     case "reset":
       return cmdReset(catalog, needLab(), values.yes ?? false);
     case "solution":
       return await cmdSolution(catalog, state, needLab(), values.force ?? false);
     case "trace":
-      return await cmdTrace(catalog, needLab());
+      return await cmdTrace(catalog, labOrCurrent());
     case "show":
-      return await cmdShow(catalog, needLab());
+      return await cmdShow(catalog, labOrCurrent());
     case "doctor":
       return cmdDoctor(catalog, values.fresh ?? false);
   }

@@ -48,12 +48,47 @@ export function loadState(root: string): State {
   }
 }
 
-/** Writes the state atomically (write a temp file, then rename). */
+/**
+ * Writes the state atomically: a temp file of this process's own, then a
+ * rename, so a reader never sees half a file. Use {@link updateState} to
+ * change it: this overwrites what another runner saved meanwhile.
+ */
 export function saveState(root: string, state: State): void {
   Deno.mkdirSync(stateDir(root), { recursive: true });
-  const tmp = `${stateDir(root)}/state.json.tmp`;
+  const tmp = `${stateDir(root)}/state.json.${Deno.pid}.tmp`;
   Deno.writeTextFileSync(tmp, JSON.stringify(state, null, 2) + "\n");
   Deno.renameSync(tmp, `${stateDir(root)}/state.json`);
+}
+
+/**
+ * Changes the state without losing another runner's progress: under a lock
+ * on `.mmap-lab/state.lock`, reads the file as it is now, applies `change`
+ * to it, writes it atomically, and makes `state` (this process's copy) that
+ * merged state. Two commands at once (watch mode and a `check` in another
+ * terminal) each keep what the other saved.
+ *
+ * @example
+ * ```ts ignore
+ * updateState(root, state, (s) => labState(s, "00_hello_mapping").hintsShown++);
+ * ```
+ */
+export function updateState(root: string, state: State, change: (fresh: State) => void): void {
+  Deno.mkdirSync(stateDir(root), { recursive: true });
+  using lock = Deno.openSync(`${stateDir(root)}/state.lock`, {
+    read: true,
+    write: true,
+    create: true,
+  });
+  lock.lockSync(true);
+  try {
+    const fresh = loadState(root);
+    change(fresh);
+    saveState(root, fresh);
+    state.labs = fresh.labs;
+    state.current = fresh.current;
+  } finally {
+    lock.unlockSync();
+  }
 }
 
 /**

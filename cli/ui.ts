@@ -7,6 +7,8 @@
 
 import { styleText } from "node:util";
 import type { CheckResult, LabResult } from "../lib/checker/run.ts";
+import { formatOutput, type OutputLimits } from "../lib/checker/output.ts";
+import type { TypeReport } from "./typecheck.ts";
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -37,8 +39,20 @@ function indent(text: string, prefix: string): string {
   return text.split("\n").map((line) => prefix + line).join("\n");
 }
 
-/** One check as lines: mark, id, title, points; on failure the message, expected, observed, mistake and hint. */
-export function renderCheck(check: CheckResult, options: { hints?: boolean } = {}): string {
+/** Options for {@link renderCheck} and {@link renderLab}. */
+export interface RenderOptions {
+  /** Show the checks' hints (default true). */
+  hints?: boolean;
+  /** Show what the student's code printed (default: yes, with these limits); `false`: no. */
+  output?: OutputLimits | false;
+}
+
+/**
+ * One check as lines: mark, id, title, points; on failure the message,
+ * expected, observed, mistake and hint; then what the student's code printed
+ * in it, labelled and capped.
+ */
+export function renderCheck(check: CheckResult, options: RenderOptions = {}): string {
   const [mark, style] = MARK[check.status];
   const points = `${check.score}/${check.maxScore}`;
   const lines = [
@@ -66,6 +80,47 @@ export function renderCheck(check: CheckResult, options: { hints?: boolean } = {
   } else if (check.status === "skipped") {
     lines.push(indent(paint("gray", check.message), "      "));
   }
+  if (options.output !== false) {
+    for (const line of formatOutput(check.output, options.output)) {
+      lines.push(indent(paint("gray", line), "      "));
+    }
+  }
+  return lines.join("\n");
+}
+
+/**
+ * A failed type check as lines: the first errors with file, line and column,
+ * the compiler's code and message, the source line and its marker.
+ *
+ * @example
+ * ```ts
+ * console.log(renderTypeErrors({ ok: false, durationMs: 0, errors: [{ code: "TS2322",
+ *   message: "Type 'string' is not assignable to type 'number'.", file: "/p/a.ts", line: 5,
+ *   column: 9, context: [] }] }, (p) => p));
+ * ```
+ */
+export function renderTypeErrors(
+  report: TypeReport,
+  relative: (path: string) => string,
+  shown = 3,
+): string {
+  const n = report.errors.length;
+  const lines = [
+    `  ${paint("red", "✗")} ${paint("bold", n === 1 ? "a type error" : `${n} type errors`)}  ${
+      paint("gray", "(the checks' verdicts wait until your file type-checks)")
+    }`,
+  ];
+  for (const e of report.errors.slice(0, shown)) {
+    const where = e.file ? `${relative(e.file)}${e.line ? `:${e.line}:${e.column}` : ""}` : "";
+    const code = e.code === "error" ? "" : `${e.code}: `;
+    lines.push(indent(paint("red", `${where ? `${where}  ` : ""}${code}${e.message}`), "      "));
+    for (const c of e.context) lines.push(indent(c, "      "));
+  }
+  if (n > shown) {
+    lines.push(
+      indent(paint("gray", `… ${n - shown} more: deno check --no-config <file>`), "      "),
+    );
+  }
   return lines.join("\n");
 }
 
@@ -76,7 +131,7 @@ export function labTally(result: LabResult): string {
 }
 
 /** A whole lab's result. */
-export function renderLab(result: LabResult, options: { hints?: boolean } = {}): string {
+export function renderLab(result: LabResult, options: RenderOptions = {}): string {
   const head = `${paint("bold", `Lab ${result.id.split("_")[0]}`)} · ${result.title}  ${
     paint("gray", labTally(result))
   }`;

@@ -149,6 +149,24 @@ const MAP_BITS = Object.fromEntries(
 const OPEN_BITS = Object.fromEntries(
   Object.entries(O).filter(([name]) => name !== "RDONLY" && name !== "WRONLY" && name !== "RDWR"),
 );
+/** lseek(2)'s `whence`, by value (Linux). */
+const WHENCE: Record<number, string> = {
+  0: "SEEK_SET",
+  1: "SEEK_CUR",
+  2: "SEEK_END",
+  3: "SEEK_DATA",
+  4: "SEEK_HOLE",
+};
+/** O_TMPFILE without O_DIRECTORY (Linux): like O_CREAT, it takes a mode. */
+const O_TMPFILE_BIT = 0o20000000;
+
+/** Whether an argument is one strace leaves out: open's mode without O_CREAT or O_TMPFILE. */
+function unused(entry: CallRecord, name: string): boolean {
+  if (entry.call !== "open" || name !== "mode") return false;
+  const flags = entry.args.flags;
+  return typeof flags === "number" && (flags & (O.CREAT | O_TMPFILE_BIT)) === 0;
+}
+
 const ADVICE_NAMES = Object.fromEntries(Object.entries(MADV).map(([k, v]) => [v, `MADV_${k}`]));
 
 function formatArg(call: string, name: string, value: CallValue): string {
@@ -162,6 +180,7 @@ function formatArg(call: string, name: string, value: CallValue): string {
     return rest === "0" ? mode : `${mode}|${rest}`;
   }
   if (name === "advice" && typeof value === "number") return ADVICE_NAMES[value] ?? String(value);
+  if (name === "whence" && typeof value === "number") return WHENCE[value] ?? String(value);
   if (name === "mode" && typeof value === "number") return `0${value.toString(8)}`;
   if (name === "op" && typeof value === "string") return value;
   if (typeof value === "string" && !value.startsWith("0x")) return JSON.stringify(value);
@@ -184,7 +203,8 @@ export function formatCall(entry: CallRecord): string {
 }
 
 /**
- * One call without its result: what the code asked for.
+ * One call without its result: what the code asked for. Like strace: flags
+ * and `whence` by name, and no mode for an `open` without `O_CREAT`.
  *
  * @example
  * ```ts
@@ -193,9 +213,9 @@ export function formatCall(entry: CallRecord): string {
  * ```
  */
 export function formatInvocation(entry: CallRecord): string {
-  const args = Object.entries(entry.args).map(([name, value]) =>
-    formatArg(entry.call, name, value)
-  );
+  const args = Object.entries(entry.args).filter(([name]) => !unused(entry, name)).map((
+    [name, value],
+  ) => formatArg(entry.call, name, value));
   return `${entry.call}(${args.join(", ")})`;
 }
 

@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from "../lib/catalog.ts";
 
 Deno.test("deno task bench --quick runs every section and reports JSON", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=bench", "bench/main.ts", "--quick", "--json"],
+    args: ["run", "-q", "-P=bench", "bench/main.ts", "--quick", "--json"],
     cwd: PROJECT_ROOT,
     stdout: "piped",
     stderr: "piped",

@@ -22,6 +22,9 @@ import type { CallRecord } from "../trace.ts";
 import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
 import { toFileUrl } from "../paths.ts";
+import { addOutput, type CheckOutput } from "./output.ts";
+
+export type { CheckOutput } from "./output.ts";
 
 /** How a check ended. */
 export type CheckStatus = "passed" | "failed" | "skipped";
@@ -52,6 +55,11 @@ export interface CheckResult {
   internalError?: boolean;
   /** The libc calls made by the student's code in this check's children. */
   calls: CallRecord[];
+  /**
+   * What the student's code printed in this check's child processes (absent
+   * when nothing): shown to the student as a debugging aid, never evidence.
+   */
+  output?: CheckOutput;
   /** The check whose child run this one reused (`ctx.once`): its calls are listed there. */
   sharedWith?: string;
   /** Wall-clock time, ms. */
@@ -330,6 +338,8 @@ async function runChecks(
         children.push(child);
         child.result().then((r) => {
           calls.push(...r.calls);
+          // Only the student's own prints (a checker may run other code too).
+          if ((opts.student ?? studentFile) === studentFile) addOutput(result, r);
           if (r.error?.whileLoading && (opts.student ?? studentFile) === studentFile) {
             load.failure ??= { check: check.id, error: r.error };
           }

@@ -55,6 +55,8 @@ export interface ChildResult {
   calls: CallRecord[];
   /** Wall-clock time, ms. */
   durationMs: number;
+  /** The time limit it ran under, ms. */
+  timeoutMs?: number;
   /**
    * Processes the child left running when it ended, all killed: those in its
    * session or process group, and (while {@link adoptOrphans} is on) those
@@ -167,8 +169,8 @@ export function describeOutcome(
     case "signal":
       return `killed by ${result.signal}: ${signalHint(result.signal ?? "")}`;
     case "timeout":
-      return `did not finish within the time limit${
-        result.timeoutMs ? ` (${result.timeoutMs / 1000} s)` : ""
+      return `did not finish within ${
+        result.timeoutMs ? `its ${result.timeoutMs / 1000} s time limit` : "the time limit"
       }: an endless loop, or waiting for something that never comes?`;
     case "threw": {
       const e = result.error;
@@ -289,6 +291,7 @@ export class ChildHandle {
         outputTruncated: out.truncated || err.truncated,
         calls: this.#messages.flatMap((m) => m.calls ?? []),
         durationMs: performance.now() - start,
+        timeoutMs,
         leftovers,
       };
     })();

@@ -280,6 +280,7 @@ function fromLabResult(result: LabResult, file: string): LabGrade {
       ...(Object.keys(details).length ? { details } : {}),
       ...(c.notes.length ? { notes: [...c.notes] } : {}),
       ...(c.hint ? { hint: c.hint } : {}),
+      ...(c.output ? { output: { ...c.output } } : {}),
       hidden: c.hidden,
       ...(c.internalError ? { internalError: true } : {}),
     };

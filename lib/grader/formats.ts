@@ -9,6 +9,7 @@
 
 import type { CheckGrade, GradeReport, LabGrade, StudentGrade } from "./types.ts";
 import { summarize } from "./summary.ts";
+import { formatOutput } from "../checker/output.ts";
 
 /**
  * Removes terminal control characters (escape sequences, carriage returns,
@@ -222,6 +223,10 @@ export function checkText(c: CheckGrade): string {
   if (c.details?.kernel) lines.push(`your kernel: ${c.details.kernel}`);
   for (const note of c.notes ?? []) lines.push(note);
   if (c.status === "failed" && c.hint && !c.internalError) lines.push(`hint: ${c.hint}`);
+  const printed = formatOutput(c.output, { maxLines: 20 });
+  if (printed.length) {
+    lines.push(...printed, "(your output is shown to help you debug; it is never graded)");
+  }
   return cap(sanitize(lines.join("\n")));
 }
 
@@ -252,7 +257,7 @@ export function formatStudentReport(report: GradeReport, student: StudentGrade):
         continue;
       }
       lines.push(`  ${mark} ${c.id}: ${sanitize(c.title)} ${fmt(c.score)}/${fmt(c.maxScore)}`);
-      if (c.status !== "passed" || c.notes?.length) {
+      if (c.status !== "passed" || c.notes?.length || c.output) {
         const text = checkText(c);
         if (text) lines.push(...text.split("\n").map((l) => `       ${l}`));
       }

@@ -6,6 +6,7 @@
  */
 
 import type { KernelProfile } from "../profile.ts";
+import type { CheckOutput } from "../checker/output.ts";
 
 /** One check of a lab, as the instructor's checker declares it. */
 export interface CheckMeta {
@@ -55,6 +56,8 @@ export interface CheckGrade {
   notes?: string[];
   /** The check's hint. */
   hint?: string;
+  /** What the student's code printed in this check (for the student to read; never graded). */
+  output?: CheckOutput;
   /** Instructor-only check. */
   hidden: boolean;
   /** The failure was the grader's or checker's, not the student's. */

@@ -28,7 +28,7 @@ interface Run {
 async function grade(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const start = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=grade", "cli/grade.ts", ...args],
+    args: ["run", "-q", "-P=grade", "cli/grade.ts", ...args],
     cwd: PROJECT_ROOT,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   autolabLine,
+  checkText,
   formatCsv,
   formatStudentReport,
   formatSummary,
@@ -218,4 +219,22 @@ Deno.test("merge: a re-grade replaces only what it graded", () => {
 
 Deno.test("sanitize: escape sequences and bells go, newlines and tabs stay", () => {
   assert.equal(sanitize("a\u001b[31mb\u0007\r\nc\td\u009b"), "a[31mb\nc\td");
+});
+
+Deno.test("a check's text shows what the student's code printed, labelled, as never graded", () => {
+  const check: CheckGrade = {
+    id: "runs",
+    title: "runs",
+    score: 0,
+    maxScore: 1,
+    status: "failed",
+    message: "writeMessage threw",
+    hidden: false,
+    output: { stdout: "step 1\nstep 2\n", stderr: "\x1b[31moops\x1b[0m\n", truncated: false },
+  };
+  const text = checkText(check);
+  assert.match(text, /your code printed \(stdout\):\n {2}\| step 1\n {2}\| step 2/);
+  assert.match(text, /your code printed \(stderr\):\n {2}\| oops\n/);
+  assert.ok(!text.includes("\x1b"), "no escape codes reach the report");
+  assert.match(text, /never graded/);
 });

@@ -94,18 +94,16 @@ Deno.test("mapFile records open, mmap and close, with the descriptor threaded th
   assert.equal(mmap[0].args.flags, MAP.SHARED);
   assert.equal(mmap[0].args.prot, PROT.READ | PROT.WRITE);
   assert.equal(mmap[0].result, hexOf(m.address));
-  // O_NONBLOCK: had the path become a FIFO since mapFile looked, open would not wait for a writer.
-  assert.equal(
-    formatCall(calls[0]),
-    `open("${path}", O_RDWR|O_NONBLOCK|O_CLOEXEC, 0644) = ${fd}`,
-  );
+  // Like strace: no mode without O_CREAT. O_NONBLOCK: had the path become a FIFO since mapFile
+  // looked, open would not wait for a writer.
+  assert.equal(formatCall(calls[0]), `open("${path}", O_RDWR|O_NONBLOCK|O_CLOEXEC) = ${fd}`);
   assert.equal(
     formatCall(mmap[0]),
     `mmap(NULL, ${PAGE}, PROT_READ|PROT_WRITE, MAP_SHARED, ${fd}, 0) = ${hexOf(m.address)}`,
   );
 });
 
-Deno.test("formatCall prints flags, advice and protections by name", () => {
+Deno.test("formatCall prints flags, advice, protections and whence by name, and no mode without O_CREAT", () => {
   const f = (call: string, args: CallRecord["args"], result: CallRecord["result"] = 0) =>
     formatCall({ call, args, result });
   assert.equal(
@@ -138,8 +136,13 @@ Deno.test("formatCall prints flags, advice and protections by name", () => {
   );
   assert.equal(
     f("open", { path: "/a b", flags: 0, mode: 0o600 }, 3),
-    `open("/a b", O_RDONLY, 0600) = 3`,
+    `open("/a b", O_RDONLY) = 3`,
   );
+  assert.equal(
+    f("lseek", { fd: 3, offset: 0, whence: 2 }, 8192),
+    "lseek(3, 0, SEEK_END) = 8192",
+  );
+  assert.equal(f("lseek", { fd: 3, offset: 10, whence: 0 }, 10), "lseek(3, 10, SEEK_SET) = 10");
   assert.equal(
     f("open", { path: "x", flags: 0o2000102, mode: 0o644 }, 4),
     `open("x", O_RDWR|O_CREAT|O_CLOEXEC, 0644) = 4`,

@@ -4,58 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { PROJECT_ROOT } from "../../lib/catalog.ts";
-
-const decoder = new TextDecoder();
-
-function makeProject(): string {
-  const base = `${PROJECT_ROOT}/.mmap-lab/test-scratch`;
-  Deno.mkdirSync(base, { recursive: true });
-  const dir = Deno.makeTempDirSync({ dir: base, prefix: "cli-" });
-  const copy = (from: string, to: string) => {
-    const info = Deno.statSync(from);
-    if (info.isDirectory) {
-      Deno.mkdirSync(to, { recursive: true });
-      for (const e of Deno.readDirSync(from)) copy(`${from}/${e.name}`, `${to}/${e.name}`);
-    } else Deno.copyFileSync(from, to);
-  };
-  for (
-    const part of ["lib", "cli", "deno.json", "labs/00_hello_mapping", "solutions/00_hello_mapping"]
-  ) {
-    copy(`${PROJECT_ROOT}/${part}`, `${dir}/${part}`);
-  }
-  const catalog = JSON.parse(Deno.readTextFileSync(`${PROJECT_ROOT}/labs/labs.json`));
-  catalog.labs = catalog.labs.filter((l: { id: string }) => l.id === "00_hello_mapping");
-  Deno.writeTextFileSync(`${dir}/labs/labs.json`, JSON.stringify(catalog, null, 2));
-  for (
-    const args of [
-      ["init", "-q"],
-      ["add", "-A"],
-      ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "start"],
-    ]
-  ) {
-    const r = new Deno.Command("git", { args, cwd: dir, stdout: "null", stderr: "piped" })
-      .outputSync();
-    assert.ok(r.success, decoder.decode(r.stderr));
-  }
-  return dir;
-}
-
-async function lab(
-  dir: string,
-  ...args: string[]
-): Promise<{ code: number; out: string; stdout: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-P=lab", "cli/lab.ts", ...args],
-    cwd: dir,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "" },
-  }).output();
-  const stdout = decoder.decode(r.stdout);
-  return { code: r.code, out: stdout + decoder.decode(r.stderr), stdout };
-}
+import { lab, makeProject } from "../helpers/project.ts";
 
 const STUDENT = "labs/00_hello_mapping/hello.ts";
 const SOLUTION = "solutions/00_hello_mapping/hello.ts";
@@ -70,7 +19,7 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.match(r.out, /00_hello_mapping: 1 of 3 checks passed/);
       assert.match(r.out, /stuck\? hints: deno task lab hint 00/);
       assert.doesNotMatch(r.out, /^\s+hint: /m, "a check's hint only once the student asks");
-      // (Deno's own warning about config permissions on stderr is coloured; ours is not.)
+      // (No Deno warning about config permissions: the task runs deno with -q.)
       assert.ok(!r.stdout.includes("\x1b["), r.stdout);
     });
     await t.step(
@@ -104,13 +53,70 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       assert.match(r.out, /current lab: 00_hello_mapping/);
       assert.match(r.out, /watch mode needs a terminal/);
     });
-    await t.step("list shows the lab and its points", async () => {
-      const r = await lab(dir, "list");
-      assert.equal(r.code, 0);
-      assert.match(r.out, /00_hello_mapping\s+in progress\s+1\/5/);
+    await t.step(
+      "list: a lab never touched is not started, and the course total is known",
+      async () => {
+        const r = await lab(dir, "list");
+        assert.equal(r.code, 0);
+        // The stub passes "runs" (1 point) by doing nothing: that is not progress.
+        assert.match(r.out, /00_hello_mapping\s+not started\s+Hello/);
+        assert.match(r.out, /0\/1 labs passed · 0 of 5 points/);
+      },
+    );
+    await t.step("what the student's code prints is shown, labelled per check", async () => {
+      const original = Deno.readTextFileSync(`${dir}/${STUDENT}`);
+      Deno.writeTextFileSync(
+        `${dir}/${STUDENT}`,
+        original.replace(
+          /(export function writeMessage\([^)]*\)[^{]*\{)/,
+          '$1\n  console.log("DEBUG from writeMessage");\n  console.error("warned");',
+        ),
+      );
+      const r = await lab(dir, "check");
+      assert.equal(r.code, 1);
+      assert.match(
+        r.out,
+        /✓ runs .*\n\s+your code printed \(stdout\):\n\s+\| DEBUG from writeMessage/,
+      );
+      assert.match(r.out, /your code printed \(stderr\):\n\s+\| warned/);
+      const list = await lab(dir, "list");
+      assert.match(list.out, /00_hello_mapping\s+in progress\s+1\/5/);
+      Deno.writeTextFileSync(`${dir}/${STUDENT}`, original);
     });
-    await t.step("hint shows one more hint each time", async () => {
-      const first = await lab(dir, "hint", "0");
+    await t.step(
+      "a type error comes first, with its line; no logic diagnosis meanwhile",
+      async () => {
+        const original = Deno.readTextFileSync(`${dir}/${STUDENT}`);
+        Deno.writeTextFileSync(
+          `${dir}/${STUDENT}`,
+          original + '\nexport const wrong: number = "text";\n',
+        );
+        const line = original.split("\n").length + 1;
+        const r = await lab(dir, "check", "0");
+        assert.equal(r.code, 1);
+        assert.match(
+          r.out,
+          new RegExp(`labs/00_hello_mapping/hello\\.ts:${line}:14  TS2322: Type 'string'`),
+        );
+        assert.doesNotMatch(r.out, /likely mistake|expected:/);
+        assert.match(r.out, /held back: your file has a type error/);
+        Deno.writeTextFileSync(`${dir}/${STUDENT}`, original);
+      },
+    );
+    await t.step("a missing file says so, and how to get the stub back", async () => {
+      Deno.renameSync(`${dir}/${STUDENT}`, `${dir}/${STUDENT}.moved`);
+      const r = await lab(dir, "check", "0");
+      assert.equal(r.code, 1);
+      assert.match(
+        r.out,
+        /hello\.ts is missing \(deleted or renamed\?\)\. `deno task lab reset 0` restores/,
+      );
+      assert.doesNotMatch(r.out, /Module not found/);
+      assert.match((await lab(dir, "list")).out, /00_hello_mapping\s+missing/);
+      Deno.renameSync(`${dir}/${STUDENT}.moved`, `${dir}/${STUDENT}`);
+    });
+    await t.step("hint shows one more hint each time (of the current lab by default)", async () => {
+      const first = await lab(dir, "hint");
       assert.match(first.out, /1\. /);
       assert.doesNotMatch(first.out, /2\. /);
       const second = await lab(dir, "hint", "0");
@@ -147,8 +153,8 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       Deno.writeTextFileSync(`${dir}/${STUDENT}`, original);
       assert.match((await lab(dir, "list")).out, /00_hello_mapping\s+passed/);
     });
-    await t.step("trace shows the calls by name", async () => {
-      const r = await lab(dir, "trace", "0");
+    await t.step("trace shows the calls by name (of the current lab by default)", async () => {
+      const r = await lab(dir, "trace");
       assert.match(r.out, /mmap\(NULL, \d+, PROT_READ\|PROT_WRITE, MAP_SHARED, \d+, 0\) = 0x/);
       assert.match(r.out, /munmap\(0x[0-9a-f]+, \d+\) = 0/);
     });
@@ -183,6 +189,15 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
       const bad = await lab(dir, "frobnicate");
       assert.equal(bad.code, 2);
       assert.match(bad.out, /unknown command/);
+      const option = await lab(dir, "check", "--frobnicate");
+      assert.equal(option.code, 2);
+      assert.match(
+        option.out,
+        /^error: unknown option --frobnicate \(deno task lab check --help lists/,
+      );
+      assert.doesNotMatch(option.out, /positional argument/, "our words, not parseArgs'");
+      const misplaced = await lab(dir, "hint", "--verify");
+      assert.match(misplaced.out, /unknown option --verify/);
       const noLab = await lab(dir, "hint", "42");
       assert.equal(noLab.code, 2);
       assert.match(noLab.out, /no lab named "42"/);
