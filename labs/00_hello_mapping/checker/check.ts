@@ -103,7 +103,7 @@ export default defineChecks([
     points: 2,
     parent: "file-holds-message",
     hint: 'Use mapFile(path, { access: "readwrite" }) (shared is the default mode).',
-    async run(ctx) {
+    async run(ctx: CheckContext) {
       const run = await writeOnce(ctx);
       const { result, path, message } = run;
       const maps = succeeded(result.calls, "mmap");
