@@ -71,11 +71,11 @@ function overlaps(a: [bigint, bigint], b: [bigint, bigint]): boolean {
  *
  * @example
  * ```ts
- * const calls = [
+ * const d = diagnoseSegv([
  *   { call: "mmap", args: { addr: "0x0", length: 8192, prot: 3, flags: 2 }, result: "0x7f0000000000" },
  *   { call: "munmap", args: { addr: "0x7f0000001000", length: 4096 }, result: 0 },
- * ];
- * console.log(diagnoseSegv(calls).cause); // unmapped
+ * ]);
+ * console.log(d.cause); // unmapped
  * ```
  */
 export function diagnoseSegv(
