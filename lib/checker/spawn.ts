@@ -243,6 +243,7 @@ export class ChildHandle {
       for (;;) {
         const { done, value } = await errReader.read();
         if (done) break;
+        this.#outputBytes += value.length;
         err.add(decoder.decode(value, { stream: true }));
       }
     })();
@@ -323,6 +324,7 @@ export class ChildHandle {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      this.#outputBytes += value.length;
       pending += decoder.decode(value, { stream: true });
       let nl: number;
       let from = 0;
@@ -345,6 +347,18 @@ export class ChildHandle {
   }
 
   #protocolBytes = 0;
+  #outputBytes = 0;
+
+  /**
+   * Every byte read so far from the child's stdout and stderr, protocol lines
+   * included, however much was printed (the capture keeps 64 KiB). Taken off
+   * `/proc/PID/io`'s `wchar`, it leaves what the process wrote elsewhere: to
+   * files. stderr is a pipe of its own and may lag: read it once the child
+   * has ended for a total that is never short.
+   */
+  get outputBytes(): number {
+    return this.#outputBytes;
+  }
 
   /**
    * Bytes of the protocol's own lines the child has written to stdout so

@@ -15,10 +15,12 @@ interface Run {
   path: string;
   message: string;
   result: ChildResult;
-  /** /proc/PID/io of the child just before and just after writeMessage, and the
-   * protocol bytes the harness had written by then (they count in wchar too). */
-  before?: { io: IoCounters; protocolBytes: number };
-  after?: { io: IoCounters; protocolBytes: number };
+  /** /proc/PID/io of the child just before and just after writeMessage, and the bytes
+   * read from its stdout and stderr by then (printing counts in wchar too). */
+  before?: { io: IoCounters; outputBytes: number };
+  after?: { io: IoCounters };
+  /** Every byte of stdout and stderr, read once the child had ended. */
+  outputBytes: number;
 }
 
 async function writeOnce(ctx: CheckContext) {
@@ -27,16 +29,17 @@ async function writeOnce(ctx: CheckContext) {
     const message = `hello ${ctx.random.nonce(ctx.random.int(120, 400))}`;
     const path = Deno.realPathSync(ctx.file("message.txt", ".".repeat(message.length)));
     const child = ctx.spawn("drive.ts", { path, message });
-    const run: Omit<Run, "result"> = { path, message };
+    const run: Omit<Run, "result" | "outputBytes"> = { path, message };
     if ((await child.checkpoint())?.name === "before") {
-      run.before = { io: procIo(child.pid), protocolBytes: child.protocolBytes };
+      run.before = { io: procIo(child.pid), outputBytes: child.outputBytes };
       await child.resume();
       if ((await child.checkpoint())?.name === "after") {
-        run.after = { io: procIo(child.pid), protocolBytes: child.protocolBytes };
+        run.after = { io: procIo(child.pid) };
         await child.resume();
       }
     }
-    return { ...run, result: await child.result() };
+    const result = await child.result();
+    return { ...run, result, outputBytes: child.outputBytes };
   });
 }
 
@@ -123,11 +126,12 @@ export default defineChecks([
         });
       }
       if (run.before && run.after) {
-        const printed = new TextEncoder().encode(result.stdout + result.stderr).length;
+        // wchar counts what went to stdout and stderr too (the checker's messages, and
+        // anything printed, however much): take off every byte the checker read from them
+        // after the first checkpoint (lenient: printed after writeMessage counts too).
         const extra = Math.max(
           0,
-          run.after.io.wchar - run.before.io.wchar -
-            (run.after.protocolBytes - run.before.protocolBytes) - printed,
+          run.after.io.wchar - run.before.io.wchar - (run.outputBytes - run.before.outputBytes),
         );
         const writes = callsTo(result.calls, "pwrite", "write");
         ctx.note(
