@@ -28,6 +28,38 @@ function summary(result: LabResult): string {
   ).join("\n") + (result.error ? `\n  error: ${result.error}` : "");
 }
 
+const rightRoot = new URL("./right/", import.meta.url);
+
+/**
+ * Correct variants of a solution, `tests/right/<lab>/*.variant` (the `.mistake` format, with no
+ * `expect-fail:` line): each must pass every check, as the reference solution does. A slower
+ * but correct solution (lab 10 with an msync on every append) belongs here.
+ */
+function rightVariants(labId: string): { name: string; path: () => string }[] {
+  const dir = new URL(`${labId}/`, rightRoot);
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return [];
+  }
+  const lab = findLab(catalog, labId)!;
+  return entries.filter((e) => e.isFile && e.name.endsWith(".variant")).sort((a, b) =>
+    a.name.localeCompare(b.name)
+  ).map((e) => {
+    const text = Deno.readTextFileSync(decodeURIComponent(new URL(e.name, dir).pathname));
+    const variant = parseMistake(e.name.replace(/\.variant$/, ""), text);
+    const path = () => {
+      const source = applyMistake(Deno.readTextFileSync(solutionFile(catalog.root, lab)), variant);
+      Deno.mkdirSync(materialized, { recursive: true });
+      const out = `${materialized}/${labId}__right_${variant.name}.ts`;
+      Deno.writeTextFileSync(out, source);
+      return out;
+    };
+    return { name: e.name, path };
+  });
+}
+
 /** Where `.mistake` files are written out as modules (two levels down, like solutions/NN/). */
 const materialized = `${catalog.root}/.mmap-lab/wrong`;
 
@@ -93,6 +125,14 @@ for (const lab of catalog.labs) {
     assert.doesNotMatch(solution, /\/\/ TODO/, "the solution still has a TODO");
   });
 
+  for (const right of rightVariants(lab.id)) {
+    Deno.test(`${lab.id}: correct variant ${right.name} passes every check`, async () => {
+      const result = await runLab(catalog, lab, { studentFile: right.path(), includeHidden: true });
+      assert.ok(result.checks.length > 0, `no checks ran:\n${summary(result)}`);
+      assert.ok(result.passed, `${right.name} failed:\n${summary(result)}`);
+    });
+  }
+
   for (const wrong of wrongSolutions(lab.id)) {
     Deno.test(`${lab.id}: wrong solution ${wrong.name} is rejected`, async () => {
       assert.ok(wrong.expects.length > 0, `${wrong.name} has no "expect-fail:" line`);
@@ -122,9 +162,10 @@ for (const lab of catalog.labs) {
 
 Deno.test("every .mistake fits its solution and type-checks", async () => {
   const files = catalog.labs.flatMap((lab) => wrongSolutions(lab.id).map((w) => w.path()));
+  const variants = catalog.labs.flatMap((lab) => rightVariants(lab.id).map((r) => r.path()));
   assert.ok(files.length >= 3 * catalog.labs.length, `only ${files.length} wrong solutions`);
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["check", "--quiet", "--no-config", ...files], // the config excludes .mmap-lab/
+    args: ["check", "--quiet", "--no-config", ...files, ...variants], // the config excludes .mmap-lab/
     stdout: "null",
     stderr: "piped",
   }).output();

@@ -12,8 +12,9 @@
  * Read: `man 2 mmap` (the DESCRIPTION and MAP_SHARED), and the `mapFile`
  * docs in `lib/mapping.ts`.
  *
- * The checker reads the file from disk, and looks at the calls your code
- * made: a `write()` or `Deno.writeFile` will not pass.
+ * The checker reads the file from another process, counts the bytes your
+ * process wrote with `write()` (in `/proc/PID/io`), and looks at the calls
+ * your code made: a `write()` or `Deno.writeFile` will not pass.
  *
  * @module
  */

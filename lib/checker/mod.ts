@@ -51,7 +51,7 @@ export {
 } from "./drive.ts";
 export { ChildHandle, type ChildResult, describeOutcome, type Outcome } from "./spawn.ts";
 export type { SerializedError } from "./protocol.ts";
-export { signalHint } from "./signals.ts";
+export { diagnoseSegv, type SegvDiagnosis, signalHint } from "./signals.ts";
 export type { LabInfo } from "../catalog.ts";
 export type { FaultAround, KernelProfile, ReadAround, ScratchInfo } from "../profile.ts";
 export {

@@ -245,6 +245,7 @@ export class ChildHandle {
       for (;;) {
         const { done, value } = await errReader.read();
         if (done) break;
+        this.#stderrBytes += value.length;
         err.add(decoder.decode(value, { stream: true }));
       }
     })();
@@ -326,6 +327,7 @@ export class ChildHandle {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      this.#stdoutBytes += value.length;
       pending += decoder.decode(value, { stream: true });
       let nl: number;
       let from = 0;
@@ -348,7 +350,6 @@ export class ChildHandle {
   }
 
   #protocolBytes = 0;
-
   /**
    * Bytes of the protocol's own lines the child has written to stdout so
    * far (each `\n<token> <json>\n`): what to take off `/proc/PID/io`'s
@@ -356,6 +357,29 @@ export class ChildHandle {
    */
   get protocolBytes(): number {
     return this.#protocolBytes;
+  }
+
+  #stdoutBytes = 0;
+  #stderrBytes = 0;
+
+  /**
+   * Every byte read so far from the child's stdout, protocol lines included,
+   * however much was printed (the capture keeps 64 KiB). At a checkpoint it
+   * holds everything written to stdout before it (one pipe, in order). Taken
+   * off `/proc/PID/io`'s `wchar` with {@link stderrBytes}, it leaves what the
+   * process wrote elsewhere: to files.
+   */
+  get stdoutBytes(): number {
+    return this.#stdoutBytes;
+  }
+
+  /**
+   * Every byte read so far from the child's stderr. A pipe of its own, it may
+   * lag behind a checkpoint: read it once the child has ended for a total
+   * that is never short.
+   */
+  get stderrBytes(): number {
+    return this.#stderrBytes;
   }
 
   #wake(): void {

@@ -27,7 +27,11 @@ Deno.test("a segfaulting student is reported as SIGSEGV with a hint, and the res
   const result = await runWith(fixture("segfault.ts"));
   const check = firstCheck(result);
   assert.equal(check.status, "failed");
-  assert.match(check.message, /killed by SIGSEGV: wrote to a read-only mapping/);
+  // The fault address is not known: the hint lists what it could be, read-only memory among them.
+  assert.match(
+    check.message,
+    /killed by SIGSEGV: .*nothing maps.*read-only or PROT_NONE.*guard page/,
+  );
   assert.deepEqual(result.checks.slice(1).map((c) => c.status), ["skipped", "skipped"]);
   assert.match(result.checks[1].message, /^needs: runs$/);
   assert.equal(result.score, 0);

@@ -8,6 +8,7 @@ import {
   type CheckContext,
   type ChildResult,
   defineChecks,
+  diagnoseSegv,
   differingPages,
   formatInvocation,
   hasFlag,
@@ -167,14 +168,19 @@ async function runOnce(ctx: CheckContext): Promise<Run> {
 function finished(ctx: CheckContext, run: Run): DriveValue {
   const r = run.result;
   if (r.outcome === "signal" && r.signal === "SIGSEGV") {
-    ctx.fail("your code was killed by SIGSEGV while edit() wrote to the draft", {
-      expected: "a writable draft: mmap(…, PROT_READ|PROT_WRITE, MAP_PRIVATE, fd, 0)",
-      observed: "killed by SIGSEGV: a store into memory the mapping does not allow writing" +
-        (callsTo(r.calls, "mmap").length > 0
-          ? `; your draft: ${formatInvocation(callsTo(r.calls, "mmap").at(-1)!)}`
-          : ""),
-      mistake: 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
-        '"readwrite" (a private mapping may be writable even though the file is opened read-only)',
+    // From the call record: the fault address is not known, so name only what it shows.
+    const d = diagnoseSegv(r.calls);
+    ctx.fail("your code was killed by SIGSEGV while the draft was edited, read or reverted", {
+      expected: "a writable draft: mmap(…, PROT_READ|PROT_WRITE, MAP_PRIVATE, fd, 0), mapped " +
+        "until the caller unmaps it",
+      observed: `killed by SIGSEGV; your calls: ${d.evidence}`,
+      mistake: d.cause === "read-only"
+        ? 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
+          '"readwrite" (a private mapping may be writable even though the file is opened read-only)'
+        : d.cause === "unmapped"
+        ? `${d.mistake}. To throw a page's edits away, keep it mapped: draft.discard ` +
+          "(MADV_DONTNEED) drops the private copy"
+        : d.mistake,
     });
   }
   return ctx.expectOk(r, "opening, editing and reverting the draft") as DriveValue;

@@ -15,6 +15,7 @@ import {
   type ChildHandle,
   type ChildResult,
   defineChecks,
+  diagnoseSegv,
   formatInvocation,
   hasFlag,
   kB,
@@ -377,10 +378,13 @@ function value(run: PrivateRun): PrivateValue {
 function privateValue(ctx: CheckContext, run: PrivateRun): PrivateValue {
   const r = run.result;
   if (r.outcome === "signal" && r.signal === "SIGSEGV") {
-    ctx.fail("your code was killed by SIGSEGV while the checker wrote to your memory", {
-      expected: "memory mapped PROT_READ|PROT_WRITE",
-      observed: "killed by SIGSEGV: a store into memory that is not writable",
-      mistake: 'allocate must return writable memory (mapAnonymous\'s default access "readwrite")',
+    const d = diagnoseSegv(r.calls);
+    ctx.fail("your code was killed by SIGSEGV while the checker used your memory", {
+      expected: "memory mapped PROT_READ|PROT_WRITE, mapped until the checker is done",
+      observed: `killed by SIGSEGV; your calls: ${d.evidence}`,
+      mistake: d.cause === "read-only"
+        ? 'allocate must return writable memory (mapAnonymous\'s default access "readwrite")'
+        : d.mistake,
     });
   }
   if (r.outcome === "threw" && /reaches past the mapping's end/.test(r.error?.message ?? "")) {
@@ -726,10 +730,14 @@ export default defineChecks([
       if (!attach) ctx.fail("the other process was never started");
       const r = attach.result;
       if (r.outcome === "signal" && r.signal === "SIGSEGV") {
+        const d = diagnoseSegv(r.calls);
         ctx.fail("the other process was killed by SIGSEGV writing through attachShared's mapping", {
           expected: "mmap(…, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0)",
-          mistake: 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
-            '"readwrite"',
+          observed: `your calls: ${d.evidence}`,
+          mistake: d.cause === "read-only"
+            ? 'a read-only mapping: mapFile maps with access "read" unless you ask for ' +
+              '"readwrite"'
+            : d.mistake,
         });
       }
       const value = ctx.expectOk(r, "attachShared in another process") as {

@@ -459,6 +459,29 @@ export default defineChecks([
       ctx.note(`your msync calls: ${s.described.join("; ") || "none"}`);
       ctx.note(`this update changed ${pageList(run.expected)} (page 0 holds the marker)`);
       if (s.total === 0) {
+        // No msync: were the pages written back anyway? fsync/fdatasync through sys are in the
+        // call record; Deno's FsFile.syncSync()/syncDataSync() are not, but smaps shows the
+        // pages clean again (the drive dirtied every page of the log before the call).
+        const fileSyncs = callsTo(run.result.calls, "fsync", "fdatasync", "sync_file_range");
+        const cleaned = run.before && run.after ? run.before.dirty - run.after.dirty : 0;
+        if (fileSyncs.length > 0 || cleaned > run.expected.size) {
+          ctx.fail("commitUpdate made no msync call, but synced the whole file another way", {
+            expected: `msync(MS_SYNC) of ${pageList(run.expected)}, nothing more`,
+            observed: (fileSyncs.length
+              ? `${
+                fileSyncs.map((c) => c.call).join(", ")
+              } of the file; `
+              : "no fsync through sys (FsFile.syncDataSync()/syncSync() are not in the call " +
+                "record); ") +
+              `/proc/PID/smaps: ${run.before!.dirty} dirty pages of the log before, ` +
+              `${run.after!.dirty} after (the update touched ${run.expected.size})`,
+            mistake: "syncing the whole file (fsync/fdatasync): durable, but it writes every " +
+              `dirty page of the file, here ${
+                Math.max(0, cleaned - run.expected.size)
+              } other pending writes the update never touched: on a big file that is slow, and ` +
+              "not what the commit needs. msync (MS_SYNC) the data's pages, then page 0",
+          });
+        }
         ctx.fail("commitUpdate made no msync call", {
           expected: `msync(MS_SYNC) of ${pageList(run.expected)}`,
           observed: "no msync",

@@ -341,6 +341,8 @@ interface LayoutRun {
   length?: number;
   maps?: MapsEntry[];
   mapsAfterFree?: MapsEntry[];
+  /** After a new mapping took the freed range and free() was called again. */
+  mapsAfterSecondFree?: MapsEntry[];
 }
 
 function layoutRun(ctx: CheckContext): Promise<LayoutRun> {
@@ -359,6 +361,11 @@ function layoutRun(ctx: CheckContext): Promise<LayoutRun> {
       if (freed) {
         run.mapsAfterFree = mapsOf(child.pid);
         await child.resume();
+        const again = await child.checkpoint();
+        if (again) {
+          run.mapsAfterSecondFree = mapsOf(child.pid);
+          await child.resume();
+        }
       }
     }
     run.result = await child.result();
@@ -552,10 +559,11 @@ export default defineChecks([
   },
   {
     id: "guard-layout",
-    title: "allocateGuarded: /proc/PID/maps shows ---p | rw-p | ---p, and free() unmaps all of it",
+    title:
+      "allocateGuarded: /proc/PID/maps shows ---p | rw-p | ---p, and free() unmaps all of it, once",
     points: 2,
     hint: "sys.mmap (pages + 2) pages read-write, sys.mprotect the first and the last PROT.NONE, " +
-      "hand out base + pageSize; free() munmaps all pages + 2.",
+      "hand out base + pageSize; free() munmaps all pages + 2, and does nothing when called again.",
     async run(ctx) {
       setup();
       const run = await layoutRun(ctx);
@@ -586,6 +594,32 @@ export default defineChecks([
       }
       const after = describeAreas(run.mapsAfterFree ?? [], a - P, a + L + P);
       ctx.note(`after free(): ${after.length ? after.join(" | ") : "nothing mapped there"}`);
+      // free() again, once another mapping has moved into the range: it must do nothing.
+      const second = value as { againFrom?: number; tenant?: string | null; tenantLength?: number };
+      if (second.againFrom !== undefined) {
+        const unmapped = callsTo(run.result.calls.slice(second.againFrom), "munmap");
+        const tenant = second.tenant ? BigInt(second.tenant) : undefined;
+        const tenantNow = tenant === undefined ? [] : describeAreas(
+          run.mapsAfterSecondFree ?? [],
+          tenant,
+          tenant + BigInt(second.tenantLength!),
+        );
+        if (unmapped.length) {
+          ctx.fail("free() unmapped again when called a second time", {
+            expected: "the second free() makes no call: the region is gone already",
+            observed: unmapped.map(formatCall).join("; ") +
+              (tenant === undefined
+                ? ""
+                : `; a new mapping had taken ${hexAddr(tenant)}, and after the second free() ` +
+                  `/proc/PID/maps shows there: ${tenantNow.join(" | ") || "nothing"}`),
+            mistake: "a double free: by the second call something else may live at that address" +
+              (tenant === undefined ? "" : " (here a new mapping did)") +
+              ", and munmap removes it without a word. Remember that free() ran, and do " +
+              "nothing the second time",
+          });
+        }
+        ctx.note("free() called again, after a new mapping took the range: it made no call");
+      }
     },
   },
   {

@@ -9,7 +9,8 @@
  *   what led up to the crash.
  * - `safe`: `touchAfterUnmapSafely`, which must not crash.
  * - `guard-layout`: `allocateGuarded`, then checkpoints for the checker to
- *   read `/proc/PID/maps` before and after `free()`.
+ *   read `/proc/PID/maps` before and after `free()`; then a new mapping takes
+ *   the freed range and `free()` is called again (it must do nothing).
  * - `guard-overflow`: writes byte by byte through an *unchecked* view (like
  *   a C loop) up past the end, or down past the start, of the guarded
  *   buffer, storing each index in a shared progress file just before the
@@ -23,8 +24,10 @@ import {
   type CallRecord,
   defineDrive,
   type DriveContext,
+  MAP,
   mapFile,
   type MmapError,
+  PROT,
   studentExport,
   sys,
   withoutRecording,
@@ -165,7 +168,36 @@ export default defineDrive<Params>(async (ctx) => {
       const before = ctx.calls().length;
       g.free();
       await ctx.checkpoint("freed", where);
-      return { ...where, freeFrom: before, predictions: predictions(ctx) };
+      // Something else moves in where the buffer was (as the next mmap of any library may),
+      // then free() is called a second time: it must leave the newcomer alone.
+      const ps = sys.pageSize();
+      const base = g.address - BigInt(ps);
+      const total = g.length + 2 * ps;
+      const tenant = withoutRecording(() => {
+        try {
+          return sys.addressOf(sys.mmap(
+            Deno.UnsafePointer.create(base),
+            total,
+            PROT.READ | PROT.WRITE,
+            MAP.PRIVATE | MAP.ANONYMOUS | MAP.FIXED_NOREPLACE,
+            -1,
+            0,
+          ));
+        } catch {
+          return null; // the range is taken already: the second free() is still watched
+        }
+      });
+      const again = ctx.calls().length;
+      g.free();
+      await ctx.checkpoint("freed-again", { tenant: tenant === null ? null : String(tenant) });
+      return {
+        ...where,
+        freeFrom: before,
+        againFrom: again,
+        tenant: tenant === null ? null : String(tenant),
+        tenantLength: total,
+        predictions: predictions(ctx),
+      };
     }
 
     case "guard-overflow": {

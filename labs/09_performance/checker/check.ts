@@ -32,24 +32,38 @@ interface Built {
   real: string;
   count: number;
   pages: number;
-  keys: Float64Array;
+  keys: BigUint64Array;
   buf: Uint8Array;
 }
+
+const TWO_53 = 2n ** 53n;
+const TWO_63 = 2n ** 63n;
 
 function build(ctx: CheckContext, name: string, count: number): Built {
   const buf = new Uint8Array(count * RECORD);
   const view = new DataView(buf.buffer);
   const gaps = new Uint32Array(ctx.random.bytes(count * 4).buffer);
   const letters = ctx.random.bytes(count * 24);
-  const keys = new Float64Array(count);
-  // Keys above 2^32 (so a 32-bit read is caught), gaps of at least 2 (so key+1 is absent).
-  let key = ctx.random.int(1 << 21, 2 ** 31) * 4096;
-  for (let i = 0; i < count; i++) {
-    key += 2 + (gaps[i] & 0xff_ffff);
-    keys[i] = key;
-    view.setUint32(i * RECORD, key % 2 ** 32, true);
-    view.setUint32(i * RECORD + 4, Math.floor(key / 2 ** 32), true);
-    for (let j = 0; j < 24; j++) buf[i * RECORD + 8 + j] = 97 + (letters[i * 24 + j] % 26);
+  const keys = new BigUint64Array(count);
+  // Three runs of keys, each with a key exactly at its anchor: above 2^32 (a 32-bit read is
+  // caught), at 2^53 (a Number holds integers exactly only below it: 2^53 + 1 reads as 2^53)
+  // and at 2^63 (a signed 64-bit read makes it negative). Gaps of 2 to 257, so key + 1 is
+  // absent, and above 2^53 it rounds, as a Number, onto the key itself.
+  const anchors = [BigInt(ctx.random.int(1 << 21, 2 ** 31)) * 4096n, TWO_53, TWO_63];
+  const runs = count < 3
+    ? [count]
+    : [0, 1, 2].map((r) => Math.floor((count * (r + 1)) / 3) - Math.floor((count * r) / 3));
+  let i = 0;
+  for (const [r, length] of runs.entries()) {
+    const anchor = count < 3 ? anchors[0] : anchors[r];
+    const at = Math.floor(length / 2); // the run's key at `at` is the anchor itself
+    const offsets: bigint[] = [0n];
+    for (let j = 1; j < length; j++) offsets.push(offsets[j - 1] + 2n + BigInt(gaps[i + j] & 0xff));
+    for (let j = 0; j < length; j++, i++) {
+      keys[i] = anchor + offsets[j] - offsets[at];
+      view.setBigUint64(i * RECORD, keys[i], true);
+      for (let k = 0; k < 24; k++) buf[i * RECORD + 8 + k] = 97 + (letters[i * 24 + k] % 26);
+    }
   }
   const path = ctx.file(name, buf);
   // Clean pages only: the drive drops them from the page cache before each measured lookup.
@@ -71,8 +85,8 @@ function value(t: Built, i: number): string {
   return String.fromCharCode(...t.buf.subarray(i * RECORD + 8, i * RECORD + RECORD));
 }
 
-function keyText(n: number): string {
-  return BigInt(n).toString();
+function keyText(n: bigint): string {
+  return n.toString();
 }
 
 interface Tables {
@@ -92,7 +106,7 @@ function tables(ctx: CheckContext): Promise<Tables> {
     }));
 }
 
-type Kind = "first" | "last" | "present" | "absent" | "below" | "above";
+type Kind = "first" | "last" | "present" | "absent" | "below" | "above" | "2^53" | "2^63";
 interface Query {
   key: string;
   expect: string | null;
@@ -103,22 +117,34 @@ function queries(ctx: CheckContext, t: Built, present: number, absent: number): 
   const out: Query[] = [];
   if (t.count === 0) {
     for (let i = 0; i < 3; i++) {
-      out.push({ key: keyText(ctx.random.int(0, 2 ** 31) * 4096), expect: null, kind: "absent" });
+      out.push({
+        key: keyText(BigInt(ctx.random.int(0, 2 ** 31)) * 4096n),
+        expect: null,
+        kind: "absent",
+      });
     }
     return out;
   }
   const last = t.count - 1;
   out.push({ key: keyText(t.keys[0]), expect: value(t, 0), kind: "first" });
   if (last > 0) out.push({ key: keyText(t.keys[last]), expect: value(t, last), kind: "last" });
-  out.push({ key: keyText(t.keys[0] - 1), expect: null, kind: "below" });
-  out.push({ key: keyText(t.keys[last] + 1), expect: null, kind: "above" });
+  out.push({ key: keyText(t.keys[0] - 1n), expect: null, kind: "below" });
+  out.push({ key: keyText(t.keys[last] + 1n), expect: null, kind: "above" });
+  // Around the anchors: the key at 2^53 and at 2^63, and the absent keys just above each.
+  for (const [anchor, kind] of [[TWO_53, "2^53"], [TWO_63, "2^63"]] as const) {
+    const i = t.keys.indexOf(anchor);
+    if (i < 0) continue;
+    out.push({ key: keyText(anchor), expect: value(t, i), kind });
+    out.push({ key: keyText(anchor + 1n), expect: null, kind });
+    if (i + 1 <= last) out.push({ key: keyText(t.keys[i + 1]), expect: value(t, i + 1), kind });
+  }
   for (let n = 0; n < present && t.count > 2; n++) {
     const i = ctx.random.int(1, last - 1);
     out.push({ key: keyText(t.keys[i]), expect: value(t, i), kind: "present" });
   }
   for (let n = 0; n < absent && t.count > 1; n++) {
     const i = ctx.random.int(0, last - 1);
-    out.push({ key: keyText(t.keys[i] + 1), expect: null, kind: "absent" });
+    out.push({ key: keyText(t.keys[i] + 1n), expect: null, kind: "absent" });
   }
   return out;
 }
@@ -250,13 +276,21 @@ export default defineChecks([
       const wrong: string[] = [];
       let absentAnswered = 0, wrongValue = 0, missing = 0, found = 0;
       const missingKinds = new Set<Kind>();
+      // Which magnitudes went wrong: below 2^53, from 2^53 (the run around 2^53), and the run
+      // around 2^63 (from 2^62: a broken order under 2^63 spoils its neighbours below it too).
+      const wrongAt = { small: 0, around53: 0, around63: 0 };
+      const rightAt = { small: 0, around53: 0, around63: 0 };
       for (const [t, p] of plan.entries()) {
         for (const [i, q] of p.queries.entries()) {
           const got = value.answers[t]?.[i];
+          const k = BigInt(q.key);
+          const band = k >= TWO_63 / 2n ? "around63" : k >= TWO_53 ? "around53" : "small";
           if (JSON.stringify(got) === JSON.stringify(q.expect)) {
             if (q.expect !== null) found++;
+            rightAt[band]++;
             continue;
           }
+          wrongAt[band]++;
           wrong.push(
             `${p.table.name} (${p.table.count} records), ${q.kind} key ${q.key}: expected ${
               JSON.stringify(q.expect)
@@ -269,7 +303,16 @@ export default defineChecks([
           } else wrongValue++;
         }
       }
-      const mistake = absentAnswered
+      const onlyBig = wrongAt.small === 0 && rightAt.small > 0;
+      const mistake = onlyBig && wrongAt.around53 === 0 && rightAt.around53 > 0
+        ? "keys around 2^63 go wrong, keys near 2^53 and below are right: read as signed " +
+          "64-bit (getBigInt64, BigInt64Array), keys from 2^63 on are negative and the search " +
+          "order breaks. Keys are unsigned: getBigUint64"
+        : onlyBig
+        ? "keys at and above 2^53 go wrong, smaller ones are right: a Number holds integers " +
+          "exactly only up to 2^53 (2^53 + 1 becomes 2^53). Keep keys as bigint " +
+          "(getBigUint64) and compare them as bigint"
+        : absentAnswered
         ? "a value for a key that is not in the table: compare the whole 64-bit key " +
           "(getBigUint64), and return undefined when the search ends without a match"
         : wrongValue

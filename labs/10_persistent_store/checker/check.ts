@@ -20,7 +20,7 @@ import {
   sleep,
   smaps,
 } from "../../../lib/checker/mod.ts";
-import { Follower, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
+import { Follower, HEADER_SIZE, logBytes, parse, type Parsed, type Payloads } from "./format.ts";
 
 /** Payloads of a run: a fresh seed; `small` and `bigEvery` set the sizes. */
 function payloads(ctx: CheckContext, small = 700, bigEvery = 61): Payloads {
@@ -112,6 +112,8 @@ interface BasicRun {
   path: string;
   payloads: Payloads;
   count: number;
+  /** Milliseconds the writer spent in its `count` appends (the "appended" checkpoint). */
+  appendMs?: number;
   writer: ChildResult;
   live?: Parsed;
   dirtyAfterSync?: number;
@@ -128,7 +130,9 @@ function basicRun(ctx: CheckContext): Promise<BasicRun> {
     const run = { path, payloads: p, count } as BasicRun;
     if (await child.checkpoint()) {
       await child.resume();
-      if (await child.checkpoint()) {
+      const appended = await child.checkpoint();
+      if (appended) {
+        run.appendMs = (appended.data as { appendMs?: number }).appendMs;
         // The writer is still running and never called msync: what the file holds now is
         // what another process sees.
         run.live = readParsed(path, p);
@@ -307,10 +311,86 @@ function killRun(ctx: CheckContext): Promise<KillRun> {
   });
 }
 
+/**
+ * The writer's pace: milliseconds per append, as measured in the basic run (20–40 appends).
+ * A correct writer may be slow (lab 05's protocol msyncs every entry and the header: a few
+ * ms per append on a disk), so the checks size their work and deadlines by it, never by
+ * a constant.
+ */
+async function pace(ctx: CheckContext): Promise<number> {
+  const run = await basicRun(ctx);
+  return run.appendMs !== undefined ? run.appendMs / run.count : 0.05;
+}
+
+/** A plan for one writer: how many entries, and how long they should take at its pace. */
+interface Plan {
+  count: number;
+  bytes: number;
+  /** Milliseconds the appends should take at the measured pace. */
+  expectedMs: number;
+  /** The writer child's time limit: generous multiples of expectedMs. */
+  timeoutMs: number;
+  msPerAppend: number;
+}
+
+/**
+ * About `targetBytes` of log, fewer when the writer is slow (no more than `budgetMs` of
+ * appending at its pace), but never fewer than `minBytes`: enough for the file to grow
+ * several times past a small INITIAL_SIZE.
+ */
+function plan(
+  p: Payloads,
+  targetBytes: number,
+  msPerAppend: number,
+  { budgetMs = 3000, minBytes = 256 << 10, floorMs = 20_000 } = {},
+): Plan {
+  let count = 0, bytes = 0;
+  while (bytes < targetBytes && (bytes < minBytes || (count + 1) * msPerAppend <= budgetMs)) {
+    bytes += logBytes(p, count, count + 1);
+    count++;
+  }
+  const expectedMs = count * msPerAppend;
+  return {
+    count,
+    bytes,
+    expectedMs,
+    timeoutMs: Math.max(floorMs, Math.ceil(6 * expectedMs + 10_000)),
+    msPerAppend,
+  };
+}
+
+/** What a writer that ran out of time had done, from the file it left: progress or none. */
+function timedOutWriter(
+  path: string,
+  p: Payloads,
+  planned: Plan,
+): { message: string; mistake: string } {
+  const parsed = readParsed(path, p);
+  const done = parsed.error ? 0 : parsed.count;
+  const seconds = (planned.timeoutMs / 1000).toFixed(0);
+  const pace = planned.msPerAppend.toFixed(planned.msPerAppend < 1 ? 3 : 1);
+  if (done === 0) {
+    return {
+      message: `the writer committed no entry within ${seconds} s`,
+      mistake: "stuck before the first append returned: openWriter or append never finishes " +
+        "(a loop that waits for something, or a growth loop that never ends?)",
+    };
+  }
+  return {
+    message: `the writer committed ${done} of ${planned.count} entries within ${seconds} s`,
+    mistake: `append slowed down as the log grew: the first appends took ${pace} ms each ` +
+      `(so ${planned.count} should take about ${(planned.expectedMs / 1000).toFixed(1)} s, ` +
+      `and had ${seconds}); ` +
+      "does each append do more work the longer the log is (syncing or copying all of it, " +
+      "growing by a fixed small step, remapping every time)?",
+  };
+}
+
 interface FrozenRound {
   path: string;
   payloads: Payloads;
   total: number;
+  planned: Plan;
   freezes: number;
   torn?: string;
   writer: ChildResult;
@@ -327,18 +407,18 @@ async function frozenRound(ctx: CheckContext, round: number): Promise<FrozenRoun
   // Entries of up to 2 KiB (and bigger ones): the writer spends most of its time inside
   // append, where a badly ordered one exposes a half-written entry.
   const p = payloads(ctx, 2000, 61);
-  const target = ctx.random.int(3 << 20, 5 << 20);
-  let total = 0;
-  for (let bytes = 0; bytes < target; total++) bytes += logBytes(p, total, total + 1);
+  // 3–5 MiB, or less for a slow writer (frozen over and over, it goes slower still).
+  const planned = plan(p, ctx.random.int(3 << 20, 5 << 20), await pace(ctx), {
+    budgetMs: 2500,
+  });
+  const total = planned.count;
   const writer = ctx.spawn(
     "drive.ts",
     { mode: "write", path, payloads: p, start: 0, count: total },
-    {
-      timeoutMs: 20_000,
-    },
+    { timeoutMs: planned.timeoutMs },
   );
   if (!(await writer.checkpoint())) {
-    return { path, payloads: p, total, freezes: 0, writer: await writer.result() };
+    return { path, payloads: p, total, planned, freezes: 0, writer: await writer.result() };
   }
   const follower = new Follower(path, p);
   let writing = true;
@@ -372,7 +452,7 @@ async function frozenRound(ctx: CheckContext, round: number): Promise<FrozenRoun
     follower.close();
   }
   if (torn) writer.kill();
-  return { path, payloads: p, total, freezes, torn, writer: await writer.result() };
+  return { path, payloads: p, total, planned, freezes, torn, writer: await writer.result() };
 }
 
 export default defineChecks([
@@ -416,7 +496,13 @@ export default defineChecks([
             "copy of its payload",
         });
       }
-      ctx.note(`${run.count} entries, committed end ${live.end}; read back by another process`);
+      ctx.note(
+        `${run.count} entries, committed end ${live.end}; read back by another process` +
+          (run.appendMs !== undefined
+            ? ` (${(run.appendMs / run.count).toFixed(3)} ms per append: the later checks size ` +
+              "their work and deadlines by this pace)"
+            : ""),
+      );
     },
   },
   {
@@ -424,16 +510,19 @@ export default defineChecks([
     title: "the file starts small and grows (ftruncate + remap) as entries arrive",
     points: 2,
     parent: "append-read",
+    timeoutMs: 90_000, // a slow, correct writer (an msync per append) needs it
     hint: "When the next entry does not fit: resizeFile(path, bigger) (ftruncate), unmap, " +
       "mapFile again, and take new views.",
     async run(ctx) {
       const path = `${ctx.scratch}/grow.log`;
       const p = payloads(ctx);
-      const target = ctx.random.int(3 << 19, 3 << 20); // 1.5–3 MiB of log
-      let count = 0;
-      for (let bytes = 0; bytes < target; count++) bytes += logBytes(p, count, count + 1);
+      // 1.5–3 MiB of log, or less for a slow writer (but enough to grow several times).
+      const planned = plan(p, ctx.random.int(3 << 19, 3 << 20), await pace(ctx), {
+        floorMs: 15_000,
+      });
+      const { count, bytes: target } = planned;
       const child = ctx.spawn("drive.ts", { mode: "write", path, payloads: p, start: 0, count }, {
-        timeoutMs: 15_000,
+        timeoutMs: planned.timeoutMs,
       });
       const opened = await child.checkpoint();
       let sizeAtOpen = 0;
@@ -453,6 +542,12 @@ export default defineChecks([
         await child.resume();
       }
       const result = await child.result();
+      if (result.outcome === "timeout") {
+        const t = timedOutWriter(path, p, planned);
+        ctx.fail(`appending ${count} entries (${target} bytes): ${t.message}`, {
+          mistake: t.mistake,
+        });
+      }
       if (result.outcome !== "ok") {
         ctx.fail(`appending ${count} entries (${target} bytes) failed: ${childError(result)}`, {
           observed: result.outcome === "threw" ? result.error?.stack : undefined,
@@ -507,7 +602,7 @@ export default defineChecks([
     title: "frozen at any instant, the writer never shows a half-written entry as committed",
     points: 2,
     parent: "append-read",
-    timeoutMs: 40_000,
+    timeoutMs: 120_000, // a slow, correct writer (an msync per append) needs it
     hint: "Write length, checksum and payload past the committed end first; then publish the " +
       "new end with one Atomics.store. Never the other way round.",
     async run(ctx) {
@@ -531,6 +626,10 @@ export default defineChecks([
             },
           );
         }
+        if (r.writer.outcome === "timeout") {
+          const t = timedOutWriter(r.path, r.payloads, r.planned);
+          ctx.fail(t.message, { mistake: t.mistake });
+        }
         if (r.writer.outcome !== "ok") {
           ctx.fail(`the writer failed: ${childError(r.writer)}`, {
             observed: r.writer.outcome === "threw" ? r.writer.error?.stack : undefined,
@@ -552,15 +651,16 @@ export default defineChecks([
     title: "readers in other processes follow the writer, through its growth, entry by entry",
     points: 2,
     parent: "append-read",
-    timeoutMs: 40_000,
+    timeoutMs: 120_000, // a slow, correct writer (an msync per append) needs it
     hint: "poll(): Atomics.load the end; if it passed your mapping, map the file again; read " +
       "entries up to the end, copying each payload out.",
     async run(ctx) {
       const path = `${ctx.scratch}/follow.log`;
       const p = payloads(ctx);
-      const target = ctx.random.int(1 << 20, 2 << 20);
-      let total = 0;
-      for (let bytes = 0; bytes < target; total++) bytes += logBytes(p, total, total + 1);
+      // 1–2 MiB, or less for a slow writer (but enough to grow several times); the readers'
+      // deadline follows the writer's measured pace.
+      const planned = plan(p, ctx.random.int(1 << 20, 2 << 20), await pace(ctx));
+      const total = planned.count;
       const writer = ctx.spawn("drive.ts", {
         mode: "write",
         path,
@@ -568,9 +668,11 @@ export default defineChecks([
         start: 0,
         count: total,
       }, {
-        timeoutMs: 20_000,
+        timeoutMs: planned.timeoutMs,
       });
-      if (!(await writer.checkpoint())) ctx.expectOk(await writer.result(), "openWriter");
+      const opened = await writer.checkpoint();
+      if (!opened) ctx.expectOk(await writer.result(), "openWriter");
+      const sizeAtOpen = (opened?.data as { size?: number } | undefined)?.size ?? 0;
       const doneFlag = `${ctx.scratch}/follow.done`;
       const readers = [0, 1].map(() =>
         ctx.spawn("drive.ts", {
@@ -578,9 +680,9 @@ export default defineChecks([
           path,
           payloads: p,
           total,
-          deadlineMs: 8000,
+          deadlineMs: planned.timeoutMs,
           doneFlag,
-        }, { timeoutMs: 20_000 })
+        }, { timeoutMs: planned.timeoutMs + 10_000 })
       );
       for (const r of readers) {
         if (!(await r.checkpoint())) ctx.expectOk(await r.result(), "openReader");
@@ -592,6 +694,11 @@ export default defineChecks([
       }
       const w = await writer.result();
       ctx.file("follow.done", "done");
+      if (w.outcome === "timeout") {
+        for (const r of readers) r.kill();
+        const t = timedOutWriter(path, p, planned);
+        ctx.fail(t.message, { mistake: t.mistake });
+      }
       if (w.outcome !== "ok") {
         for (const r of readers) r.kill();
         ctx.fail(`the writer failed: ${childError(w)}`, {
@@ -605,6 +712,8 @@ export default defineChecks([
           seen: number;
           polls: number;
           error: string | null;
+          deadlineHit?: boolean;
+          ms?: number;
         };
         if (v.error) {
           const readerBug = /poll\(\) threw/.test(v.error) && !/torn|checksum/i.test(v.error);
@@ -620,11 +729,37 @@ export default defineChecks([
           });
         }
         if (v.seen !== total) {
+          // Where the reader stopped, against the sizes the file had (when the readers
+          // opened it, then each ftruncate of the writer): a reader that never maps the file
+          // again never reads past the size it mapped.
+          const reached = HEADER_SIZE + logBytes(p, 0, v.seen);
+          const next = reached + logBytes(p, v.seen, v.seen + 1);
+          const finalEnd = HEADER_SIZE + logBytes(p, 0, total);
+          const sizes = [
+            sizeAtOpen,
+            ...callsTo(w.calls, "ftruncate").map((c) => Number(c.args.length)),
+          ].filter((n) => n > 0).sort((a, b) => a - b);
+          const stuckAt = sizes.find((n) => n >= reached && n < finalEnd);
           ctx.fail(`reader ${i + 1} saw ${v.seen} of the ${total} committed entries`, {
             expected: `all ${total}, once the writer had finished`,
-            observed: `${v.seen} after ${v.polls} polls`,
-            mistake: "when the committed end passes the reader's mapping, the file has grown: " +
-              "remap it (mapFile again) and read on",
+            observed: `${v.seen} after ${v.polls} polls in ${((v.ms ?? 0) / 1000).toFixed(1)} s` +
+              `, up to byte ${reached}; the next entry ends at byte ${next}` +
+              (sizeAtOpen ? ` (the file had ${sizeAtOpen} bytes when the readers opened it)` : ""),
+            mistake: stuckAt !== undefined
+              ? `the reader never read past byte ${stuckAt}, a size the file had${
+                stuckAt === sizeAtOpen ? " when the reader opened it" : ""
+              }, while the committed end went on to byte ${finalEnd}: when the committed end ` +
+                "passes the reader's mapping, the file has grown: remap it (mapFile again) and " +
+                "read on"
+              : v.deadlineHit
+              ? `the reader was still behind when its deadline (${
+                (planned.timeoutMs / 1000).toFixed(0)
+              } s, 6 times the writer's expected time and more) ran out, and it did not stop ` +
+                "at its mapping's end: is poll() slow (copying or re-reading the whole log " +
+                "each time)?"
+              : "the writer had finished, and one more poll() still did not bring every " +
+                "committed entry: poll() must return every entry up to the committed end it " +
+                "reads (Atomics.load), remapping first if that end passed its mapping",
           });
         }
         ctx.note(`reader ${i + 1}: ${v.seen} entries in ${v.polls} polls, all whole`);

@@ -69,8 +69,10 @@ export default defineDrive<Params>(async (ctx) => {
     const entries = Array.from({ length: p.count }, (_, k) => payload(p.payloads, p.start + k));
     const writer = openWriter(p.path);
     await ctx.checkpoint("opened", { size: fileSize(p.path) });
+    const started = performance.now();
     for (const entry of entries) writer.append(entry);
-    await ctx.checkpoint("appended", { size: fileSize(p.path) });
+    const appendMs = performance.now() - started; // the writer's pace, for the checker's deadlines
+    await ctx.checkpoint("appended", { size: fileSize(p.path), appendMs });
     let syncError: string | null = null;
     try {
       writer.sync();
@@ -113,7 +115,8 @@ export default defineDrive<Params>(async (ctx) => {
   // follow
   const reader = openReader(p.path);
   await ctx.checkpoint("ready");
-  const deadline = performance.now() + p.deadlineMs;
+  const started = performance.now();
+  const deadline = started + p.deadlineMs;
   let seen = 0, polls = 0;
   let error: string | null = null;
   let writerDone = false;
@@ -134,5 +137,13 @@ export default defineDrive<Params>(async (ctx) => {
     error = `poll() threw ${describe(err)}`;
   }
   reader.close();
-  return { seen, polls, error };
+  const ms = performance.now() - started;
+  return {
+    seen,
+    polls,
+    error,
+    writerDone,
+    deadlineHit: !writerDone && seen < p.total && !error,
+    ms,
+  };
 });
