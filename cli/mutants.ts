@@ -14,7 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { findLab, type LabInfo, loadCatalog, PROJECT_ROOT, solutionFile } from "../lib/catalog.ts";
-import { type LabResult, runLab } from "../lib/checker/run.ts";
+import { runLab } from "../lib/checker/run.ts";
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { judge, labMistakes, MistakeError } from "../tests/mistakes.ts";
 
@@ -52,6 +52,8 @@ export interface MutantReport {
   patternMatched: number;
   /** Failed checks over all runs: id → runs it failed in. */
   failedChecks: Record<string, number>;
+  /** The first message of each failed check the mistake does not declare (all, for a solution). */
+  messages: Record<string, string>;
   /** The expected check ids (mistakes). */
   expected: string[];
   /** A problem that kept it from being graded (no longer fits the solution, checker error). */
@@ -105,10 +107,6 @@ export function loadCores(cores = navigator.hardwareConcurrency ?? 1): () => Pro
   };
 }
 
-function failedIds(result: LabResult): string[] {
-  return result.checks.filter((c) => c.status === "failed").map((c) => c.id);
-}
-
 /** Grades the mistakes (and solutions) of `options.labs`, one run at a time. */
 export async function runMutants(options: MutantsOptions): Promise<MutantsSummary> {
   const catalog = loadCatalog();
@@ -141,6 +139,7 @@ export async function runMutants(options: MutantsOptions): Promise<MutantsSummar
           failedAsExpected: 0,
           patternMatched: 0,
           failedChecks: {},
+          messages: {},
           expected: subject.expects.map((e) => e.id),
           durationMs: 0,
         };
@@ -157,8 +156,13 @@ export async function runMutants(options: MutantsOptions): Promise<MutantsSummar
           const result = await runLab(catalog, lab, { studentFile, includeHidden: true });
           report.runs++;
           report.durationMs += result.durationMs;
-          for (const id of failedIds(result)) {
-            report.failedChecks[id] = (report.failedChecks[id] ?? 0) + 1;
+          for (const c of result.checks.filter((c) => c.status === "failed")) {
+            report.failedChecks[c.id] = (report.failedChecks[c.id] ?? 0) + 1;
+            if (!report.expected.includes(c.id) && !(c.id in report.messages)) {
+              report.messages[c.id] = [c.message, c.details.observed].filter((t) => t).join(
+                "; observed: ",
+              );
+            }
           }
           const internal = result.checks.filter((c) => c.internalError);
           if (result.error || internal.length > 0) {
@@ -236,6 +240,11 @@ export function formatTables(s: MutantsSummary): string {
         `${mark} ${r.name.padEnd(width)}  ${caught} ${pattern}${failed}` +
           (r.problem ? `\n    problem: ${r.problem}` : ""),
       );
+      if (r.kind === "solution") {
+        for (const [id, message] of Object.entries(r.messages)) {
+          lines.push(`    ${id}: ${message.replace(/\s+/g, " ").slice(0, 300)}`);
+        }
+      }
     }
   }
   lines.push("(+ marks a failed check the mistake does not declare; ! a row not perfect)");

@@ -15,9 +15,11 @@
  *    note but the placeholder (what the kernel did is the answer).
  * 3. **Flags claimed are flags recorded**: a failure that says the file was
  *    mapped `MAP_PRIVATE` (or `MAP_SHARED`, or with `PROT_WRITE`, or
- *    read-only) names a flag that at least one recorded successful `mmap` of
- *    the check's calls (or of the check whose run it shares) has, when any was
- *    recorded.
+ *    read-only: "the mapping is not writable") names a flag that at least one
+ *    recorded successful file `mmap` of the check's calls (or of the check
+ *    whose run it shares) has, when any was recorded. Only claims about the
+ *    file or the mapping count: "the page was mapped read-only" is about a
+ *    page table entry, which no call records.
  * 4. **A passed check says nothing failed**: no message, no expected,
  *    observed or mistake.
  *
@@ -50,12 +52,13 @@ const FLAG_CLAIMS: { claim: RegExp; holds: (mmap: CallRecord) => boolean; what: 
     what: "MAP_SHARED",
   },
   {
-    claim: /\bmapped with PROT_WRITE\b|\bmapped read-write\b/,
+    claim:
+      /\bmapped with PROT_WRITE\b|\b(?:file|mapping) (?:is |was )?mapped read-write\b|\bthe mapping is not read-only\b/,
     holds: (m) => hasFlag(m, "PROT_WRITE"),
     what: "PROT_WRITE",
   },
   {
-    claim: /\bmapped read-only\b|\bis not writable\b/,
+    claim: /\b(?:file|mapping) (?:is |was )?mapped read-only\b|\bthe mapping is not writable\b/,
     holds: (m) => !hasFlag(m, "PROT_WRITE"),
     what: "a mapping without PROT_WRITE",
   },

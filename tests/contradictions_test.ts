@@ -65,6 +65,22 @@ Deno.test("contradictions: a flag claimed that the call record contradicts", () 
     lab(check({ ...privateClaim, calls: [mmap("PROT_READ|PROT_WRITE", "MAP_SHARED")] })),
   );
   assert.match(found[0], /none of the 1 recorded mmap call\(s\) has MAP_PRIVATE/);
+  // a claim about a page, not the mapping: no call records it
+  assert.deepEqual(
+    contradictions(lab(check({
+      message: "x",
+      details: { mistake: "the page was mapped read-only for the reads, so the write faults" },
+      calls: [mmap("PROT_READ|PROT_WRITE", "MAP_PRIVATE")],
+    }))),
+    [],
+  );
+  assert.match(
+    contradictions(lab(check({
+      message: "the mapping is not writable",
+      calls: [mmap("PROT_READ|PROT_WRITE", "MAP_SHARED")],
+    })))[0],
+    /without PROT_WRITE/,
+  );
   // the calls of the check whose run it shares
   const owner = check({ id: "a", status: "passed", calls: [mmap("PROT_READ", "MAP_SHARED")] });
   const sharer = check({
