@@ -8,6 +8,8 @@
  *   checks its header names, with a message matching the header's pattern:
  *   `expect-fail: <check-id> /<regex>/`. Each is a `.mistake` file: the
  *   solution with a few lines replaced (see `tests/mistakes.ts`).
+ * - no result, of a solution or of a mistake, contradicts itself: a message
+ *   against its own notes, details or recorded calls (`tests/contradictions.ts`).
  */
 
 import assert from "node:assert/strict";
@@ -15,10 +17,16 @@ import { checkerFile, findLab, labFile, loadCatalog, solutionFile } from "../lib
 import { type LabResult, runLab } from "../lib/checker/run.ts";
 import { toFileUrl } from "../lib/paths.ts";
 import type { Check } from "../lib/checker/check.ts";
-import { applyMistake, type Expectation, parseMistake } from "./mistakes.ts";
+import {
+  applyMistake,
+  type Expectation,
+  failureText,
+  labMistakes,
+  parseMistake,
+} from "./mistakes.ts";
+import { contradictions } from "./contradictions.ts";
 
 const catalog = loadCatalog();
-const wrongRoot = new URL("./wrong/", import.meta.url);
 
 function summary(result: LabResult): string {
   return result.checks.map((c) =>
@@ -66,32 +74,10 @@ const materialized = `${catalog.root}/.mmap-lab/wrong`;
 function wrongSolutions(
   labId: string,
 ): { name: string; path: () => string; expects: Expectation[] }[] {
-  const dir = new URL(`${labId}/`, wrongRoot);
-  let entries: Deno.DirEntry[];
-  try {
-    entries = [...Deno.readDirSync(dir)];
-  } catch {
-    return [];
-  }
   const lab = findLab(catalog, labId)!;
-  return entries.filter((e) => e.isFile && e.name.endsWith(".mistake")).sort((a, b) =>
-    a.name.localeCompare(b.name)
-  ).map((e) => {
-    const text = Deno.readTextFileSync(decodeURIComponent(new URL(e.name, dir).pathname));
-    const mistake = parseMistake(e.name.replace(/\.mistake$/, ""), text);
-    // Written out when its test runs: a mistake that no longer fits the solution fails there.
-    const path = () => {
-      const source = applyMistake(
-        Deno.readTextFileSync(solutionFile(catalog.root, lab)),
-        mistake,
-      );
-      Deno.mkdirSync(materialized, { recursive: true });
-      const out = `${materialized}/${labId}__${mistake.name}.ts`;
-      Deno.writeTextFileSync(out, source);
-      return out;
-    };
-    return { name: e.name, path, expects: mistake.expects };
-  });
+  // Written out when its test runs: a mistake that no longer fits the solution fails there.
+  return labMistakes(catalog.root, labId, solutionFile(catalog.root, lab))
+    .map((m) => ({ name: m.file, path: m.materialize, expects: m.expects }));
 }
 
 for (const lab of catalog.labs) {
@@ -102,6 +88,7 @@ for (const lab of catalog.labs) {
     });
     assert.ok(result.checks.length > 0, `no checks ran:\n${summary(result)}`);
     assert.ok(result.passed, `solution failed:\n${summary(result)}`);
+    assert.deepEqual(contradictions(result), [], summary(result));
   });
 
   Deno.test(`${lab.id}: the untouched stub fails its checks`, async () => {
@@ -142,20 +129,13 @@ for (const lab of catalog.labs) {
         assert.ok(check, `no check ${id} in ${lab.id}`);
         assert.equal(check.status, "failed", `${id} did not fail:\n${summary(result)}`);
         assert.ok(!check.internalError, `checker error in ${id}:\n${summary(result)}`);
-        const text = [
-          check.message,
-          check.details.expected,
-          check.details.observed,
-          check.details.mistake,
-          ...check.notes,
-        ]
-          .join("\n");
         assert.match(
-          text,
+          failureText(check),
           pattern,
           `${id} failed, but its message does not name the mistake:\n${summary(result)}`,
         );
       }
+      assert.deepEqual(contradictions(result), [], summary(result));
     });
   }
 }

@@ -154,3 +154,104 @@ export function formatMistake(mistake: Mistake): string {
   }
   return text;
 }
+
+/** A lab's mistake, ready to grade: parsed, and written out as a module on demand. */
+export interface LabMistake extends Mistake {
+  /** The file's name (`off_by_one.mistake`). */
+  file: string;
+  /**
+   * Writes the solution with the mistake applied to
+   * `<root>/.mmap-lab/wrong/<lab>__<name>.ts` (two levels down, like
+   * `solutions/NN/`) and returns that path. Throws {@link MistakeError} when
+   * the mistake no longer fits the solution.
+   */
+  materialize(): string;
+}
+
+/**
+ * Every `.mistake` of a lab, by name: `tests/wrong/<labId>/*.mistake` under
+ * `root`, applied to `solution` (the reference solution's path).
+ */
+export function labMistakes(root: string, labId: string, solution: string): LabMistake[] {
+  const dir = `${root}/tests/wrong/${labId}`;
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isFile && e.name.endsWith(".mistake"))
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((e) => {
+      const mistake = parseMistake(
+        e.name.replace(/\.mistake$/, ""),
+        Deno.readTextFileSync(`${dir}/${e.name}`),
+      );
+      const materialize = () => {
+        const source = applyMistake(Deno.readTextFileSync(solution), mistake);
+        const out = `${root}/.mmap-lab/wrong`;
+        Deno.mkdirSync(out, { recursive: true });
+        const path = `${out}/${labId}__${mistake.name}.ts`;
+        Deno.writeTextFileSync(path, source);
+        return path;
+      };
+      return { ...mistake, file: e.name, materialize };
+    });
+}
+
+/** One check's result, as much of it as {@link judge} reads. */
+export interface JudgedCheck {
+  id: string;
+  status: "passed" | "failed" | "skipped";
+  message: string;
+  details: { expected?: string; observed?: string; mistake?: string };
+  notes: string[];
+  internalError?: boolean;
+}
+
+/** How one expectation of a mistake fared in one graded run. */
+export interface Verdict {
+  /** The check's id. */
+  id: string;
+  /** The check exists in the lab's result. */
+  found: boolean;
+  /** It failed, and not by a checker error. */
+  failed: boolean;
+  /** Its failure (message, expected, observed, mistake, notes) matched the pattern. */
+  matched: boolean;
+}
+
+/** The text an `expect-fail` pattern is matched against: message, details and notes. */
+export function failureText(check: JudgedCheck): string {
+  return [
+    check.message,
+    check.details.expected,
+    check.details.observed,
+    check.details.mistake,
+    ...check.notes,
+  ].join("\n");
+}
+
+/**
+ * How a graded run fared against a mistake's expectations: one verdict per
+ * `expect-fail` line. The mistake is caught when every verdict is failed and
+ * matched.
+ *
+ * @example
+ * ```ts
+ * const check = { id: "c", status: "failed" as const, message: "off by one", details: {}, notes: [] };
+ * console.log(judge([check], [{ id: "c", pattern: /one/ }])); // [ { id: "c", found: true, failed: true, matched: true } ]
+ * ```
+ */
+export function judge(checks: JudgedCheck[], expects: Expectation[]): Verdict[] {
+  return expects.map(({ id, pattern }) => {
+    const check = checks.find((c) => c.id === id);
+    const failed = check?.status === "failed" && !check.internalError;
+    return {
+      id,
+      found: check !== undefined,
+      failed,
+      matched: failed && pattern.test(failureText(check!)),
+    };
+  });
+}

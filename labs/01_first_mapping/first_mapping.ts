@@ -12,8 +12,8 @@
  * 2. `countLines` and `findAll`: answer questions from `mapping.bytes`.
  * 3. `readWindow`: map only the pages around a window at any byte offset.
  * 4. Two predictions: what will the kernel show? Fill in the constants at
- *    the bottom first (the checks print the kernel's numbers once
- *    `mapWhole` works), then compare.
+ *    the bottom first: the checks show what the kernel did only once your
+ *    predictions are in.
  *
  * Why it matters: a mapping gives you the file as one big array without
  * copying it into your process first; the kernel brings in each page only
@@ -97,16 +97,23 @@ export function readWindow(path: string, offset: number, length: number): Uint8A
 }
 
 /**
- * Prediction 1. The checker maps a file of a little over 1 MiB (256 to 320 pages) with
- * your `mapWhole` and, before anything reads it, counts the pages of the
- * mapping that are present in your process (from `/proc/PID/pagemap`).
- * How many will it find?
- */
-export const PREDICTED_PAGES_AFTER_MAP: number | undefined = undefined; // TODO: predict
-
-/**
- * Prediction 2. Your `mapWhole` maps a file of exactly 10,000 bytes. How many
- * bytes of address space does the mapping take, as `/proc/PID/maps` shows
- * it (end address minus start address)?
+ * Prediction 1. Your `mapWhole` maps a file of exactly 10,000 bytes
+ * (`mapping.length` is 10,000). How many bytes of address space does the
+ * mapping take, as `/proc/PID/maps` shows it (end address minus start
+ * address)?
  */
 export const PREDICTED_MAPPED_BYTES: number | undefined = undefined; // TODO: predict
+
+/**
+ * Prediction 2. The checker writes a file of a little over 1 MiB (256 to 320
+ * pages), so the kernel holds all of it in its page cache, and maps it with
+ * your `mapWhole`. Nothing is present yet. Then it reads one byte from a page
+ * in the middle. Which pages of the mapping are present in your process
+ * afterwards (`/proc/PID/pagemap`)? One of:
+ * `"only that page"`, `"that page and some neighbours"`, `"the whole file"`.
+ */
+export const PREDICTED_AFTER_ONE_READ:
+  | "only that page"
+  | "that page and some neighbours"
+  | "the whole file"
+  | undefined = undefined; // TODO: predict

@@ -3,9 +3,9 @@
  *
  * Scenario: a warehouse keeps its stock in `stock.db`, an array of 32-byte
  * records (article number, units in stock, name). Your program updates the
- * counts in place, and adds new articles at the end, while a report tool in
- * another process reads the same file. You do it all through one MAP_SHARED
- * mapping: no `write()`, no `msync()`.
+ * counts in place, and adds new articles at the end, through one MAP_SHARED
+ * mapping: no `write()`, no `msync()`. A report tool in another process reads
+ * the same file with `read()`. When does it see your updates? (Prediction 1.)
  *
  * Your tasks, top to bottom (each `// TODO:` marks a place to change):
  *
@@ -13,13 +13,13 @@
  * 2. `updateRecord`: overwrite one record in place, through the mapping.
  * 3. `appendRecords`: grow the file with ftruncate, map it again, add records.
  * 4. `crashPastEnd`: see what happens when you skip the ftruncate (a crash).
- * 5. Two predictions at the bottom: what will the kernel do? Best filled in
- *    first: the checks' notes show what the kernel did.
+ * 5. Two predictions at the bottom: what will the kernel do? Fill them in
+ *    first: the checks that show what the kernel did wait for them.
  *
  * `encodeItem` and `decodeItem` are written for you: they turn an `Item`
  * into its 32 bytes and back.
  *
- * Read: `man 2 mmap` (MAP_SHARED; the SIGBUS paragraph after ERRORS), `man 2 ftruncate`,
+ * Read: `man 2 mmap` (MAP_SHARED; the signals paragraph after ERRORS), `man 2 ftruncate`,
  * `man 2 msync`, and `mapFile`/`resizeFile` in `lib/mapping.ts`. The
  * README in this folder explains it all.
  *
@@ -103,8 +103,8 @@ export function updateRecord(table: Mapping, index: number, item: Item): void {
  * Appends `items` after the last record and returns a mapping of the whole,
  * grown file. `table` (the current mapping) is unmapped.
  *
- * A mapping never grows with its file, and a page of a mapping that lies
- * wholly past the end of the file raises SIGBUS when touched. So: grow the
+ * A mapping never grows with its file, and touching a page of a mapping
+ * that lies wholly past the end of the file kills the process. So: grow the
  * file first, then map it again.
  */
 export function appendRecords(path: string, table: Mapping, items: Item[]): Mapping {
@@ -120,8 +120,9 @@ export function appendRecords(path: string, table: Mapping, items: Item[]): Mapp
 /**
  * A demonstration that ends with a crash, on purpose: maps the file at
  * `path` one page further than its last page, and stores a byte in that
- * extra page. The kernel kills the process (the checker runs this in a child
- * process of its own, and reports the signal).
+ * extra page. The kernel kills the process with a signal (the checker runs
+ * this in a child process of its own, and reports which, once your
+ * PREDICTED_SIGNAL is in).
  *
  * Be careful where you store: a byte just after the end of the file is
  * usually still inside the file's last page.
@@ -149,6 +150,6 @@ export const PREDICTED_SEEN_BEFORE_MSYNC: boolean | undefined = undefined; // TO
 /**
  * Prediction 2: the name of the signal that kills a process storing a byte
  * into a page of a mapping that lies wholly past the end of the file, e.g.
- * `"SIGSEGV"`, `"SIGBUS"`, `"SIGFPE"`…
+ * `"SIGSEGV"`, `"SIGBUS"`, `"SIGFPE"`, `"SIGILL"`…
  */
 export const PREDICTED_SIGNAL: string | undefined = undefined; // TODO: predict

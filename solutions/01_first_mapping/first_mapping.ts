@@ -90,11 +90,21 @@ export function readWindow(path: string, offset: number, length: number): Uint8A
   return mapping.bytes.slice(skip, skip + length);
 }
 
-/** Pages of a 1 MiB file present in the process right after `mapWhole` returns: mmap reads nothing. */
-export const PREDICTED_PAGES_AFTER_MAP: number | undefined = 0;
-
 /**
  * Bytes of address space (in `/proc/PID/maps`) a mapping of a 10,000-byte file spans: whole
- * pages only, so 10,000 rounded up to 3 pages of 4096 (on a machine with 4 KiB pages).
+ * pages only, so 10,000 rounded up to a multiple of the page size (12,288: 3 pages of 4096),
+ * although `mapping.length` says 10,000.
  */
-export const PREDICTED_MAPPED_BYTES: number | undefined = 12288;
+export const PREDICTED_MAPPED_BYTES: number | undefined = Math.ceil(10_000 / sys.pageSize()) *
+  sys.pageSize();
+
+/**
+ * One read fault of a file the kernel already caches maps the cached pages around it too
+ * ("fault-around": 64 KiB, the 16 pages of 4 KiB around it; pages of 16 KiB: 4). With 64 KiB
+ * pages that window is the page itself, and fault-around is off.
+ */
+export const PREDICTED_AFTER_ONE_READ:
+  | "only that page"
+  | "that page and some neighbours"
+  | "the whole file"
+  | undefined = sys.pageSize() >= 65536 ? "only that page" : "that page and some neighbours";

@@ -19,10 +19,12 @@ import {
   defineChecks,
   hasFlag,
   hex,
+  kB,
   pagemap,
   procIo,
   procMaps,
   requirePrediction,
+  said,
   succeeded,
   sys,
 } from "../../../lib/checker/mod.ts";
@@ -166,6 +168,40 @@ interface LazyRun {
   problem?: string;
 }
 
+/**
+ * Writes `bytes` to `path` one page per write(), as most programs write: the
+ * page cache then holds the file in single pages, never in large folios
+ * (which a single big write may make on ext4, and which fault-around maps
+ * whole). With pages, what one read fault maps is the kernel's fault-around
+ * window on every kernel (`ctx.kernel.faultAround.smallWrites`).
+ */
+function writeInPages(path: string, bytes: Uint8Array): string {
+  using file = Deno.openSync(path, { write: true, truncate: true });
+  for (let at = 0; at < bytes.length; at += PAGE) {
+    const piece = bytes.subarray(at, Math.min(at + PAGE, bytes.length));
+    let done = 0;
+    while (done < piece.length) done += file.writeSync(piece.subarray(done));
+  }
+  return path;
+}
+
+/** Pages of the textbook's fault-around window (fault_around_bytes, 64 KiB): 1 with 64 KiB pages. */
+const TEXTBOOK_WINDOW = Math.max(1, 65536 / PAGE);
+
+/** The answers PREDICTED_AFTER_ONE_READ takes. */
+export const ONE_READ_ANSWERS = [
+  "only that page",
+  "that page and some neighbours",
+  "the whole file",
+] as const;
+
+/** Names what one read fault mapped: `present` pages of a `pages`-page mapping. */
+export function oneReadAnswer(present: number, pages: number): (typeof ONE_READ_ANSWERS)[number] {
+  if (present <= 1) return "only that page";
+  if (present >= pages) return "the whole file";
+  return "that page and some neighbours";
+}
+
 function findArea(pid: number, path: string) {
   return procMaps(pid).filter((a) => a.path === path);
 }
@@ -187,7 +223,7 @@ function lazyRun(ctx: CheckContext): Promise<LazyRun> {
   return ctx.once<LazyRun>("lazy", async () => {
     const size = ctx.random.int(256, 320) * PAGE + ctx.random.int(1, PAGE - 1);
     const bytes = ctx.random.bytes(size);
-    const bigPath = Deno.realPathSync(ctx.file("big.bin", bytes));
+    const bigPath = Deno.realPathSync(writeInPages(ctx.file("big.bin", new Uint8Array(0)), bytes));
     const smallPath = Deno.realPathSync(ctx.file("small.bin", ctx.random.bytes(10_000)));
     const pages = Math.ceil(size / PAGE);
     const touchPage = ctx.random.int(Math.floor(pages / 3), Math.floor((2 * pages) / 3));
@@ -447,11 +483,8 @@ export default defineChecks([
           observed: `present pages: ${run.afterTouch?.runs ?? "unknown"}`,
         });
       }
-      ctx.note(
-        `right after mmap: ${run.afterMap.present} of ${run.afterMap.pages} pages present; ` +
-          `after reading 1 byte of page ${Math.floor(run.touch / PAGE)}: ` +
-          `${run.afterTouch.present} pages present (pages ${run.afterTouch.runs})`,
-      );
+      // What reading one byte mapped is a prediction's answer: predicts-pages shows it.
+      ctx.note(`right after mmap: ${run.afterMap.present} of ${run.afterMap.pages} pages present`);
     },
   },
   {
@@ -460,34 +493,70 @@ export default defineChecks([
     points: 2,
     parent: "maps-lazily",
     hint:
-      "A mapping is lazy: what is in memory right after mmap? And the kernel maps whole pages: how many bytes does a 10,000-byte file take?",
+      "The kernel maps whole pages, and mapping.length is not what /proc/PID/maps shows. And a fault on a file it already caches: does the kernel map just the one page?",
     async run(ctx: CheckContext) {
       const run = await lazyRun(ctx);
-      const { pagesAfterMap: pages, mappedBytes: bytes } =
+      const { afterOneRead: said1, mappedBytes: bytes } =
         (ctx.expectOk(run.result, "mapWhole") as LazyResult).predictions;
-      const observedPages = run.afterMap!.present;
+      requirePrediction(ctx, bytes, { name: "PREDICTED_MAPPED_BYTES", allowed: "number" });
+      const oneRead = requirePrediction(ctx, said1, {
+        name: "PREDICTED_AFTER_ONE_READ",
+        allowed: ONE_READ_ANSWERS,
+      });
       if (!run.small) ctx.fail("the 10,000-byte file's mapping was not found in /proc/PID/maps");
+      if (!run.afterTouch) ctx.fail("the child ended before the checker saw the page it read");
       const observedBytes = run.small.areaBytes;
+      if (bytes !== observedBytes) {
+        ctx.fail(
+          "your prediction differs from what the kernel did: PREDICTED_MAPPED_BYTES. Look at " +
+            "the mapping's line in /proc/PID/maps (end minus start) and at mmap's length in the " +
+            'lesson\'s last section, "After your predictions"',
+          {
+            expected: `${fmt(observedBytes)} bytes of address space for the 10,000-byte file ` +
+              `(/proc/PID/maps)`,
+            observed: `you predicted ${said(bytes)}`,
+            mistake: `a mapping is made of whole pages (${fmt(PAGE)} bytes here): its length ` +
+              "is rounded up to the next page boundary, although mapping.length says 10,000",
+          },
+        );
+      }
+      const pages = run.afterMap!.pages;
+      const touchPage = Math.floor(run.touch / PAGE);
+      const present = run.afterTouch.present;
+      const observed = oneReadAnswer(present, pages);
+      const profile = ctx.kernel.faultAround.smallWrites;
+      const window = `${present} pages present after reading 1 byte of page ${touchPage} ` +
+        `(pages ${run.afterTouch.runs} of 0-${pages - 1})`;
+      if (oneRead !== observed) {
+        ctx.fail(
+          "your prediction differs from what the kernel did: PREDICTED_AFTER_ONE_READ. Look at " +
+            "/proc/PID/pagemap around the page that was read (the pages present, below), and " +
+            'read the lesson\'s last section, "After your predictions"',
+          {
+            expected: `${JSON.stringify(observed)}: ${window}`,
+            observed: `you predicted ${JSON.stringify(oneRead)}`,
+            mistake: observed === "that page and some neighbours"
+              ? "a read fault on a file the kernel already caches maps the cached pages around " +
+                `the one touched too ("fault-around", ${present} pages here), so that the next ` +
+                "reads nearby cost no fault"
+              : observed === "only that page"
+              ? "this kernel maps only the page that faulted (its fault-around is off)"
+              : "this kernel mapped every page of the file on one fault",
+            kernel: present === TEXTBOOK_WINDOW ? undefined : `one read fault mapped ` +
+              `${present} pages here; the textbook's fault-around maps 64 KiB ` +
+              `(${TEXTBOOK_WINDOW} page${TEXTBOOK_WINDOW === 1 ? "" : "s"} of ${kB(PAGE)})`,
+          },
+        );
+      }
       ctx.note(
-        `you predicted ${
-          pages ?? "?"
-        } pages present right after mmap; the kernel had ${observedPages}`,
-      );
-      ctx.note(
-        `you predicted ${bytes ?? "?"} bytes for the 10,000-byte file's mapping; ` +
+        `you predicted ${fmt(bytes)} bytes for the 10,000-byte file's mapping; ` +
           `/proc/PID/maps showed ${fmt(observedBytes)}`,
       );
-      requirePrediction(ctx, pages, { name: "PREDICTED_PAGES_AFTER_MAP", allowed: "number" });
-      requirePrediction(ctx, bytes, { name: "PREDICTED_MAPPED_BYTES", allowed: "number" });
-      ctx.expectEqual(pages, observedPages, {
-        what: "PREDICTED_PAGES_AFTER_MAP",
-        mistake:
-          "mmap reads nothing: it only sets up the address range; pages come in one fault at a time",
-      });
-      ctx.expectEqual(bytes, observedBytes, {
-        what: "PREDICTED_MAPPED_BYTES",
-        mistake: `a mapping is made of whole pages (${PAGE} bytes here): the length is rounded up`,
-      });
+      ctx.note(
+        `you predicted ${JSON.stringify(oneRead)}; the kernel: ${window}. The kernel profile's ` +
+          `fault-around: ${profile} pages for a file written page by page (as here), ` +
+          `${ctx.kernel.faultAround.largeWrite} for one written in one go (deno task lab doctor)`,
+      );
     },
   },
   {

@@ -34,7 +34,7 @@ export interface AskedFile {
 /** Parameters of the `"lazy"` step. */
 export interface LazyParams {
   step: "lazy";
-  /** A file of about 1 MiB. */
+  /** A file of about 1 MiB, written one page per write(). */
   big: string;
   /** Byte of `big` read between the two checkpoints. */
   touch: number;
@@ -73,7 +73,7 @@ export interface LazyResult {
   /** The bytes at `samples`. */
   samples: number[];
   /** The student's predictions, as exported (`null` for undefined). */
-  predictions: { pagesAfterMap: unknown; mappedBytes: unknown };
+  predictions: { afterOneRead: unknown; mappedBytes: unknown };
 }
 
 /** What the `"answers"` step returns. */
@@ -150,7 +150,7 @@ async function lazy(ctx: DriveContext<LazyParams>): Promise<LazyResult> {
   big.unmap();
   small.unmap();
   const predictions = {
-    pagesAfterMap: studentValue(ctx, "PREDICTED_PAGES_AFTER_MAP") ?? null,
+    afterOneRead: studentValue(ctx, "PREDICTED_AFTER_ONE_READ") ?? null,
     mappedBytes: studentValue(ctx, "PREDICTED_MAPPED_BYTES") ?? null,
   };
   return { length, samples, predictions };

@@ -27,6 +27,7 @@ import {
   procIo,
   procMaps,
   requirePrediction,
+  said,
   succeeded,
   sys,
 } from "../../../lib/checker/mod.ts";
@@ -286,13 +287,21 @@ export default defineChecks([
   },
   {
     id: "updates-in-place",
-    title: "another process sees each updated record at once: no msync, mapping still there",
+    title:
+      "updateRecord stores each record in place; the checker reads the file with your mapping alive, before any msync",
     points: 3,
     parent: "maps-shared",
     hint:
       "table.bytes.set(encodeItem(item), index * RECORD_SIZE): the record's 32 bytes, at its place. No msync.",
     async run(ctx: CheckContext) {
       const run = await mainRun(ctx);
+      // What the checker read is the answer to PREDICTED_SEEN_BEFORE_MSYNC: predict first.
+      if (run.predictions) {
+        requirePrediction(ctx, run.predictions.seenBeforeMsync, {
+          name: "PREDICTED_SEEN_BEFORE_MSYNC",
+          allowed: "boolean",
+        });
+      }
       if (!run.updated) {
         ended(
           ctx,
@@ -383,21 +392,29 @@ export default defineChecks([
       "What is in table.bytes: a copy of the file, or the page cache that every read() reads from?",
     async run(ctx: CheckContext) {
       const run = await mainRun(ctx);
-      const predicted = run.predictions?.seenBeforeMsync;
-      const observed = same(run.updated?.file, run.afterUpdates);
-      ctx.note(
-        `you predicted ${predicted === null ? "nothing yet" : String(predicted)}; ` +
-          `the checker ${observed ? "saw" : "did not see"} the records before any msync`,
-      );
-      requirePrediction(ctx, predicted, {
+      const predicted = requirePrediction(ctx, run.predictions?.seenBeforeMsync, {
         name: "PREDICTED_SEEN_BEFORE_MSYNC",
         allowed: "boolean",
       });
-      ctx.expectEqual(predicted, observed, {
-        what: "PREDICTED_SEEN_BEFORE_MSYNC",
-        mistake:
-          "a MAP_SHARED mapping's pages are the page cache itself: read() in another process reads those very pages; msync only writes them to the disk",
-      });
+      const observed = same(run.updated?.file, run.afterUpdates);
+      const saw = `the checker read the file with read() while your mapping was alive, before ` +
+        `any msync, and ${
+          observed ? "saw" : "did not see"
+        } the ${run.updates.length} updated records`;
+      if (predicted !== observed) {
+        ctx.fail(
+          "your prediction differs from what the kernel did: PREDICTED_SEEN_BEFORE_MSYNC. Look " +
+            "at where a MAP_SHARED mapping's pages live (man 2 mmap, MAP_SHARED) and read the " +
+            'lesson\'s last section, "After your predictions"',
+          {
+            expected: `${observed}: ${saw}`,
+            observed: `you predicted ${predicted}`,
+            mistake: "a MAP_SHARED mapping's pages are the page cache itself: read() in another " +
+              "process reads those very pages; msync only writes them to the disk",
+          },
+        );
+      }
+      ctx.note(`you predicted ${predicted}; ${saw}`);
     },
   },
   {
@@ -591,12 +608,21 @@ export default defineChecks([
     },
   },
   {
-    id: "sigbus",
-    title: "crashPastEnd dies with SIGBUS, and the file is left as it was",
+    id: "dies-past-end",
+    title: "crashPastEnd dies by a signal, storing into a page wholly past the end of the file",
     points: 2,
     hint:
       "Map ceil(size / pageSize) * pageSize + pageSize bytes with allowPastEnd: true, and store a byte at ceil(size / pageSize) * pageSize.",
     async run(ctx: CheckContext) {
+      // How it died is the answer to PREDICTED_SIGNAL: predict first.
+      const predictions = (await mainRun(ctx)).predictions;
+      if (predictions) {
+        requirePrediction(ctx, predictions.signal, {
+          name: "PREDICTED_SIGNAL",
+          allowed: "string",
+          describe: 'a signal name such as "SIGSEGV"',
+        });
+      }
       const size = ctx.random.int(1, 3) * PAGE - ctx.random.int(1, PAGE - 1);
       const bytes = ctx.random.bytes(size);
       const path = Deno.realPathSync(ctx.file("short.db", bytes));
@@ -612,9 +638,9 @@ export default defineChecks([
         ctx.fail("crashPastEnd returned: no signal", {
           expected: "killed by SIGBUS",
           observed: `returned normally; file of ${fmt(size)} bytes`,
-          mistake: `nothing touched past the end, or a store between byte ${size} (the end) and ` +
-            `${lastPage}: that lands in the file's last page and is dropped silently, no signal; ` +
-            `store into the next page, wholly past the end (byte ${lastPage})`,
+          mistake: "nothing touched past the end, or a store after the end of the file but still " +
+            "in its last page (dropped silently, no signal): store into the next page, the first " +
+            "one wholly past the end",
         });
       }
       if (result.outcome === "threw") {
@@ -650,31 +676,33 @@ export default defineChecks([
     id: "predicts-signal",
     title: "your prediction: which signal kills a store past the end of the file?",
     points: 1,
-    parent: "sigbus",
+    parent: "dies-past-end",
     hint:
-      "Not a protection problem (SIGSEGV): the page exists in the mapping, the file has nothing behind it.",
+      "man 2 mmap lists the signals a mapped region can raise, and when each one comes. Is the address itself wrong here?",
     async run(ctx: CheckContext) {
       const run = await mainRun(ctx);
       const crashed = await ctx.once<ChildResult>("crash", () => {
-        throw new Error("the sigbus check runs first");
+        throw new Error("the dies-past-end check runs first");
       });
-      const predicted = run.predictions?.signal;
-      ctx.note(
-        `you predicted ${
-          predicted === null || predicted === undefined ? "nothing yet" : predicted
-        }; ` +
-          `the kernel sent ${crashed.signal}`,
-      );
-      requirePrediction(ctx, predicted, {
+      const predicted = requirePrediction(ctx, run.predictions?.signal, {
         name: "PREDICTED_SIGNAL",
         allowed: "string",
         describe: 'a signal name such as "SIGSEGV"',
       });
-      ctx.expectEqual(predicted, crashed.signal, {
-        what: "PREDICTED_SIGNAL",
-        mistake:
-          "SIGSEGV is for addresses you may not touch; SIGBUS is for a valid address with nothing behind it: a page of the mapping past the end of the file",
-      });
+      if (predicted !== crashed.signal) {
+        ctx.fail(
+          "your prediction differs from what the kernel did: PREDICTED_SIGNAL. Look at the " +
+            'signals under "Use of a mapped region can result in these signals" in man 2 mmap, ' +
+            'and read the lesson\'s last section, "After your predictions"',
+          {
+            expected: `${crashed.signal}: the signal that killed crashPastEnd`,
+            observed: `you predicted ${said(predicted)}`,
+            mistake: "SIGSEGV is for addresses you may not touch; SIGBUS is for a valid address " +
+              "with nothing behind it: a page of the mapping past the end of the file",
+          },
+        );
+      }
+      ctx.note(`you predicted ${predicted}; the kernel sent ${crashed.signal}`);
     },
   },
 ]);

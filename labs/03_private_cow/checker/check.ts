@@ -426,6 +426,16 @@ export default defineChecks([
     async run(ctx: CheckContext) {
       const run = await runOnce(ctx);
       const value = finished(ctx, run);
+      // The draft is read after the checker changed the file: what it reads answers the
+      // predictions of predict-file-change. Predict first.
+      requirePrediction(ctx, value.predictions.PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE ?? undefined, {
+        name: "PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE",
+        allowed: "boolean",
+      });
+      requirePrediction(ctx, value.predictions.PREDICTED_EDITED_PAGE_SEES_CHANGE ?? undefined, {
+        name: "PREDICTED_EDITED_PAGE_SEES_CHANGE",
+        allowed: "boolean",
+      });
       const atReverted = run.atReverted;
       if (!atReverted) ctx.fail("the drive did not reach its checkpoint after revertPage");
       const ps = run.pageSize;
@@ -518,32 +528,44 @@ export default defineChecks([
     title: "your prediction: page faults for the first and the second edit of a page",
     points: 1,
     parent: "copy-on-write",
-    hint: "The first write to a page of a private mapping makes the kernel copy it. Then?",
+    hint:
+      "The pages were all read before the edits, so each is present. Can a store go through a page the kernel mapped for reading a private mapping?",
     async run(ctx: CheckContext) {
       const run = await runOnce(ctx);
       const value = finished(ctx, run);
+      const exported = value.predictions;
+      const p1 = requirePrediction(ctx, exported.PREDICTED_FAULTS_FIRST_EDIT ?? undefined, {
+        name: "PREDICTED_FAULTS_FIRST_EDIT",
+        allowed: "number",
+      });
+      const p2 = requirePrediction(ctx, exported.PREDICTED_FAULTS_SECOND_EDIT ?? undefined, {
+        name: "PREDICTED_FAULTS_SECOND_EDIT",
+        allowed: "number",
+      });
       const first = fewest(value.firstFaults);
       const second = fewest(value.secondFaults);
       const counts = (v: number[]) => v.join(", ");
-      ctx.note(
-        `faults per edit() call: first edits ${counts(value.firstFaults)} (fewest ${first}), ` +
-          `second edits ${counts(value.secondFaults)} (fewest ${second}); ` +
-          `Deno's own threads and garbage collector add a fault now and then`,
-      );
-      const exported = value.predictions;
-      const p1 = exported.PREDICTED_FAULTS_FIRST_EDIT ?? undefined;
-      const p2 = exported.PREDICTED_FAULTS_SECOND_EDIT ?? undefined;
-      ctx.note(`you predicted ${p1} then ${p2}; the kernel took ${first} then ${second}`);
-      requirePrediction(ctx, p1, { name: "PREDICTED_FAULTS_FIRST_EDIT", allowed: "number" });
-      requirePrediction(ctx, p2, { name: "PREDICTED_FAULTS_SECOND_EDIT", allowed: "number" });
+      const measured = `faults per edit() call: first edits ${counts(value.firstFaults)} ` +
+        `(fewest ${first}), second edits ${counts(value.secondFaults)} (fewest ${second}); ` +
+        `Deno's own threads and garbage collector add a fault now and then`;
       if (p1 !== first || p2 !== second) {
-        ctx.fail("your prediction differs from what the kernel did", {
-          expected: `${first} fault for the first edit of a page, ${second} for the second`,
-          observed: `you predicted ${p1} and ${p2}`,
-          mistake: "the first write copies the page (one fault); after that the page is your own " +
-            "and writable, so writing it again is a plain store",
-        });
+        ctx.fail(
+          "your prediction differs from what the kernel did: PREDICTED_FAULTS_FIRST_EDIT and " +
+            "_SECOND_EDIT. Look at what pagemap showed for an edited page before and after the " +
+            'edit (check copy-on-write) and read the lesson\'s last section, "After your predictions"',
+          {
+            expected: `${first} fault for the first edit of a page, ${second} for the second ` +
+              `(${measured})`,
+            observed: `you predicted ${p1} and ${p2}`,
+            mistake:
+              "the page was mapped read-only for the reads, so the first write faults, and " +
+              "the kernel copies the page (one fault); after that the page is your own and " +
+              "writable, so writing it again is a plain store",
+          },
+        );
       }
+      ctx.note(measured);
+      ctx.note(`you predicted ${p1} then ${p2}; the kernel took ${first} then ${second}`);
     },
   },
   {
@@ -551,40 +573,50 @@ export default defineChecks([
     title: "your prediction: which pages of the draft show a later change to the file",
     points: 2,
     parent: "copy-on-write",
-    hint: "An untouched private page is still the page-cache page. An edited one is a copy.",
+    hint:
+      "Which physical page is an untouched page of the draft (pagemap bit 61), and which page does write() change? And an edited one?",
     async run(ctx: CheckContext) {
       const run = await runOnce(ctx);
       const value = finished(ctx, run);
+      const exported = value.predictions;
+      const p1 = requirePrediction(
+        ctx,
+        exported.PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE ?? undefined,
+        { name: "PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE", allowed: "boolean" },
+      );
+      const p2 = requirePrediction(ctx, exported.PREDICTED_EDITED_PAGE_SEES_CHANGE ?? undefined, {
+        name: "PREDICTED_EDITED_PAGE_SEES_CHANGE",
+        allowed: "boolean",
+      });
       // changes: [untouched page, kept edited page, reverted page]
       const untouchedSees = value.seen[0] === run.changeTexts[0];
       const editedSees = value.seen[1] === run.changeTexts[1];
       const [u, k] = run.params.changes;
-      ctx.note(
-        `the checker wrote ${JSON.stringify(run.changeTexts[0])} into page ${u.page} (untouched) ` +
-          `and ${JSON.stringify(run.changeTexts[1])} into page ${k.page} (edited); your draft ` +
-          `then read ${JSON.stringify(value.seen[0])} and ${JSON.stringify(value.seen[1])}`,
-      );
-      const exported = value.predictions;
-      const p1 = exported.PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE ?? undefined;
-      const p2 = exported.PREDICTED_EDITED_PAGE_SEES_CHANGE ?? undefined;
+      const wrote = `the checker wrote ${JSON.stringify(run.changeTexts[0])} into page ` +
+        `${u.page} (untouched) and ${JSON.stringify(run.changeTexts[1])} into page ${k.page} ` +
+        `(edited); your draft then read ${JSON.stringify(value.seen[0])} and ` +
+        `${JSON.stringify(value.seen[1])}`;
+      if (p1 !== untouchedSees || p2 !== editedSees) {
+        ctx.fail(
+          "your prediction differs from what the kernel did: PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE " +
+            "and PREDICTED_EDITED_PAGE_SEES_CHANGE. Look at which pages pagemap showed as the " +
+            "file's (bit 61) and which as copies (check copy-on-write), and read the lesson's " +
+            'last section, "After your predictions"',
+          {
+            expected: `untouched page sees the change: ${untouchedSees}; edited page: ` +
+              `${editedSees} (${wrote})`,
+            observed: `you predicted ${p1} and ${p2}`,
+            mistake: "a page you never wrote is the file's page-cache page itself, so write() to " +
+              "the file shows through (Linux; POSIX leaves it unspecified). A written page is " +
+              "your copy, taken at the first write: later changes to the file never reach it",
+          },
+        );
+      }
+      ctx.note(wrote);
       ctx.note(
         `you predicted: untouched page sees it ${p1}, edited page ${p2}; ` +
           `observed ${untouchedSees} and ${editedSees}`,
       );
-      requirePrediction(ctx, p1, {
-        name: "PREDICTED_UNTOUCHED_PAGE_SEES_CHANGE",
-        allowed: "boolean",
-      });
-      requirePrediction(ctx, p2, { name: "PREDICTED_EDITED_PAGE_SEES_CHANGE", allowed: "boolean" });
-      if (p1 !== untouchedSees || p2 !== editedSees) {
-        ctx.fail("your prediction differs from what the kernel did", {
-          expected: `untouched page sees the change: ${untouchedSees}; edited page: ${editedSees}`,
-          observed: `you predicted ${p1} and ${p2}`,
-          mistake: "a page you never wrote is the file's page-cache page itself, so write() to " +
-            "the file shows through (Linux; POSIX leaves it unspecified). A written page is " +
-            "your copy, taken at the first write: later changes to the file never reach it",
-        });
-      }
     },
   },
 ]);
