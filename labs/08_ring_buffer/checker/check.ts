@@ -27,8 +27,11 @@ import {
   type ProcessState,
   processState,
   procMaps,
+  procStat,
   reach,
+  readProcText,
   requirePrediction,
+  sleep,
   until,
   type Waiting,
   watchWaiter,
@@ -36,8 +39,10 @@ import {
 } from "../../../lib/checker/mod.ts";
 import {
   CAPACITY,
+  CLOSE_MARK,
   DATA_OFFSET,
   HEAD,
+  messagesOf,
   type Params,
   type Plan,
   TAIL,
@@ -650,6 +655,228 @@ async function receiveFrames(ctx: CheckContext, gap: number) {
 }
 
 // ---------------------------------------------------------------------------
+// Frozen at any instant: the producer publishes whole frames only
+
+/**
+ * Polls `cond` until it holds (true) or `ms` pass (false): busily for the first
+ * 0.3 ms, then every millisecond, so that a child waiting for a CPU on a busy
+ * machine gets this one.
+ */
+async function soon(cond: () => boolean, ms: number): Promise<boolean> {
+  const start = performance.now();
+  for (;;) {
+    if (cond()) return true;
+    const waited = performance.now() - start;
+    if (waited > ms) return false;
+    if (waited > 0.3) await sleep(1);
+  }
+}
+
+/** Whether `pid` is stopped (`T`); `undefined` once it is gone. */
+function isStopped(pid: number): boolean | undefined {
+  try {
+    const { state } = procStat(pid);
+    return state === "Z" || state === "X" ? undefined : state === "T" || state === "t";
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many times `pid`'s main thread was put on a CPU (`/proc/PID/schedstat`), if known. */
+function timesScheduled(pid: number): number | undefined {
+  try {
+    const n = Number(readProcText(`/proc/${pid}/schedstat`).trim().split(" ")[2]);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows what a producer publishes, from the ring file's bytes read with
+ * read() (nothing mapped): every frame between the last look and `head` must
+ * be the next message, whole. No consumer runs: the ring is big enough for
+ * every message, and starts at a multiple of its capacity, so no frame wraps.
+ */
+class PublishedFrames {
+  #file: Deno.FsFile;
+  #pos: number;
+  index = 0;
+  closed = false;
+  constructor(path: string, readonly start: number, readonly messages: Uint8Array[]) {
+    this.#file = Deno.openSync(path, { read: true });
+    this.#pos = start;
+  }
+  #read(at: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.#file.seekSync(at, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < length) {
+      const n = this.#file.readSync(out.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return out.subarray(0, got);
+  }
+  head(): number {
+    const b = this.#read(HEAD * 4, 4);
+    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  }
+  /** Checks the frames published since the last step; the first one not whole, in words. */
+  step(): string | undefined {
+    const head = this.head();
+    const fresh = head - this.#pos;
+    if (fresh === 0) return undefined;
+    if (fresh < 0) return `head went back from ${this.#pos} to ${head}`;
+    const bytes = this.#read(DATA_OFFSET + this.#pos - this.start, fresh);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    let at = 0;
+    while (at < bytes.length) {
+      const where = `frame ${this.index} (stream position ${this.#pos + at})`;
+      if (this.closed) return `head ${head} moved past the close mark`;
+      if (bytes.length - at < 4) {
+        return `head ${head} ends inside the length prefix of ${where}`;
+      }
+      const length = view.getUint32(at, true);
+      if (this.index >= this.messages.length) {
+        if (length !== CLOSE_MARK) {
+          return `${where} has length ${length}, but all ${this.messages.length} messages were sent: the close mark (0xFFFFFFFF) was due`;
+        }
+        this.closed = true;
+        at += 4;
+        continue;
+      }
+      const message = this.messages[this.index];
+      if (length !== message.length) {
+        return `${where} has length ${length} in its prefix, but message ${this.index} is ${message.length} bytes long: the prefix was not written yet`;
+      }
+      if (bytes.length - at - 4 < length) {
+        return `head ${head} ends inside the bytes of ${where}`;
+      }
+      const wrong = message.findIndex((b, k) => bytes[at + 4 + k] !== b);
+      if (wrong >= 0) {
+        return `${where}: the length is right (${length}), but its bytes are not message ${this.index} from byte ${wrong} on: they were not written yet`;
+      }
+      at += 4 + length;
+      this.index++;
+    }
+    this.#pos = head;
+    return undefined;
+  }
+  close(): void {
+    this.#file.close();
+  }
+}
+
+interface FrozenProducer {
+  freezes: number;
+  sent: number;
+  /** The first frame not whole, seen with the producer frozen. */
+  torn?: string;
+  /** What is wrong with the frames once the producer finished. */
+  wrongAfter?: string;
+  producer: ChildResult;
+}
+
+/**
+ * The student's producer sends a few thousand messages flat out into a ring
+ * big enough for all of them (no consumer, no waiting); the checker freezes it
+ * (SIGSTOP) at random instants and, while it is frozen, reads every frame
+ * published since the last freeze from the file: each must be whole. A
+ * producer that publishes head before the frame's bytes are in place shows a
+ * frame that is not whole whenever a freeze lands between the two.
+ */
+const FROZEN_CAPACITY = 1 << 24;
+
+/** The messages for the frozen-producer rounds: as many as fit the ring, close mark included. */
+function frozenPlan(ctx: CheckContext): { plan: Plan; messages: Uint8Array[] } {
+  const plan: Plan = {
+    seed: ctx.random.int(1, 2 ** 31 - 1),
+    count: 0,
+    maxLen: 1024,
+    typicalLen: 256,
+    pauseEvery: 0,
+    pauseMaxMs: 1,
+    pauseSeed: 0,
+  };
+  // The average frame is about 4 + 160 bytes: 16 MiB holds over 100,000.
+  const all = messagesOf({ ...plan, count: FROZEN_CAPACITY >> 7 });
+  let bytes = 4;
+  let count = 0;
+  while (count < all.length && bytes + 4 + all[count].length <= FROZEN_CAPACITY) {
+    bytes += 4 + all[count].length;
+    count++;
+  }
+  return { plan: { ...plan, count }, messages: all.slice(0, count) };
+}
+
+async function frozenProducer(
+  ctx: CheckContext,
+  round: number,
+  { plan, messages }: { plan: Plan; messages: Uint8Array[] },
+): Promise<FrozenProducer> {
+  const capacity = FROZEN_CAPACITY;
+  // Positions well below 2^31, at a multiple of the capacity: no frame wraps.
+  const start = ctx.random.int(1, 64) * capacity;
+  const file = new Uint8Array(DATA_OFFSET + capacity);
+  // Stale garbage, as in a reused ring (64 KiB of random bytes over and over).
+  const garbage = ctx.random.bytes(65536);
+  for (let at = DATA_OFFSET; at < file.length; at += garbage.length) file.set(garbage, at);
+  const h = new Int32Array(file.buffer, 0, DATA_OFFSET / 4);
+  h[HEAD] = start;
+  h[TAIL] = start;
+  h[CAPACITY] = capacity;
+  const path = ctx.file(`frozen-${round}.ring`, file);
+  const producer = spawn(ctx, { mode: "producer", who: "student", path, plan }, 20_000);
+  if (!(await producer.checkpoint())) {
+    return { freezes: 0, sent: 0, producer: await producer.result() };
+  }
+  const frames = new PublishedFrames(path, start, messages);
+  let freezes = 0;
+  let torn: string | undefined;
+  try {
+    await producer.resume();
+    let scheduled: number | undefined = -1; // no wait before the first freeze
+    while (!torn && !producer.ended && freezes < 400) {
+      // Let it run: until it is back on a CPU, then 5–100 µs more (a timer would be
+      // too coarse), then freeze it wherever it is.
+      await soon(() => (timesScheduled(producer.pid) ?? Infinity) > (scheduled ?? -1), 200);
+      const runFor = performance.now() + ctx.random.int(5, 100) / 1000;
+      while (performance.now() < runFor) { /* the producer runs */ }
+      producer.kill("SIGSTOP");
+      const frozen = await soon(() => isStopped(producer.pid) !== false, 300) &&
+        isStopped(producer.pid) === true;
+      scheduled = timesScheduled(producer.pid);
+      if (frozen) {
+        freezes++;
+        torn = frames.step();
+      }
+      producer.kill("SIGCONT");
+    }
+  } finally {
+    producer.kill("SIGCONT");
+  }
+  if (torn) {
+    producer.kill();
+    frames.close();
+    return { freezes, sent: frames.index, torn, producer: await producer.result() };
+  }
+  const result = await producer.result();
+  let wrongAfter: string | undefined;
+  if (result.outcome === "ok") {
+    // Done: everything it sent must be there, whole, with the close mark.
+    wrongAfter = frames.step();
+    if (!wrongAfter && !frames.closed) {
+      wrongAfter =
+        `after the producer finished, head is ${frames.head()}: ${frames.index} of ${messages.length} ` +
+        "frames and no close mark behind it";
+    }
+  }
+  frames.close();
+  return { freezes, sent: frames.index, wrongAfter, producer: result };
+}
+
+// ---------------------------------------------------------------------------
 
 export default defineChecks([
   {
@@ -772,6 +999,63 @@ export default defineChecks([
       ctx.note(
         `${base.count} messages of 0–${capacity - 4} bytes through ${capacity} bytes, ` +
           `positions ${start} → ${ring.head()}: all arrived, in order, intact`,
+      );
+    },
+  },
+  {
+    id: "published-whole",
+    title: "frozen at any instant, your producer has published only whole frames",
+    points: 2,
+    parent: "send-frames",
+    hint: "Write the length prefix and the bytes first; only then Atomics.store(header, HEAD, " +
+      "head + 4 + length). Never the other way round.",
+    timeoutMs: 60_000,
+    async run(ctx) {
+      // A producer that finishes between few freezes proves little: go on with fresh
+      // producers until the checker has looked at 100 frozen instants. Measured on the
+      // 2-core grading machine at load average 20: a producer that publishes head before
+      // the frame was caught within 2–11 freezes (the first freeze that lands between
+      // its store of head and the last byte of the frame); at 1 in 8, 100 freezes all
+      // miss with probability (7/8)^100 < 10^-5.
+      let freezes = 0;
+      let sent = 0;
+      const messages = frozenPlan(ctx);
+      for (let round = 0; round < 5 && freezes < 100; round++) {
+        const t = performance.now();
+        const r = await frozenProducer(ctx, round, messages);
+        ctx.note(
+          `round ${round}: ${r.freezes} freezes in ${(performance.now() - t).toFixed(0)} ms`,
+        );
+        freezes += r.freezes;
+        sent += r.sent;
+        if (r.torn) {
+          ctx.fail(
+            "with the producer frozen at a random instant, head covered a frame not yet written",
+            {
+              expected: "every frame between tail and head whole, at every instant",
+              observed: `${r.torn} (freeze #${freezes})`,
+              mistake:
+                "head published before the frame: a consumer that sees the new head reads the frame " +
+                "at once, whatever is there. Write the length prefix and the bytes first, then " +
+                "Atomics.store(header, HEAD, head + 4 + length)",
+            },
+          );
+        }
+        ctx.expectOk(r.producer, "send, flat out, into a ring with room for every message");
+        if (r.wrongAfter) {
+          ctx.fail(
+            "after the producer finished, the frames in the ring are not the messages sent",
+            {
+              observed: r.torn,
+              mistake: "each frame is a 4-byte little-endian length, then the bytes, at " +
+                "data[head % capacity]; head moves by 4 + length, and close() adds the mark 0xFFFFFFFF",
+            },
+          );
+        }
+      }
+      ctx.note(
+        `your producer sent ${sent} messages; frozen ${freezes} times meanwhile, it had never ` +
+          "published a frame that was not whole",
       );
     },
   },
