@@ -40,11 +40,13 @@ import {
 import {
   CAPACITY,
   CLOSE_MARK,
+  CONSUMER_SLEEPING,
   DATA_OFFSET,
   HEAD,
   messagesOf,
   type Params,
   type Plan,
+  PRODUCER_SLEEPING,
   TAIL,
   type Verdict,
 } from "./drive.ts";
@@ -131,19 +133,28 @@ function sideOk(
   if (who === "instructor") {
     // The checker's own side only fails on what the student's side put in the ring.
     const corrupt = /corrupt/.test(result.error?.message ?? "");
+    const early = /published before/.test(result.error?.message ?? "");
     return ctx.fail(
       corrupt
         ? "the checker's consumer found a corrupt frame in the ring"
         : `the checker's side (${doing}) ${describeOutcome(result)}`,
       {
         observed,
-        mistake: corrupt
+        mistake: early
+          ? "head published before the frame: the checker's consumer saw a frame change after head " +
+            "covered it. Write the length prefix and the bytes first, then Atomics.store(header, " +
+            "HEAD, head + 4 + length)"
+          : corrupt
           ? "no back-pressure: your producer wrote over frames not yet read (wait until capacity - ((head - tail) >>> 0) >= 4 + length), or wrote a wrong length prefix"
           : "the ring's header or frames were left in a state the wire format does not allow",
       },
     );
   }
-  const high = ring.start >= 2 ** 31 || ring.head() >= 2 ** 31 || ring.tail() >= 2 ** 31;
+  // Past 2^31, a position read signed is negative: data.set(…, negative) throws a RangeError,
+  // and a negative index reads undefined. Only such an error points there.
+  const high = (ring.start >= 2 ** 31 || ring.head() >= 2 ** 31 || ring.tail() >= 2 ** 31) &&
+    (result.error?.name === "RangeError" || result.error?.name === "TypeError" ||
+      /negative|out of (bounds|range)|undefined/i.test(result.error?.message ?? ""));
   return ctx.fail(`${doing}: your code ${describeOutcome(result)}`, {
     observed,
     mistake: high
@@ -307,22 +318,41 @@ function stalled(
         }`
         : "ended"
     }`;
+  // The sleeping flags, as the file holds them now, say who broke the rule.
+  const consumerAnnounced = Atomics.load(ring.header, CONSUMER_SLEEPING) !== 0;
+  const producerAnnounced = Atomics.load(ring.header, PRODUCER_SLEEPING) !== 0;
+  const flags = `; CONSUMER_SLEEPING = ${Number(consumerAnnounced)}, PRODUCER_SLEEPING = ${
+    Number(producerAnnounced)
+  }`;
   if (sleepsOn(c, HEAD) && used >= 4) {
+    const lostWake = "after publishing head, look at header[CONSUMER_SLEEPING] and, if it is 1, " +
+      "call sys.futexWake(header, HEAD, 1). Look at the flag after the store of head, never " +
+      "before: a flag read before publishing misses a consumer that falls asleep in between " +
+      "(a lost wake-up)";
     ctx.fail(`the consumer sleeps although ${used} bytes of messages wait for it`, {
       expected: "a consumer asleep on head is woken as soon as a frame is published",
-      observed,
-      mistake: consumer.who === "student"
-        ? "receive() went to sleep without announcing it: store 1 in header[CONSUMER_SLEEPING] before sys.futexWait(header, HEAD, seen) (and look at head once more in between), so the producer knows to wake you"
-        : "send() never woke the sleeping consumer: after publishing head, if header[CONSUMER_SLEEPING] is 1, call sys.futexWake(header, HEAD, 1)",
+      observed: observed + flags,
+      mistake: !consumerAnnounced && consumer.who === "student"
+        ? "receive() went to sleep without announcing it (CONSUMER_SLEEPING is 0): store 1 in header[CONSUMER_SLEEPING] before sys.futexWait(header, HEAD, seen) (and look at head once more in between), so the producer knows to wake you"
+        : producer.who === "student"
+        ? `send() never woke the sleeping consumer, which had announced it (CONSUMER_SLEEPING is 1): ${lostWake}`
+        : "receive() went to sleep on head although frames were there: look at head once more after storing the flag, and sleep with sys.futexWait(header, HEAD, seen) only while head still equals seen",
     });
   }
   if (sleepsOn(p, TAIL) && (c === undefined || c.state === "S") && used < 4) {
+    const fits = "send() waits although the frame fits: an empty ring has room for a frame of " +
+      "exactly capacity bytes, so wait only while capacity - used < 4 + length (keeping a byte " +
+      "free, or waiting while free <= need, makes a frame of capacity - 4 bytes wait forever)";
     ctx.fail(`the producer sleeps on a drained ring (${free} bytes free)`, {
       expected: "a producer asleep on tail is woken as soon as the consumer frees space",
-      observed,
-      mistake: producer.who === "student"
-        ? "send() went to sleep without announcing it: store 1 in header[PRODUCER_SLEEPING] before sys.futexWait(header, TAIL, seen), so the consumer knows to wake you"
-        : "receive() never woke the sleeping producer: after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)",
+      observed: observed + flags,
+      mistake: !producerAnnounced && producer.who === "student"
+        ? "send() went to sleep without announcing it (PRODUCER_SLEEPING is 0): store 1 in header[PRODUCER_SLEEPING] before sys.futexWait(header, TAIL, seen), so the consumer knows to wake you"
+        : consumer.who === "instructor"
+        ? fits
+        : producer.who === "instructor"
+        ? "receive() never woke the sleeping producer: after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)"
+        : `receive() never woke the sleeping producer (after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)), or ${fits}`,
     });
   }
   ctx.fail("the producer and the consumer stopped making progress", {
@@ -337,7 +367,11 @@ function checkVerdict(ctx: CheckContext, v: Verdict & { nullAgain?: boolean }, r
     ctx.fail(`message ${v.bad.index} arrived wrong: ${v.bad.reason}`, {
       expected: "every message once, in order, byte for byte",
       observed: `${v.received} received; message ${v.bad.index}: ${v.bad.reason}`,
-      mistake: /wrong bytes|instead of/.test(v.bad.reason)
+      mistake: /changed later/.test(v.bad.reason)
+        ? "receive() returned a view into the ring (subarray), not a copy: once tail moves on, " +
+          "the producer writes the next frames over it. Return a copy: slice(), or a new Uint8Array " +
+          "filled from the ring"
+        : /wrong bytes|instead of/.test(v.bad.reason)
         ? "wrap-around: a frame (its 4-byte length too) may run past the end of the data area and go on at its start; copy in two pieces. Or receive() returned a view into the ring (subarray) that later messages overwrote: return a copy"
         : /lost|twice/.test(v.bad.reason)
         ? "head or tail moved by the wrong amount (4 + length), or published before the frame was complete"
@@ -992,7 +1026,9 @@ export default defineChecks([
       );
       sideOk(ctx, both[0], "your producer", ring);
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & { nullAgain: boolean };
-      if (v.bad && start < 2 ** 31 && ring.head() >= 2 ** 31) {
+      if (
+        v.bad && !/changed later/.test(v.bad.reason) && start < 2 ** 31 && ring.head() >= 2 ** 31
+      ) {
         v.bad.reason += ` (positions crossed 2^31 during this run: read them with >>> 0)`;
       }
       checkVerdict(ctx, v, ring);
@@ -1097,7 +1133,7 @@ export default defineChecks([
       }
       await child.resume();
       const done = await within(child.result(), 3000);
-      if (!done) {
+      if (!done || done.outcome === "timeout") {
         return ctx.fail(
           `send() of ${
             capacity - 4
