@@ -45,7 +45,12 @@ function freshFile(ctx: CheckContext, name: string): string {
   return ctx.file(name, new Uint8Array(FILE_BYTES));
 }
 
-function spawn(ctx: CheckContext, params: Params, timeoutMs = 8000): ChildHandle {
+/**
+ * A child of the drive. 20 s by default: a holder waits at its checkpoint while the checker
+ * starts and watches the waiters, which on a loaded machine (measured at load average 20)
+ * took longer than the 8 s this once was. Hangs are found by each check's own limits.
+ */
+function spawn(ctx: CheckContext, params: Params, timeoutMs = 20_000): ChildHandle {
   return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
 }
 
