@@ -436,7 +436,9 @@ export default defineChecks([
         ctx.random.int(Math.floor(i * cellsCount / 4), Math.floor((i + 1) * cellsCount / 4) - 1),
         ctx.random.int(1, 2 ** 31 - 1),
       ]);
-      const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params);
+      const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params, {
+        timeoutMs: 20_000, // a busy machine may take seconds to start a child
+      });
       const { length } = ctx.expectOk(result, "openShared") as { length: number };
       const maps = callsTo(result.calls, "mmap");
       const privateMap = maps.some((c) => hasFlag(c, "MAP_PRIVATE"));
