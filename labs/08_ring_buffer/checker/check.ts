@@ -871,8 +871,8 @@ async function frozenProducer(
   try {
     await producer.resume();
     let scheduled: number | undefined = -1; // no wait before the first freeze
-    // At most 15 s of freezing per producer: on a machine this busy, let it finish.
-    const deadline = performance.now() + 15_000;
+    // At most 10 s of freezing per producer: on a machine this busy, let it finish.
+    const deadline = performance.now() + 10_000;
     while (!torn && !producer.ended && freezes < 400 && performance.now() < deadline) {
       // Let it run: until it is back on a CPU, then 5–100 µs more (a timer would be
       // too coarse), then freeze it wherever it is.
@@ -1061,7 +1061,7 @@ export default defineChecks([
       const started = performance.now();
       for (
         let round = 0;
-        round < 5 && freezes < 100 && (round === 0 || performance.now() - started < 25_000);
+        round < 5 && freezes < 100 && (round === 0 || performance.now() - started < 20_000);
         round++
       ) {
         const t = performance.now();
