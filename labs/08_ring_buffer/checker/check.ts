@@ -829,9 +829,12 @@ function frozenPlan(ctx: CheckContext): { plan: Plan; messages: Uint8Array[] } {
     count: 0,
     maxLen: 4096,
     typicalLen: 2048,
-    pauseEvery: 0,
-    pauseMaxMs: 1,
-    pauseSeed: 0,
+    // A 1–2 ms pause about every 100 messages: 16 MiB of frames take long enough to be
+    // frozen dozens of times even on a busy machine, and each burst between pauses still
+    // lasts a hundred microseconds or more, longer than the 5–100 µs the freezer waits.
+    pauseEvery: 100,
+    pauseMaxMs: 2,
+    pauseSeed: ctx.random.int(1, 2 ** 31 - 1),
   };
   // The average frame is about 4 + 1100 bytes: 16 MiB holds about 15,000.
   const all = messagesOf({ ...plan, count: FROZEN_CAPACITY >> 9 });
