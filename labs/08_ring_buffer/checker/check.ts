@@ -820,7 +820,7 @@ interface FrozenProducer {
  * producer that publishes head before the frame's bytes are in place shows a
  * frame that is not whole whenever a freeze lands between the two.
  */
-const FROZEN_CAPACITY = 1 << 24;
+const FROZEN_CAPACITY = 1 << 25;
 
 /** The messages for the frozen-producer rounds: as many as fit the ring, close mark included. */
 function frozenPlan(ctx: CheckContext): { plan: Plan; messages: Uint8Array[] } {
@@ -829,14 +829,11 @@ function frozenPlan(ctx: CheckContext): { plan: Plan; messages: Uint8Array[] } {
     count: 0,
     maxLen: 4096,
     typicalLen: 2048,
-    // A 1–2 ms pause about every 100 messages: 16 MiB of frames take long enough to be
-    // frozen dozens of times even on a busy machine, and each burst between pauses still
-    // lasts a hundred microseconds or more, longer than the 5–100 µs the freezer waits.
-    pauseEvery: 100,
-    pauseMaxMs: 2,
-    pauseSeed: ctx.random.int(1, 2 ** 31 - 1),
+    pauseEvery: 0, // flat out: an await per message would dilute the window (measured)
+    pauseMaxMs: 1,
+    pauseSeed: 0,
   };
-  // The average frame is about 4 + 1100 bytes: 16 MiB holds about 15,000.
+  // The average frame is about 4 + 1100 bytes: 32 MiB holds about 30,000.
   const all = messagesOf({ ...plan, count: FROZEN_CAPACITY >> 9 });
   let bytes = 4;
   let count = 0;
@@ -854,7 +851,7 @@ async function frozenProducer(
 ): Promise<FrozenProducer> {
   const capacity = FROZEN_CAPACITY;
   // Positions well below 2^31, at a multiple of the capacity: no frame wraps.
-  const start = ctx.random.int(1, 64) * capacity;
+  const start = ctx.random.int(1, 62) * capacity; // + 32 MiB stays below 2^31
   const file = new Uint8Array(DATA_OFFSET + capacity);
   // Stale garbage, as in a reused ring (64 KiB of random bytes over and over).
   const garbage = ctx.random.bytes(65536);
@@ -1054,17 +1051,17 @@ export default defineChecks([
     async run(ctx) {
       // A producer that finishes between few freezes proves little: go on with fresh
       // producers until the checker has looked at 100 frozen instants. Measured on the
-      // 2-core grading machine at load average 15-20: a producer that publishes head before
-      // the frame (frames of about 1 kB) was caught at freeze 1-10 (8 runs); with frames of
-      // about 160 bytes at freeze 7-137 (20 runs), hence the big frames. At 1 in 10, 100
-      // freezes all miss with probability 0.9^100 < 10^-4.
+      // 2-core grading machine, two busy loops beside it: a producer that publishes head
+      // before the frame (frames of about 1 kB, 32 MiB per producer) was caught at freeze
+      // 1-21 in 20 of 20 runs; with frames of about 160 bytes it took up to 137 freezes,
+      // and with a pause every 100 messages it escaped 12 times in 20.
       let freezes = 0;
       let sent = 0;
       const messages = frozenPlan(ctx);
       const started = performance.now();
       for (
         let round = 0;
-        round < 5 && freezes < 100 && (round === 0 || performance.now() - started < 20_000);
+        round < 8 && freezes < 100 && (round === 0 || performance.now() - started < 20_000);
         round++
       ) {
         const r = await frozenProducer(ctx, round, messages);
