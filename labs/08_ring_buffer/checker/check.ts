@@ -367,7 +367,7 @@ function checkVerdict(ctx: CheckContext, v: Verdict & { nullAgain?: boolean }, r
     ctx.fail(`message ${v.bad.index} arrived wrong: ${v.bad.reason}`, {
       expected: "every message once, in order, byte for byte",
       observed: `${v.received} received; message ${v.bad.index}: ${v.bad.reason}`,
-      mistake: /changed later/.test(v.bad.reason)
+      mistake: /changed later|views into the ring/.test(v.bad.reason)
         ? "receive() returned a view into the ring (subarray), not a copy: once tail moves on, " +
           "the producer writes the next frames over it. Return a copy: slice(), or a new Uint8Array " +
           "filled from the ring"
@@ -1029,7 +1029,8 @@ export default defineChecks([
       sideOk(ctx, both[0], "your producer", ring);
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & { nullAgain: boolean };
       if (
-        v.bad && !/changed later/.test(v.bad.reason) && start < 2 ** 31 && ring.head() >= 2 ** 31
+        v.bad && !/changed later|views into the ring/.test(v.bad.reason) && start < 2 ** 31 &&
+        ring.head() >= 2 ** 31
       ) {
         v.bad.reason += ` (positions crossed 2^31 during this run: read them with >>> 0)`;
       }

@@ -360,6 +360,8 @@ export default defineDrive<Params>(async (ctx) => {
       // like the pipe's consumer. Otherwise keep them all and check at the end.
       const flatOut = park.size === 0 && p.plan.pauseEvery === 0;
       const rightThen = new Set<number>();
+      const fileSize = Deno.statSync(p.path).size;
+      let viewSeen = false;
       let firstBad: { index: number; message: Uint8Array } | undefined;
       for (;;) {
         if (!flatOut) {
@@ -376,8 +378,10 @@ export default defineDrive<Params>(async (ctx) => {
         }
         if (!flatOut) {
           got.push(m);
-          // Right now, or not? A view into the ring is right now and wrong later.
+          // Right now, or not? A view into the ring is right now and wrong later (or wrong
+          // already, when the producer was quick): its buffer is the whole mapped file.
           if (count < expected.length && sameBytes(m, expected[count])) rightThen.add(count);
+          if (m.buffer.byteLength === fileSize && m.byteOffset >= DATA_OFFSET) viewSeen = true;
         } else if (!firstBad && (count >= expected.length || !sameBytes(m, expected[count]))) {
           firstBad = { index: count, message: m.slice() };
         }
@@ -396,6 +400,9 @@ export default defineDrive<Params>(async (ctx) => {
         if (verdict.bad && rightThen.has(verdict.bad.index)) {
           verdict.bad.reason = `it was right when receive() returned it, and changed later ` +
             `(${verdict.bad.reason}): a view into the ring, overwritten once tail moved on`;
+        } else if (verdict.bad && viewSeen) {
+          verdict.bad.reason += "; receive() returned views into the ring's own memory " +
+            "(their buffer is the whole mapped file), overwritten once tail moved on";
         }
       } else if (firstBad) {
         verdict = {
