@@ -23,9 +23,12 @@ import {
   hasFlag,
   mapFile,
   processState,
+  procStat,
   reach,
+  readProcText,
   requirePrediction,
   sleep,
+  sys,
   until,
   usualState,
   type Waiting,
@@ -42,7 +45,12 @@ function freshFile(ctx: CheckContext, name: string): string {
   return ctx.file(name, new Uint8Array(FILE_BYTES));
 }
 
-function spawn(ctx: CheckContext, params: Params, timeoutMs = 8000): ChildHandle {
+/**
+ * A child of the drive. 20 s by default: a holder waits at its checkpoint while the checker
+ * starts and watches the waiters, which on a loaded machine (measured at load average 20)
+ * took longer than the 8 s this once was. Hangs are found by each check's own limits.
+ */
+function spawn(ctx: CheckContext, params: Params, timeoutMs = 20_000): ChildHandle {
   return ctx.spawn("drive.ts", params, { timeoutMs, record: false });
 }
 
@@ -230,6 +238,179 @@ async function lockStress(ctx: CheckContext, kind: "spin" | "futex") {
   );
 }
 
+// ---------------------------------------------------------------------------
+// Frozen inside lock(): the gap between "the word is 0" and "the word is mine"
+
+/**
+ * Polls `cond` until it holds (true) or `ms` pass (false): busily for the first
+ * 0.3 ms, then every millisecond, so that a process that waits for a CPU on a
+ * busy machine gets this one.
+ */
+async function soon(cond: () => boolean, ms: number): Promise<boolean> {
+  const start = performance.now();
+  for (;;) {
+    if (cond()) return true;
+    const waited = performance.now() - start;
+    if (waited > ms) return false;
+    if (waited > 0.3) await sleep(1);
+  }
+}
+
+/** Whether `pid` is stopped (`T`); `undefined` once it is gone. */
+function isStopped(pid: number): boolean | undefined {
+  try {
+    const { state } = procStat(pid);
+    return state === "Z" || state === "X" ? undefined : state === "T" || state === "t";
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How many times the scheduler has put `pid`'s main thread on a CPU (the third
+ * field of `/proc/PID/schedstat`), if the kernel says.
+ */
+function timesScheduled(pid: number): number | undefined {
+  try {
+    const n = Number(readProcText(`/proc/${pid}/schedstat`).trim().split(" ")[2]);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface FrozenLock {
+  /** Freezes that stopped the process. */
+  freezes: number;
+  /** Of those, how many found the lock word 0, so that the checker took the lock itself. */
+  taken: number;
+  /** Set when the process got the lock while the checker held it. */
+  caught?: string;
+}
+
+/**
+ * One process runs lock(); count; unlock() in a loop. The checker freezes it
+ * (SIGSTOP) at random instants. Whenever the lock word is 0 at that instant,
+ * the process does not hold the lock, so the checker takes it (one atomic
+ * compareExchange, the process cannot move), lets the process run on, and
+ * watches its count: it must not grow until the checker lets go.
+ *
+ * A lock taken in two steps (a load that sees 0, then a store of 1) is caught
+ * whenever a freeze lands between the two: the process wakes up already
+ * decided, stores 1 over the checker's 1, and goes in. A lock taken in one
+ * atomic step has no such instant. Whether a freeze lands in the gap is
+ * chance, so the checker goes on until it took the lock `wanted` (50) times.
+ * Measured on the 2-core grading machine at load average 20: a check-then-set
+ * spinLock went in on 44% of the checker's takes (66 of 150), a check-then-set
+ * fast path in lock() on 32% (48 of 150); at 30%, 50 takes all miss with
+ * probability 0.7^50 < 10^-7.
+ */
+async function frozenInLock(ctx: CheckContext, kind: "spin" | "futex"): Promise<FrozenLock> {
+  const path = freshFile(ctx, `${kind}-frozen.bin`);
+  using mapping = mapFile(path, { access: "readwrite" });
+  const cells = new Int32Array(mapping.bytes.buffer);
+  const lock = ctx.random.int(FIRST_CELL, 1000);
+  const lockFn = kind === "spin" ? "spinLock" : "lock";
+  const child = spawn(ctx, { mode: "lock-loop", path, kind, lock }, 20_000);
+  await reach(ctx, child, "ready", `${lockFn} in a loop`);
+  await child.resume();
+  if (!await until(() => Atomics.load(cells, CTRL.rounds) > 0 || child.ended, 4000)) {
+    child.kill("SIGKILL");
+    ctx.fail(`${lockFn} never returned on a free lock`, {
+      expected: `${lockFn} takes a lock nobody holds at once`,
+      observed: `lock word ${Atomics.load(cells, lock)} after 4 s`,
+    });
+  }
+  const out: FrozenLock = { freezes: 0, taken: 0 };
+  const wanted = 50;
+  const started = performance.now();
+  let scheduled: number | undefined = -1; // no wait before the first freeze
+  try {
+    while (
+      out.taken < wanted && out.freezes < 20 * wanted && !child.ended &&
+      performance.now() - started < 12_000
+    ) {
+      // Let it run: until it is back on a CPU, then 5–100 µs more (a timer would be too
+      // coarse), then freeze it wherever it is.
+      await soon(() => (timesScheduled(child.pid) ?? Infinity) > (scheduled ?? -1), 200);
+      const runFor = performance.now() + ctx.random.int(5, 100) / 1000;
+      while (performance.now() < runFor) { /* the loop runs */ }
+      child.kill("SIGSTOP");
+      const frozen = await soon(() => isStopped(child.pid) !== false, 300) &&
+        isStopped(child.pid) === true;
+      scheduled = timesScheduled(child.pid);
+      if (!frozen) {
+        child.kill("SIGCONT");
+        continue;
+      }
+      out.freezes++;
+      if (Atomics.compareExchange(cells, lock, 0, 1) !== 0) {
+        child.kill("SIGCONT"); // it holds the lock (or is about to release it)
+        continue;
+      }
+      // The word was 0 and now the checker holds the lock. Let the process run
+      // until it was back on a CPU (then a process that was already decided
+      // stores its 1 and returns within microseconds), and 0.2 ms more.
+      out.taken++;
+      const rounds = Atomics.load(cells, CTRL.rounds);
+      child.kill("SIGCONT");
+      const back = await soon(
+        () =>
+          Atomics.load(cells, CTRL.rounds) !== rounds ||
+          (timesScheduled(child.pid) ?? Infinity) > (scheduled ?? -1),
+        1500,
+      );
+      if (back && scheduled === undefined) await sleep(20);
+      const t1 = performance.now();
+      while (performance.now() - t1 < 0.2) { /* it runs */ }
+      await soon(
+        () => Atomics.load(cells, CTRL.rounds) !== rounds || processState(child.pid)?.state !== "R",
+        0.3,
+      );
+      scheduled = timesScheduled(child.pid);
+      const after = Atomics.load(cells, CTRL.rounds);
+      // Let go the way unlock() does, waking a sleeper if the word says so.
+      if (Atomics.exchange(cells, lock, 0) === 2) sys.futexWake(cells, lock, 1);
+      if (after !== rounds) {
+        out.caught = `frozen with the lock word 0, then resumed while the checker held the lock: ` +
+          `${lockFn} returned anyway (its loop went from round ${rounds} to ${after})`;
+        break;
+      }
+    }
+  } finally {
+    child.kill("SIGCONT");
+    Atomics.store(cells, CTRL.stop, 1);
+  }
+  const done = await within(child.result(), 5000);
+  if (!done) {
+    child.kill("SIGKILL");
+    if (!out.caught) {
+      ctx.fail(`${lockFn} never returned after the checker released the lock`, {
+        mistake: kind === "spin"
+          ? "spinUnlock must store 0 (Atomics.store(cells, index, 0))"
+          : "a waiter must be woken by unlock: sys.futexWake(cells, index, 1) when the word was 2",
+      });
+    }
+  } else if (!out.caught) ctx.expectOk(done, `${lockFn} in a loop`);
+  return out;
+}
+
+function failCaught(ctx: CheckContext, kind: "spin" | "futex", f: FrozenLock): void {
+  if (!f.caught) return;
+  const [lockFn, call] = kind === "spin"
+    ? ["spinLock", "Atomics.compareExchange(cells, index, 0, 1) in a loop"]
+    : ["lock", "Atomics.compareExchange(cells, index, 0, 1) (and exchange(…, 2) when waiting)"];
+  ctx.fail(`${lockFn} let your process in while the checker held the lock`, {
+    expected: `${lockFn} waits while any other process holds the lock`,
+    observed: `${f.caught} (at freeze ${f.freezes}; the checker had taken the lock ${f.taken} time${
+      f.taken === 1 ? "" : "s"
+    })`,
+    mistake: "check, then set: the lock is taken in two steps, a load that sees 0 and a store " +
+      "of 1. Another process can take the lock between them, and then both go in. Check and " +
+      `set in one atomic step: ${call}`,
+  });
+}
+
 function spinScenario(ctx: CheckContext) {
   return ctx.once("spin-hold", () => holdAndContend(ctx, "spin", 1));
 }
@@ -255,7 +436,9 @@ export default defineChecks([
         ctx.random.int(Math.floor(i * cellsCount / 4), Math.floor((i + 1) * cellsCount / 4) - 1),
         ctx.random.int(1, 2 ** 31 - 1),
       ]);
-      const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params);
+      const result = await ctx.run("drive.ts", { mode: "probe", path, writes } satisfies Params, {
+        timeoutMs: 20_000, // a busy machine may take seconds to start a child
+      });
       const { length } = ctx.expectOk(result, "openShared") as { length: number };
       const maps = callsTo(result.calls, "mmap");
       const privateMap = maps.some((c) => hasFlag(c, "MAP_PRIVATE"));
@@ -426,10 +609,16 @@ export default defineChecks([
     points: 2,
     hint:
       "Loop until Atomics.compareExchange(cells, index, 0, 1) returns 0; release with Atomics.store(cells, index, 0).",
-    timeoutMs: 30_000,
+    timeoutMs: 50_000,
     async run(ctx) {
       const { waits } = await spinScenario(ctx);
       ctx.note(`a process waiting in spinLock: ${describeWait(waits[0])}`);
+      const frozen = await frozenInLock(ctx, "spin");
+      failCaught(ctx, "spin", frozen);
+      ctx.note(
+        `frozen ${frozen.freezes} times inside its spinLock/spinUnlock loop; ${frozen.taken} times the ` +
+          `lock was free, the checker took it, and your process waited`,
+      );
       await lockStress(ctx, "spin");
     },
   },
@@ -439,13 +628,19 @@ export default defineChecks([
     points: 3,
     hint:
       "0 free, 1 held, 2 held with waiters: sleep with sys.futexWait(cells, index, 2); unlock wakes one if the word was 2.",
-    timeoutMs: 30_000,
+    timeoutMs: 50_000,
     async run(ctx) {
       const { waits } = await futexScenario(ctx);
       ctx.note(
         `${waits.length} process(es) waiting in lock(), seen asleep in futex() on the lock word: ${
           waits.map(describeWait).join("; ")
         }`,
+      );
+      const frozen = await frozenInLock(ctx, "futex");
+      failCaught(ctx, "futex", frozen);
+      ctx.note(
+        `frozen ${frozen.freezes} times inside its lock/unlock loop; ${frozen.taken} times the ` +
+          `lock was free, the checker took it, and your process waited`,
       );
       await lockStress(ctx, "futex");
     },

@@ -30,6 +30,8 @@ export const CTRL = {
   /** Contender `slot` (0–3) sets `entered + 2 * slot` before lock(), `acquired + 2 * slot` after. */
   entered: 4,
   acquired: 5,
+  /** The lock loop: how many times lock() has returned so far. */
+  rounds: 12,
 } as const;
 
 type Fn = (cells: Int32Array, index: number, times: number) => void;
@@ -51,6 +53,7 @@ export type Params =
   | { mode: "add-loop"; path: string; index: number; chunk: number }
   | { mode: "hold"; path: string; kind: LockKind; lock: number; record?: { values: number[] } }
   | { mode: "contend"; path: string; kind: LockKind; lock: number; slot: number }
+  | { mode: "lock-loop"; path: string; kind: LockKind; lock: number }
   | { mode: "read-record"; path: string; at: number; count: number; slot: number }
   | { mode: "write-record"; path: string; at: number; values: number[]; slot: number }
   | {
@@ -179,6 +182,21 @@ export default defineDrive<Params>(async (ctx) => {
       await ctx.checkpoint("acquired");
       unlock(cells, p.lock);
       return { acquired: true };
+    }
+    case "lock-loop": {
+      // lock, count, unlock, as fast as it goes: the checker freezes this
+      // process at random instants, some of them inside lock() itself.
+      const [lock, unlock] = lockPair(ctx, p.kind);
+      const { cells } = cellsOf(p.path);
+      await ctx.checkpoint("ready");
+      let rounds = 0;
+      for (;;) {
+        lock(cells, p.lock);
+        Atomics.store(cells, CTRL.rounds, ++rounds);
+        unlock(cells, p.lock);
+        if ((rounds & 255) === 0 && Atomics.load(cells, CTRL.stop) !== 0) break;
+      }
+      return { rounds };
     }
     case "read-record": {
       const readRecord = studentExport<(c: Int32Array, at: number, n: number) => number[]>(

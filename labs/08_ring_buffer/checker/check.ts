@@ -27,8 +27,11 @@ import {
   type ProcessState,
   processState,
   procMaps,
+  procStat,
   reach,
+  readProcText,
   requirePrediction,
+  sleep,
   until,
   type Waiting,
   watchWaiter,
@@ -36,10 +39,14 @@ import {
 } from "../../../lib/checker/mod.ts";
 import {
   CAPACITY,
+  CLOSE_MARK,
+  CONSUMER_SLEEPING,
   DATA_OFFSET,
   HEAD,
+  messagesOf,
   type Params,
   type Plan,
+  PRODUCER_SLEEPING,
   TAIL,
   type Verdict,
 } from "./drive.ts";
@@ -126,19 +133,28 @@ function sideOk(
   if (who === "instructor") {
     // The checker's own side only fails on what the student's side put in the ring.
     const corrupt = /corrupt/.test(result.error?.message ?? "");
+    const early = /published before/.test(result.error?.message ?? "");
     return ctx.fail(
       corrupt
         ? "the checker's consumer found a corrupt frame in the ring"
         : `the checker's side (${doing}) ${describeOutcome(result)}`,
       {
         observed,
-        mistake: corrupt
+        mistake: early
+          ? "head published before the frame: the checker's consumer saw a frame change after head " +
+            "covered it. Write the length prefix and the bytes first, then Atomics.store(header, " +
+            "HEAD, head + 4 + length)"
+          : corrupt
           ? "no back-pressure: your producer wrote over frames not yet read (wait until capacity - ((head - tail) >>> 0) >= 4 + length), or wrote a wrong length prefix"
           : "the ring's header or frames were left in a state the wire format does not allow",
       },
     );
   }
-  const high = ring.start >= 2 ** 31 || ring.head() >= 2 ** 31 || ring.tail() >= 2 ** 31;
+  // Past 2^31, a position read signed is negative: data.set(…, negative) throws a RangeError,
+  // and a negative index reads undefined. Only such an error points there.
+  const high = (ring.start >= 2 ** 31 || ring.head() >= 2 ** 31 || ring.tail() >= 2 ** 31) &&
+    (result.error?.name === "RangeError" || result.error?.name === "TypeError" ||
+      /negative|out of (bounds|range)|undefined/i.test(result.error?.message ?? ""));
   return ctx.fail(`${doing}: your code ${describeOutcome(result)}`, {
     observed,
     mistake: high
@@ -302,22 +318,41 @@ function stalled(
         }`
         : "ended"
     }`;
+  // The sleeping flags, as the file holds them now, say who broke the rule.
+  const consumerAnnounced = Atomics.load(ring.header, CONSUMER_SLEEPING) !== 0;
+  const producerAnnounced = Atomics.load(ring.header, PRODUCER_SLEEPING) !== 0;
+  const flags = `; CONSUMER_SLEEPING = ${Number(consumerAnnounced)}, PRODUCER_SLEEPING = ${
+    Number(producerAnnounced)
+  }`;
   if (sleepsOn(c, HEAD) && used >= 4) {
+    const lostWake = "after publishing head, look at header[CONSUMER_SLEEPING] and, if it is 1, " +
+      "call sys.futexWake(header, HEAD, 1). Look at the flag after the store of head, never " +
+      "before: a flag read before publishing misses a consumer that falls asleep in between " +
+      "(a lost wake-up)";
     ctx.fail(`the consumer sleeps although ${used} bytes of messages wait for it`, {
       expected: "a consumer asleep on head is woken as soon as a frame is published",
-      observed,
-      mistake: consumer.who === "student"
-        ? "receive() went to sleep without announcing it: store 1 in header[CONSUMER_SLEEPING] before sys.futexWait(header, HEAD, seen) (and look at head once more in between), so the producer knows to wake you"
-        : "send() never woke the sleeping consumer: after publishing head, if header[CONSUMER_SLEEPING] is 1, call sys.futexWake(header, HEAD, 1)",
+      observed: observed + flags,
+      mistake: !consumerAnnounced && consumer.who === "student"
+        ? "receive() went to sleep without announcing it (CONSUMER_SLEEPING is 0): store 1 in header[CONSUMER_SLEEPING] before sys.futexWait(header, HEAD, seen) (and look at head once more in between), so the producer knows to wake you"
+        : producer.who === "student"
+        ? `send() never woke the sleeping consumer, which had announced it (CONSUMER_SLEEPING is 1): ${lostWake}`
+        : "receive() went to sleep on head although frames were there: look at head once more after storing the flag, and sleep with sys.futexWait(header, HEAD, seen) only while head still equals seen",
     });
   }
   if (sleepsOn(p, TAIL) && (c === undefined || c.state === "S") && used < 4) {
+    const fits = "send() waits although the frame fits: an empty ring has room for a frame of " +
+      "exactly capacity bytes, so wait only while capacity - used < 4 + length (keeping a byte " +
+      "free, or waiting while free <= need, makes a frame of capacity - 4 bytes wait forever)";
     ctx.fail(`the producer sleeps on a drained ring (${free} bytes free)`, {
       expected: "a producer asleep on tail is woken as soon as the consumer frees space",
-      observed,
-      mistake: producer.who === "student"
-        ? "send() went to sleep without announcing it: store 1 in header[PRODUCER_SLEEPING] before sys.futexWait(header, TAIL, seen), so the consumer knows to wake you"
-        : "receive() never woke the sleeping producer: after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)",
+      observed: observed + flags,
+      mistake: !producerAnnounced && producer.who === "student"
+        ? "send() went to sleep without announcing it (PRODUCER_SLEEPING is 0): store 1 in header[PRODUCER_SLEEPING] before sys.futexWait(header, TAIL, seen), so the consumer knows to wake you"
+        : consumer.who === "instructor"
+        ? fits
+        : producer.who === "instructor"
+        ? "receive() never woke the sleeping producer: after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)"
+        : `receive() never woke the sleeping producer (after moving tail, if header[PRODUCER_SLEEPING] is 1, call sys.futexWake(header, TAIL, 1)), or ${fits}`,
     });
   }
   ctx.fail("the producer and the consumer stopped making progress", {
@@ -332,7 +367,11 @@ function checkVerdict(ctx: CheckContext, v: Verdict & { nullAgain?: boolean }, r
     ctx.fail(`message ${v.bad.index} arrived wrong: ${v.bad.reason}`, {
       expected: "every message once, in order, byte for byte",
       observed: `${v.received} received; message ${v.bad.index}: ${v.bad.reason}`,
-      mistake: /wrong bytes|instead of/.test(v.bad.reason)
+      mistake: /changed later|views into the ring/.test(v.bad.reason)
+        ? "receive() returned a view into the ring (subarray), not a copy: once tail moves on, " +
+          "the producer writes the next frames over it. Return a copy: slice(), or a new Uint8Array " +
+          "filled from the ring"
+        : /wrong bytes|instead of/.test(v.bad.reason)
         ? "wrap-around: a frame (its 4-byte length too) may run past the end of the data area and go on at its start; copy in two pieces. Or receive() returned a view into the ring (subarray) that later messages overwrote: return a copy"
         : /lost|twice/.test(v.bad.reason)
         ? "head or tail moved by the wrong amount (4 + length), or published before the frame was complete"
@@ -650,6 +689,230 @@ async function receiveFrames(ctx: CheckContext, gap: number) {
 }
 
 // ---------------------------------------------------------------------------
+// Frozen at any instant: the producer publishes whole frames only
+
+/**
+ * Polls `cond` until it holds (true) or `ms` pass (false): busily for the first
+ * 0.3 ms, then every millisecond, so that a child waiting for a CPU on a busy
+ * machine gets this one.
+ */
+async function soon(cond: () => boolean, ms: number): Promise<boolean> {
+  const start = performance.now();
+  for (;;) {
+    if (cond()) return true;
+    const waited = performance.now() - start;
+    if (waited > ms) return false;
+    if (waited > 0.3) await sleep(1);
+  }
+}
+
+/** Whether `pid` is stopped (`T`); `undefined` once it is gone. */
+function isStopped(pid: number): boolean | undefined {
+  try {
+    const { state } = procStat(pid);
+    return state === "Z" || state === "X" ? undefined : state === "T" || state === "t";
+  } catch {
+    return undefined;
+  }
+}
+
+/** How many times `pid`'s main thread was put on a CPU (`/proc/PID/schedstat`), if known. */
+function timesScheduled(pid: number): number | undefined {
+  try {
+    const n = Number(readProcText(`/proc/${pid}/schedstat`).trim().split(" ")[2]);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Follows what a producer publishes, from the ring file's bytes read with
+ * read() (nothing mapped): every frame between the last look and `head` must
+ * be the next message, whole. No consumer runs: the ring is big enough for
+ * every message, and starts at a multiple of its capacity, so no frame wraps.
+ */
+class PublishedFrames {
+  #file: Deno.FsFile;
+  #pos: number;
+  index = 0;
+  closed = false;
+  constructor(path: string, readonly start: number, readonly messages: Uint8Array[]) {
+    this.#file = Deno.openSync(path, { read: true });
+    this.#pos = start;
+  }
+  #read(at: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    this.#file.seekSync(at, Deno.SeekMode.Start);
+    let got = 0;
+    while (got < length) {
+      const n = this.#file.readSync(out.subarray(got));
+      if (n === null) break;
+      got += n;
+    }
+    return out.subarray(0, got);
+  }
+  head(): number {
+    const b = this.#read(HEAD * 4, 4);
+    return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  }
+  /** Checks the frames published since the last step; the first one not whole, in words. */
+  step(): string | undefined {
+    const head = this.head();
+    const fresh = head - this.#pos;
+    if (fresh === 0) return undefined;
+    if (fresh < 0) return `head went back from ${this.#pos} to ${head}`;
+    const bytes = this.#read(DATA_OFFSET + this.#pos - this.start, fresh);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    let at = 0;
+    while (at < bytes.length) {
+      const where = `frame ${this.index} (stream position ${this.#pos + at})`;
+      if (this.closed) return `head ${head} moved past the close mark`;
+      if (bytes.length - at < 4) {
+        return `head ${head} ends inside the length prefix of ${where}`;
+      }
+      const length = view.getUint32(at, true);
+      if (this.index >= this.messages.length) {
+        if (length !== CLOSE_MARK) {
+          return `${where} has length ${length}, but all ${this.messages.length} messages were sent: the close mark (0xFFFFFFFF) was due`;
+        }
+        this.closed = true;
+        at += 4;
+        continue;
+      }
+      const message = this.messages[this.index];
+      if (length !== message.length) {
+        return `${where} has length ${length} in its prefix, but message ${this.index} is ${message.length} bytes long: the prefix was not written yet`;
+      }
+      if (bytes.length - at - 4 < length) {
+        return `head ${head} ends inside the bytes of ${where}`;
+      }
+      const wrong = message.findIndex((b, k) => bytes[at + 4 + k] !== b);
+      if (wrong >= 0) {
+        return `${where}: the length is right (${length}), but its bytes are not message ${this.index} from byte ${wrong} on: they were not written yet`;
+      }
+      at += 4 + length;
+      this.index++;
+    }
+    this.#pos = head;
+    return undefined;
+  }
+  close(): void {
+    this.#file.close();
+  }
+}
+
+interface FrozenProducer {
+  freezes: number;
+  sent: number;
+  /** The first frame not whole, seen with the producer frozen. */
+  torn?: string;
+  /** What is wrong with the frames once the producer finished. */
+  wrongAfter?: string;
+  producer: ChildResult;
+}
+
+/**
+ * The student's producer sends a few thousand messages flat out into a ring
+ * big enough for all of them (no consumer, no waiting); the checker freezes it
+ * (SIGSTOP) at random instants and, while it is frozen, reads every frame
+ * published since the last freeze from the file: each must be whole. A
+ * producer that publishes head before the frame's bytes are in place shows a
+ * frame that is not whole whenever a freeze lands between the two.
+ */
+const FROZEN_CAPACITY = 1 << 25;
+
+/** The messages for the frozen-producer rounds: as many as fit the ring, close mark included. */
+function frozenPlan(ctx: CheckContext): { plan: Plan; messages: Uint8Array[] } {
+  const plan: Plan = {
+    seed: ctx.random.int(1, 2 ** 31 - 1),
+    count: 0,
+    maxLen: 4096,
+    typicalLen: 2048,
+    pauseEvery: 0, // flat out: an await per message would dilute the window (measured)
+    pauseMaxMs: 1,
+    pauseSeed: 0,
+  };
+  // The average frame is about 4 + 1100 bytes: 32 MiB holds about 30,000.
+  const all = messagesOf({ ...plan, count: FROZEN_CAPACITY >> 9 });
+  let bytes = 4;
+  let count = 0;
+  while (count < all.length && bytes + 4 + all[count].length <= FROZEN_CAPACITY) {
+    bytes += 4 + all[count].length;
+    count++;
+  }
+  return { plan: { ...plan, count }, messages: all.slice(0, count) };
+}
+
+async function frozenProducer(
+  ctx: CheckContext,
+  round: number,
+  { plan, messages }: { plan: Plan; messages: Uint8Array[] },
+): Promise<FrozenProducer> {
+  const capacity = FROZEN_CAPACITY;
+  // Positions well below 2^31, at a multiple of the capacity: no frame wraps.
+  const start = ctx.random.int(1, 62) * capacity; // + 32 MiB stays below 2^31
+  const file = new Uint8Array(DATA_OFFSET + capacity);
+  // Stale garbage, as in a reused ring (64 KiB of random bytes over and over).
+  const garbage = ctx.random.bytes(65536);
+  for (let at = DATA_OFFSET; at < file.length; at += garbage.length) file.set(garbage, at);
+  const h = new Int32Array(file.buffer, 0, DATA_OFFSET / 4);
+  h[HEAD] = start;
+  h[TAIL] = start;
+  h[CAPACITY] = capacity;
+  const path = ctx.file(`frozen-${round}.ring`, file);
+  const producer = spawn(ctx, { mode: "producer", who: "student", path, plan }, 20_000);
+  if (!(await producer.checkpoint())) {
+    return { freezes: 0, sent: 0, producer: await producer.result() };
+  }
+  const frames = new PublishedFrames(path, start, messages);
+  let freezes = 0;
+  let torn: string | undefined;
+  try {
+    await producer.resume();
+    let scheduled: number | undefined = -1; // no wait before the first freeze
+    // At most 10 s of freezing per producer: on a machine this busy, let it finish.
+    const deadline = performance.now() + 10_000;
+    while (!torn && !producer.ended && freezes < 400 && performance.now() < deadline) {
+      // Let it run: until it is back on a CPU, then 5–100 µs more (a timer would be
+      // too coarse), then freeze it wherever it is.
+      await soon(() => (timesScheduled(producer.pid) ?? Infinity) > (scheduled ?? -1), 200);
+      const runFor = performance.now() + ctx.random.int(5, 100) / 1000;
+      while (performance.now() < runFor) { /* the producer runs */ }
+      producer.kill("SIGSTOP");
+      const frozen = await soon(() => isStopped(producer.pid) !== false, 300) &&
+        isStopped(producer.pid) === true;
+      scheduled = timesScheduled(producer.pid);
+      if (frozen) {
+        freezes++;
+        torn = frames.step();
+      }
+      producer.kill("SIGCONT");
+    }
+  } finally {
+    producer.kill("SIGCONT");
+  }
+  if (torn) {
+    producer.kill();
+    frames.close();
+    return { freezes, sent: frames.index, torn, producer: await producer.result() };
+  }
+  const result = await producer.result();
+  let wrongAfter: string | undefined;
+  if (result.outcome === "ok") {
+    // Done: everything it sent must be there, whole, with the close mark.
+    wrongAfter = frames.step();
+    if (!wrongAfter && !frames.closed) {
+      wrongAfter =
+        `after the producer finished, head is ${frames.head()}: ${frames.index} of ${messages.length} ` +
+        "frames and no close mark behind it";
+    }
+  }
+  frames.close();
+  return { freezes, sent: frames.index, wrongAfter, producer: result };
+}
+
+// ---------------------------------------------------------------------------
 
 export default defineChecks([
   {
@@ -765,13 +1028,74 @@ export default defineChecks([
       );
       sideOk(ctx, both[0], "your producer", ring);
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & { nullAgain: boolean };
-      if (v.bad && start < 2 ** 31 && ring.head() >= 2 ** 31) {
+      if (
+        v.bad && !/changed later|views into the ring/.test(v.bad.reason) && start < 2 ** 31 &&
+        ring.head() >= 2 ** 31
+      ) {
         v.bad.reason += ` (positions crossed 2^31 during this run: read them with >>> 0)`;
       }
       checkVerdict(ctx, v, ring);
       ctx.note(
         `${base.count} messages of 0–${capacity - 4} bytes through ${capacity} bytes, ` +
           `positions ${start} → ${ring.head()}: all arrived, in order, intact`,
+      );
+    },
+  },
+  {
+    id: "published-whole",
+    title: "frozen at any instant, your producer has published only whole frames",
+    points: 2,
+    parent: "send-frames",
+    hint: "Write the length prefix and the bytes first; only then Atomics.store(header, HEAD, " +
+      "head + 4 + length). Never the other way round.",
+    timeoutMs: 60_000,
+    async run(ctx) {
+      // A producer that finishes between few freezes proves little: go on with fresh
+      // producers until the checker has looked at 100 frozen instants. Measured on the
+      // 2-core grading machine, two busy loops beside it: a producer that publishes head
+      // before the frame (frames of about 1 kB, 32 MiB per producer) was caught at freeze
+      // 1-21 in 20 of 20 runs; with frames of about 160 bytes it took up to 137 freezes,
+      // and with a pause every 100 messages it escaped 12 times in 20.
+      let freezes = 0;
+      let sent = 0;
+      const messages = frozenPlan(ctx);
+      const started = performance.now();
+      for (
+        let round = 0;
+        round < 8 && freezes < 100 && (round === 0 || performance.now() - started < 20_000);
+        round++
+      ) {
+        const r = await frozenProducer(ctx, round, messages);
+        freezes += r.freezes;
+        sent += r.sent;
+        if (r.torn) {
+          ctx.fail(
+            "with the producer frozen at a random instant, head covered a frame not yet written",
+            {
+              expected: "every frame between tail and head whole, at every instant",
+              observed: `${r.torn} (freeze #${freezes})`,
+              mistake:
+                "head published before the frame: a consumer that sees the new head reads the frame " +
+                "at once, whatever is there. Write the length prefix and the bytes first, then " +
+                "Atomics.store(header, HEAD, head + 4 + length)",
+            },
+          );
+        }
+        ctx.expectOk(r.producer, "send, flat out, into a ring with room for every message");
+        if (r.wrongAfter) {
+          ctx.fail(
+            "after the producer finished, the frames in the ring are not the messages sent",
+            {
+              observed: r.torn,
+              mistake: "each frame is a 4-byte little-endian length, then the bytes, at " +
+                "data[head % capacity]; head moves by 4 + length, and close() adds the mark 0xFFFFFFFF",
+            },
+          );
+        }
+      }
+      ctx.note(
+        `your producer sent ${sent} messages; frozen ${freezes} times meanwhile, it had never ` +
+          "published a frame that was not whole",
       );
     },
   },
@@ -813,7 +1137,7 @@ export default defineChecks([
       }
       await child.resume();
       const done = await within(child.result(), 3000);
-      if (!done) {
+      if (!done || done.outcome === "timeout") {
         return ctx.fail(
           `send() of ${
             capacity - 4

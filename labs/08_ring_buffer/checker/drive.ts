@@ -156,6 +156,23 @@ class InstructorRing implements Side {
     Atomics.store(this.h, HEAD, (head + need) | 0);
     if (Atomics.load(this.h, CONSUMER_SLEEPING) !== 0) sys.futexWake(this.h, HEAD, 1);
   }
+  /** Consumer: the message due next, if known (a wrong one is looked at again). */
+  expectNext?: (message: Uint8Array) => boolean;
+  /**
+   * A frame that head covers must not change any more: look again 20 ms later, and if it
+   * did change, the producer published head before the frame was written.
+   */
+  #publishedEarly(tail: number, seen: Uint8Array): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    const now = this.#copyOut(tail, seen.length);
+    const at = now.findIndex((v, i) => v !== seen[i]);
+    if (at < 0) return;
+    throw new Error(
+      `corrupt ring: the frame at position ${tail >>> 0} changed after head covered it ` +
+        `(byte ${at} of the frame was ${seen[at]}, 20 ms later ${now[at]}): head was published ` +
+        "before the frame was written",
+    );
+  }
   send(message: Uint8Array): void {
     this.#frame(message.length, message);
   }
@@ -174,8 +191,14 @@ class InstructorRing implements Side {
     const b = this.#copyOut(tail, 4);
     const length = (b[0] | (b[1] << 8) | (b[2] << 16) | (b[3] << 24)) >>> 0;
     if (length === CLOSE_MARK) return null;
-    if (length > this.cap - 4) throw new Error(`corrupt frame length ${length} at ${tail >>> 0}`);
+    if (length > this.cap - 4) {
+      this.#publishedEarly(tail, b);
+      throw new Error(`corrupt frame length ${length} at ${tail >>> 0}`);
+    }
     const message = this.#copyOut(tail + 4, length);
+    if (this.expectNext && !this.expectNext(message)) {
+      this.#publishedEarly(tail, this.#copyOut(tail, 4 + length));
+    }
     Atomics.store(this.h, TAIL, (tail + 4 + length) | 0);
     if (Atomics.load(this.h, PRODUCER_SLEEPING) !== 0) sys.futexWake(this.h, TAIL, 1);
     return message;
@@ -321,6 +344,10 @@ export default defineDrive<Params>(async (ctx) => {
     case "consumer": {
       const side = p.who === "student" ? studentSide(ctx, p.path) : new InstructorRing(p.path);
       const expected = messagesOf(p.plan);
+      let count = 0;
+      if (side instanceof InstructorRing) {
+        side.expectNext = (m) => count < expected.length && sameBytes(m, expected[count]);
+      }
       const pause = pauser(p.plan);
       const park = new Set(p.plan.parkAt ?? []);
       await ctx.checkpoint("ready");
@@ -332,7 +359,9 @@ export default defineDrive<Params>(async (ctx) => {
       // Flat out (the speed run): check each message at once and keep none,
       // like the pipe's consumer. Otherwise keep them all and check at the end.
       const flatOut = park.size === 0 && p.plan.pauseEvery === 0;
-      let count = 0;
+      const rightThen = new Set<number>();
+      const fileSize = Deno.statSync(p.path).size;
+      let viewSeen = false;
       let firstBad: { index: number; message: Uint8Array } | undefined;
       for (;;) {
         if (!flatOut) {
@@ -347,8 +376,13 @@ export default defineDrive<Params>(async (ctx) => {
             `receive returned ${Object.prototype.toString.call(m)}, not a Uint8Array or null`,
           );
         }
-        if (!flatOut) got.push(m);
-        else if (!firstBad && (count >= expected.length || !sameBytes(m, expected[count]))) {
+        if (!flatOut) {
+          got.push(m);
+          // Right now, or not? A view into the ring is right now and wrong later (or wrong
+          // already, when the producer was quick): its buffer is the whole mapped file.
+          if (count < expected.length && sameBytes(m, expected[count])) rightThen.add(count);
+          if (m.buffer.byteLength === fileSize && m.byteOffset >= DATA_OFFSET) viewSeen = true;
+        } else if (!firstBad && (count >= expected.length || !sameBytes(m, expected[count]))) {
           firstBad = { index: count, message: m.slice() };
         }
         count++;
@@ -361,8 +395,16 @@ export default defineDrive<Params>(async (ctx) => {
       // Kept messages are checked only now: one that was a view into the ring
       // (not a copy) has been overwritten by later ones by this time.
       let verdict: Verdict;
-      if (!flatOut) verdict = verify(got, expected);
-      else if (firstBad) {
+      if (!flatOut) {
+        verdict = verify(got, expected);
+        if (verdict.bad && rightThen.has(verdict.bad.index)) {
+          verdict.bad.reason = `it was right when receive() returned it, and changed later ` +
+            `(${verdict.bad.reason}): a view into the ring, overwritten once tail moved on`;
+        } else if (verdict.bad && viewSeen) {
+          verdict.bad.reason += "; receive() returned views into the ring's own memory " +
+            "(their buffer is the whole mapped file), overwritten once tail moved on";
+        }
+      } else if (firstBad) {
         verdict = {
           ...verify([...expected.slice(0, firstBad.index), firstBad.message], expected),
           received: count,
