@@ -74,8 +74,11 @@ export {
 } from "./pages.ts";
 export {
   asleepInFutex,
+  isStopped,
   reach,
   sleep,
+  soon,
+  timesScheduled,
   until,
   usualState,
   type Waiting,

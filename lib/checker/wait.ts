@@ -8,7 +8,7 @@
 
 import type { CheckContext } from "./check.ts";
 import type { ChildHandle } from "./spawn.ts";
-import { type ProcessState, processState } from "../inspect.ts";
+import { type ProcessState, processState, procStat, readProcText } from "../inspect.ts";
 
 /**
  * Resolves after `ms` milliseconds.
@@ -208,5 +208,63 @@ export async function watchWaiter<E extends string = never>(
       return { kind, states, cpuMs, wallMs, last: s };
     }
     await sleep(2);
+  }
+}
+
+/**
+ * Waits until `cond()` holds, checking in a tight loop for the first 0.3 ms
+ * (a freeze or a wake lands within microseconds) and every millisecond
+ * after; `false` when `ms` pass first.
+ *
+ * @example
+ * ```ts
+ * let ready = false;
+ * setTimeout(() => ready = true, 5);
+ * console.log(await soon(() => ready, 1000)); // true
+ * ```
+ */
+export async function soon(cond: () => boolean, ms: number): Promise<boolean> {
+  const start = performance.now();
+  for (;;) {
+    if (cond()) return true;
+    const waited = performance.now() - start;
+    if (waited > ms) return false;
+    if (waited > 0.3) await sleep(1);
+  }
+}
+
+/**
+ * Whether `pid` is stopped (`T`, as SIGSTOP leaves it); `undefined` once it
+ * is gone.
+ *
+ * @example
+ * ```ts
+ * console.log(isStopped(Deno.pid)); // false
+ * ```
+ */
+export function isStopped(pid: number): boolean | undefined {
+  try {
+    const { state } = procStat(pid);
+    return state === "Z" || state === "X" ? undefined : state === "T" || state === "t";
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How many times the scheduler has put `pid`'s main thread on a CPU (the
+ * third field of `/proc/PID/schedstat`), if the kernel says.
+ *
+ * @example
+ * ```ts
+ * console.log((timesScheduled(Deno.pid) ?? 1) > 0); // true
+ * ```
+ */
+export function timesScheduled(pid: number): number | undefined {
+  try {
+    const n = Number(readProcText(`/proc/${pid}/schedstat`).trim().split(" ")[2]);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
   }
 }

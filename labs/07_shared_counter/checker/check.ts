@@ -21,14 +21,15 @@ import {
   type ChildResult,
   defineChecks,
   hasFlag,
+  isStopped,
   mapFile,
   processState,
-  procStat,
   reach,
-  readProcText,
   requirePrediction,
   sleep,
+  soon,
   sys,
+  timesScheduled,
   until,
   usualState,
   type Waiting,
@@ -246,38 +247,6 @@ async function lockStress(ctx: CheckContext, kind: "spin" | "futex") {
  * 0.3 ms, then every millisecond, so that a process that waits for a CPU on a
  * busy machine gets this one.
  */
-async function soon(cond: () => boolean, ms: number): Promise<boolean> {
-  const start = performance.now();
-  for (;;) {
-    if (cond()) return true;
-    const waited = performance.now() - start;
-    if (waited > ms) return false;
-    if (waited > 0.3) await sleep(1);
-  }
-}
-
-/** Whether `pid` is stopped (`T`); `undefined` once it is gone. */
-function isStopped(pid: number): boolean | undefined {
-  try {
-    const { state } = procStat(pid);
-    return state === "Z" || state === "X" ? undefined : state === "T" || state === "t";
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * How many times the scheduler has put `pid`'s main thread on a CPU (the third
- * field of `/proc/PID/schedstat`), if the kernel says.
- */
-function timesScheduled(pid: number): number | undefined {
-  try {
-    const n = Number(readProcText(`/proc/${pid}/schedstat`).trim().split(" ")[2]);
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 interface FrozenLock {
   /** Freezes that stopped the process. */

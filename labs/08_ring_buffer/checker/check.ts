@@ -22,16 +22,16 @@ import {
   defineChecks,
   describeOutcome,
   hex,
+  isStopped,
   mapFile,
   type Mapping,
   type ProcessState,
   processState,
   procMaps,
-  procStat,
   reach,
-  readProcText,
   requirePrediction,
-  sleep,
+  soon,
+  timesScheduled,
   until,
   type Waiting,
   watchWaiter,
@@ -696,35 +696,6 @@ async function receiveFrames(ctx: CheckContext, gap: number) {
  * 0.3 ms, then every millisecond, so that a child waiting for a CPU on a busy
  * machine gets this one.
  */
-async function soon(cond: () => boolean, ms: number): Promise<boolean> {
-  const start = performance.now();
-  for (;;) {
-    if (cond()) return true;
-    const waited = performance.now() - start;
-    if (waited > ms) return false;
-    if (waited > 0.3) await sleep(1);
-  }
-}
-
-/** Whether `pid` is stopped (`T`); `undefined` once it is gone. */
-function isStopped(pid: number): boolean | undefined {
-  try {
-    const { state } = procStat(pid);
-    return state === "Z" || state === "X" ? undefined : state === "T" || state === "t";
-  } catch {
-    return undefined;
-  }
-}
-
-/** How many times `pid`'s main thread was put on a CPU (`/proc/PID/schedstat`), if known. */
-function timesScheduled(pid: number): number | undefined {
-  try {
-    const n = Number(readProcText(`/proc/${pid}/schedstat`).trim().split(" ")[2]);
-    return Number.isFinite(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * Follows what a producer publishes, from the ring file's bytes read with
