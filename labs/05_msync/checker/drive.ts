@@ -87,14 +87,14 @@ function threadFaults(): number {
   return threadFaultCounts().minor;
 }
 
-/** Writes each listed page once and returns the write faults it cost. */
+/** Writes each listed page once and returns the write faults each cost. */
 function rewrite(
   bytes: Uint8Array,
   pages: number[],
   pageSize: number,
   { dirtyFirst = false } = {},
-): number {
-  let faults = 0;
+): number[] {
+  const faults: number[] = [];
   for (const p of pages) {
     const at = p * pageSize + 7;
     // A page meant to be dirty is written once more just before: the kernel's
@@ -103,7 +103,7 @@ function rewrite(
     if (dirtyFirst) bytes[at] ^= 0;
     const before = threadFaults();
     bytes[at] = bytes[at] ^ 0xff;
-    faults += threadFaults() - before;
+    faults.push(threadFaults() - before);
     bytes[at] = bytes[at] ^ 0xff;
   }
   return faults;
@@ -215,10 +215,13 @@ export default defineDrive<Params>(async (ctx) => {
       // so its first write faults; a page still dirty does not.
       const synced = p.synced.filter((page) => page < pages);
       const others = Array.from({ length: pages }, (_, i) => i).filter((i) => !synced.includes(i));
-      const syncedFaults = withoutRecording(() => rewrite(log.bytes, synced, ps));
-      const otherFaults = withoutRecording(() =>
+      const syncedFaultList = withoutRecording(() => rewrite(log.bytes, synced, ps));
+      const otherFaultList = withoutRecording(() =>
         rewrite(log.bytes, others, ps, { dirtyFirst: true })
       );
+      const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
+      const syncedFaults = sum(syncedFaultList);
+      const otherFaults = sum(otherFaultList);
       withoutRecording(() => log.unmap());
       return {
         address: log.address.toString(),
@@ -227,8 +230,10 @@ export default defineDrive<Params>(async (ctx) => {
         snapshots,
         calls,
         syncedFaults,
+        syncedFaultList,
         syncedPages: synced.length,
         otherFaults,
+        otherFaultList,
         otherPages: others.length,
         predictions: predictions(ctx),
       };
