@@ -371,10 +371,6 @@ export function readFaultsBucket(faults: number, pages: number): string {
   return `${faults} for ${pages} pages`;
 }
 
-function value(run: PrivateRun): PrivateValue {
-  return run.result.value as PrivateValue;
-}
-
 function privateValue(ctx: CheckContext, run: PrivateRun): PrivateValue {
   const r = run.result;
   if (r.outcome === "signal" && r.signal === "SIGSEGV") {
@@ -492,11 +488,11 @@ export default defineChecks([
       "must the kernel do the first time each page is read, and how often?",
     async run(ctx: CheckContext) {
       const run = await privateRun(ctx);
-      privateValue(ctx, run);
+      const value = privateValue(ctx, run);
       const ps = run.pageSize;
       const { allocated, read, written } = run.looks;
       const total = read.pages.length;
-      const { readFaults, writeFaults } = value(run);
+      const { readFaults, writeFaults } = value;
       const outside = read.minorFaults - allocated.minorFaults;
       const appeared = read.pages.filter((p, i) => p.present && !allocated.pages[i].present).length;
       if (readFaults > outside || (readFaults < appeared && outside >= appeared)) {
@@ -510,7 +506,7 @@ export default defineChecks([
       }
       const seen = readFaultsSeen(read);
       const observed = readFaultsBucket(readFaults, total);
-      const predicted = value(run).predictions.PREDICTED_FAULTS_WHEN_READING;
+      const predicted = value.predictions.PREDICTED_FAULTS_WHEN_READING;
       ctx.note(
         `reading one byte of each of ${total} untouched pages: ${readFaults} page faults ` +
           `(getrusage of the reading thread); then ${seen.text}; Rss ${kB(read.rss)}`,
