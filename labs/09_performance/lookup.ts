@@ -5,7 +5,7 @@
  * service answers "what is the value for key K?" all day long. Reading the
  * whole file into memory for each question is absurd; reading it once keeps
  * 16 MiB per process. With a mapping, the file *is* memory: a binary search
- * touches about log2(pages) pages, and the kernel brings in only those.
+ * touches a few pages, and the kernel brings in only those.
  *
  * The file: records of 32 bytes, sorted by key, no header.
  *
@@ -75,8 +75,7 @@ export class Table {
 
   /**
    * The value stored under `key`, or `undefined` if the table has no such
-   * key. Must read only the records a binary search probes: about
-   * log2(count) of them.
+   * key. Must read only the records a binary search probes.
    */
   lookup(key: bigint): string | undefined {
     // TODO: binary search over records 0 … count-1. The key of record i is

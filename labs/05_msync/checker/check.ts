@@ -650,9 +650,10 @@ export default defineChecks([
     title: "predicted: write faults when re-writing a synced page and a dirty page",
     points: 1,
     parent: "pages-clean",
-    hint: "After msync a page is clean: how does the kernel find out that it was written again? " +
-      'And is there anything to find out for a page that is still dirty? (lesson: "How the ' +
-      'kernel knows a page is dirty again")',
+    hint: "After msync a page is clean. A store is not a system call: how could the kernel " +
+      "find out that the page was written again? And is there anything to find out for a page " +
+      'that is still dirty? (The lesson\'s "After your predictions" explains it: read it once you ' +
+      "have predicted.)",
     async run(ctx) {
       setup();
       const run = await commitRun(ctx);

@@ -321,9 +321,30 @@ function judgeSignal(
   return fail(ended(result), "map two pages of the short file and read a byte of the second");
 }
 
+/** The student's predictions (read in the errors run); a failure if they cannot be read. */
+async function predictionsOf(ctx: CheckContext): Promise<Record<string, unknown>> {
+  const errors = await errorsRun(ctx);
+  ctx.expectOk(errors.result, "reading your predictions");
+  return errors.predictions;
+}
+
+/**
+ * The prediction of `fn`'s signal, taken before the crash is looked at: how
+ * the child died, and every message about it, would give the answer away.
+ */
+async function requireSignalPrediction(ctx: CheckContext, fn: SignalName): Promise<string> {
+  const signals = ((await predictionsOf(ctx)).PREDICTED_SIGNALS ?? {}) as Record<string, unknown>;
+  return requirePrediction(ctx, signals[fn], {
+    name: `PREDICTED_SIGNALS.${fn}`,
+    allowed: "string",
+    describe: 'a signal name such as "SIGILL"',
+  });
+}
+
 function signalCheck(fn: SignalName) {
   return async (ctx: CheckContext) => {
     setup();
+    await requireSignalPrediction(ctx, fn);
     const run = await signalRun(ctx, fn);
     const problem = judgeSignal(run, fn);
     if (problem) ctx.fail(problem.message, problem.details);
@@ -517,15 +538,15 @@ export default defineChecks([
     run: errorCheck(["writableSharedOnReadOnly", "closedDescriptor"]),
   },
   {
-    id: "sigsegv-read-only",
-    title: "writing to a read-only mapping kills the process with SIGSEGV",
+    id: "crash-read-only",
+    title: "writing to a read-only mapping kills the process",
     points: 1,
     hint: "mapFile(path) maps PROT_READ; store one byte into its bytes.",
     run: signalCheck("writeReadOnly"),
   },
   {
-    id: "sigsegv-after-munmap",
-    title: "touching memory after munmap: SIGSEGV through the raw layer, harmless through Mapping",
+    id: "crash-after-munmap",
+    title: "touching memory after munmap: a crash through the raw layer, harmless through Mapping",
     points: 2,
     hint: "Raw: sys.mmap, new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(ptr, len)), " +
       "sys.munmap, touch. Safe: mapAnonymous, keep m.bytes, m.unmap(), return its length.",
@@ -550,8 +571,8 @@ export default defineChecks([
     },
   },
   {
-    id: "sigbus-past-eof",
-    title: "touching a mapped page wholly past the end of the file: SIGBUS",
+    id: "crash-past-eof",
+    title: "touching a mapped page wholly past the end of the file kills the process",
     points: 1,
     hint: "The file is shorter than a page. Map two pages (allowPastEnd: true) and read byte " +
       "pageSize.",
@@ -560,12 +581,17 @@ export default defineChecks([
   {
     id: "guard-layout",
     title:
-      "allocateGuarded: /proc/PID/maps shows ---p | rw-p | ---p, and free() unmaps all of it, once",
+      "allocateGuarded: a guard page on each side of the buffer, and free() unmaps it all, once",
     points: 2,
     hint: "sys.mmap (pages + 2) pages read-write, sys.mprotect the first and the last PROT.NONE, " +
       "hand out base + pageSize; free() munmaps all pages + 2, and does nothing when called again.",
     async run(ctx) {
       setup();
+      // How /proc/PID/maps shows the region is a prediction: take it before looking.
+      requirePrediction(ctx, (await predictionsOf(ctx)).PREDICTED_MAPS_LINES, {
+        name: "PREDICTED_MAPS_LINES",
+        allowed: "number",
+      });
       const run = await layoutRun(ctx);
       ctx.expectOk(run.result, "allocateGuarded and free");
       const verdict = judgeLayout(run);
@@ -667,13 +693,12 @@ export default defineChecks([
     title:
       "predicted: the signal of each crash, and the lines of /proc/PID/maps for a guarded buffer",
     points: 1,
-    hint: "SIGSEGV: no permission for that access, or nothing mapped there. SIGBUS: mapped, but " +
-      "no file page behind it. mprotect splits one area into as many as it takes.",
+    hint: 'man 2 mmap, "Use of a mapped region can result in these signals", and man 7 signal. ' +
+      "For /proc/PID/maps: one line is one area, and all of an area's pages have the same " +
+      "protection. (The lesson's last section explains both: read it once you have predicted.)",
     async run(ctx) {
       setup();
-      const errors = await errorsRun(ctx);
-      ctx.expectOk(errors.result, "reading your predictions");
-      const predictions = errors.predictions;
+      const predictions = await predictionsOf(ctx);
       const signals = (predictions.PREDICTED_SIGNALS ?? {}) as Record<string, unknown>;
       const wrong: string[] = [];
       for (const fn of SIGNAL_FUNCTIONS) {

@@ -30,7 +30,9 @@ import {
   procMaps,
   reach,
   requirePrediction,
+  sleep,
   soon,
+  sys,
   timesScheduled,
   until,
   type Waiting,
@@ -165,6 +167,45 @@ function sideOk(
 }
 
 /**
+ * Lost wake-ups are graded once, by construction, in `wakes-announced`. Elsewhere a
+ * consumer left asleep on head with its flag up while frames wait would fail a check
+ * by luck (the producer read the flag a moment too early): the checker wakes it
+ * instead, counts it, and goes on, so those checks grade what they are about.
+ * More than `MAX_RESCUES` is no longer luck: the conversation counts as stalled.
+ */
+class LostWakes {
+  static readonly MAX_RESCUES = 10;
+  rescued = 0;
+  #since?: number;
+  constructor(readonly ring: RingFile, readonly consumer: ChildHandle) {}
+  /** Wakes the consumer if it has slept 200 ms with frames waiting and its flag up; `false` past the limit. */
+  check(): boolean {
+    const stuck = this.ring.used() >= 4 &&
+      Atomics.load(this.ring.header, CONSUMER_SLEEPING) !== 0 &&
+      sleepsOn(look(this.consumer.pid, this.ring), HEAD);
+    if (!stuck) {
+      this.#since = undefined;
+      return true;
+    }
+    this.#since ??= performance.now();
+    if (performance.now() - this.#since < 200) return true;
+    if (this.rescued >= LostWakes.MAX_RESCUES) return false;
+    sys.futexWake(this.ring.header, HEAD, 1);
+    this.rescued++;
+    this.#since = undefined;
+    return true;
+  }
+  /** A note for the check, when the checker had to wake the consumer. */
+  note(ctx: CheckContext): void {
+    if (this.rescued === 0) return;
+    ctx.note(
+      `the checker woke the consumer ${this.rescued} time(s): it slept with its flag up while ` +
+        "frames waited (a lost wake-up of the producer's; graded by wakes-announced)",
+    );
+  }
+}
+
+/**
  * Waits for both sides to end; a conversation in which head and tail stop
  * moving for 2 s is stalled, and `stalled` says who sleeps that should not.
  */
@@ -174,6 +215,7 @@ async function awaitBoth(
   producer: { child: ChildHandle; who: Who },
   consumer: { child: ChildHandle; who: Who },
   when: string,
+  lostWakes?: LostWakes,
 ): Promise<[ChildResult, ChildResult]> {
   const both = Promise.all([producer.child.result(), consumer.child.result()]);
   // A side that dies leaves the other waiting forever: report the death at once.
@@ -191,6 +233,7 @@ async function awaitBoth(
     const done = await within(both, 100);
     if (done) return done;
     if (died) sideOk(ctx, await died[0], died[1], ring, died[2]);
+    if (lostWakes && !lostWakes.check()) stalled(ctx, ring, producer, consumer, when);
     const now = `${ring.head()} ${ring.tail()}`;
     if (now !== last) {
       last = now;
@@ -430,6 +473,7 @@ async function conversation(
   });
   const P = { child: producer, who: who.producer };
   const C = { child: consumer, who: who.consumer };
+  const lostWakes = who.producer === "student" ? new LostWakes(ring, consumer) : undefined;
   await reach(ctx, consumer, "ready", "openRing in the consumer");
   await reach(ctx, producer, "ready", "openRing in the producer");
 
@@ -471,10 +515,12 @@ async function conversation(
     sideOk(ctx, await producer.result(), "send", ring, who.producer);
     ctx.fail(`the producer ended before message ${j0}`);
   }
-  const drained = await until(
-    () => ring.used() === 0 && sleepsOn(look(consumer.pid, ring), HEAD),
-    2500,
-  );
+  let gaveUp = false;
+  const drained = await until(() => {
+    gaveUp = lostWakes !== undefined && !lostWakes.check();
+    return gaveUp || (ring.used() === 0 && sleepsOn(look(consumer.pid, ring), HEAD));
+  }, 2500);
+  if (gaveUp) stalled(ctx, ring, P, C, `after ${j0} messages, with the producer stopped`);
   if (!drained) {
     if (consumer.ended) {
       const r = sideOk(ctx, await consumer.result(), "receive", ring, who.consumer) as Verdict;
@@ -524,7 +570,8 @@ async function conversation(
 
   // 4. The consumer goes on: the producer must be woken; both run to the end.
   await consumer.resume();
-  const [pr, cr] = await awaitBoth(ctx, ring, P, C, "in the last stretch");
+  const [pr, cr] = await awaitBoth(ctx, ring, P, C, "in the last stretch", lostWakes);
+  lostWakes?.note(ctx);
   sideOk(ctx, pr, "the producer", ring, who.producer);
   const verdict = sideOk(ctx, cr, "the consumer", ring, who.consumer) as Verdict & {
     nullAgain: boolean;
@@ -883,6 +930,99 @@ async function frozenProducer(
   return { freezes, sent: frames.index, wrongAfter, producer: result };
 }
 
+/** What one round of `wakes-announced` saw. */
+type WakeRound =
+  | { kind: "missed" } // head was published before the checker raised the flag: try again
+  | { kind: "woken"; ms: number }
+  | { kind: "lost"; wakes: number; head: number; start: number };
+
+/**
+ * One round of `wakes-announced`: a checker-owned consumer sleeps on head
+ * with its flag down; the student's producer sends one large frame into a
+ * sparse ring file (every page of it a fresh write fault, so writing it takes
+ * milliseconds); as soon as the first byte of the frame appears, the checker
+ * raises CONSUMER_SLEEPING, and looks at head. Head not yet moved then means
+ * the producer's store of head comes after the flag: a producer that reads
+ * the flag after publishing sees 1 and must wake the sleeper, every time.
+ * A producer that read the flag before (or never) does not.
+ */
+async function wakeRound(ctx: CheckContext, round: number): Promise<WakeRound> {
+  const capacity = 1 << 25;
+  const length = 1 << 24; // prefix bytes 00 00 00 01
+  const start = ctx.random.int(0, 4096) * 4;
+  const header = new Uint8Array(DATA_OFFSET);
+  const h0 = new Int32Array(header.buffer);
+  h0[HEAD] = start;
+  h0[TAIL] = start;
+  h0[CAPACITY] = capacity;
+  const path = ctx.file(`wake-${round}.ring`, header);
+  Deno.truncateSync(path, DATA_OFFSET + capacity); // a hole: every page is a fresh fault
+  using mapping = mapFile(path, { access: "readwrite" });
+  const h = new Int32Array(mapping.bytes.buffer, 0, DATA_OFFSET / 4);
+  const data = new Uint8Array(mapping.bytes.buffer, DATA_OFFSET, capacity);
+  const ring: RingFile = {
+    path,
+    capacity,
+    start,
+    header: h,
+    mapping,
+    head: () => Atomics.load(h, HEAD) >>> 0,
+    tail: () => Atomics.load(h, TAIL) >>> 0,
+    used: () => (Atomics.load(h, HEAD) - Atomics.load(h, TAIL)) >>> 0,
+  };
+
+  const sleeper = spawn(ctx, { mode: "sleep-on-head", path });
+  await reach(ctx, sleeper, "ready", "the checker's consumer");
+  await sleeper.resume();
+  const w = await watchWait(sleeper, ring, HEAD, 5000);
+  if (w.kind !== "asleep") {
+    ctx.fail("the checker's consumer did not fall asleep on head (a checker problem: report it)", {
+      observed: `${w.kind}: state ${w.state}`,
+    });
+  }
+  const producer = ctx.spawn("drive.ts", { mode: "send-one", path, length, fill: 0x5a }, {
+    timeoutMs: 30_000,
+  });
+  await reach(ctx, producer, "ready", "openRing in your producer");
+  await producer.resume();
+  // Spin (the event loop may wait: both children run on their own) until the
+  // frame's first bytes appear, whichever the producer writes first.
+  const at = start % capacity;
+  const watched = [at + 3, at + 4, at + 4 + length - 1];
+  const began = performance.now();
+  let seen = false;
+  for (let i = 0; !seen; i++) {
+    seen = watched.some((k) => data[k] !== 0) || Atomics.load(h, HEAD) !== start;
+    if (!seen && (i & 1023) === 0) {
+      if (performance.now() - began > 10_000) break;
+      if (i % (1 << 20) === 0) await sleep(0); // let the children's output drain now and then
+    }
+  }
+  Atomics.store(h, CONSUMER_SLEEPING, 1);
+  const headThen = Atomics.load(h, HEAD) >>> 0;
+  const result = await within(producer.result(), 30_000);
+  if (!result) {
+    ctx.fail(`send() of ${length} bytes into an empty ${capacity}-byte ring never returned`, {
+      mistake: "the free-space test waits forever: free = capacity - ((head - tail) >>> 0)",
+    });
+  }
+  sideOk(ctx, result, `send of one ${length}-byte message`, ring);
+  if (!seen) {
+    ctx.fail("send() returned, but the frame never appeared in the ring file", {
+      mistake: "send() is still empty, or writes to a copy of the file instead of the mapping",
+    });
+  }
+  if (headThen !== start) return { kind: "missed" };
+  // The producer has returned: a wake it made has been made.
+  const woke = await within(sleeper.result(), 3000);
+  if (woke?.outcome === "ok") return { kind: "woken", ms: performance.now() - began };
+  const wakes = result.calls.filter((c) => c.call === "futex" && c.args.op === "FUTEX_WAKE");
+  const head = ring.head();
+  sys.futexWake(h, HEAD, 1); // let the checker's consumer go
+  await within(sleeper.result(), 3000);
+  return { kind: "lost", wakes: wakes.length, head, start };
+}
+
 // ---------------------------------------------------------------------------
 
 export default defineChecks([
@@ -934,6 +1074,46 @@ export default defineChecks([
       ctx.note(
         `${r.count} messages through a ${capacity}-byte ring from position ${start} (wrapping past 2^32); ` +
           `the ring held ${r.fullUsed} bytes when your producer fell asleep`,
+      );
+    },
+  },
+  {
+    id: "wakes-announced",
+    title: "your producer wakes a consumer that fell asleep while the frame was being written",
+    points: 1,
+    parent: "send-frames",
+    hint: "Look at header[CONSUMER_SLEEPING] after Atomics.store(header, HEAD, …), never before: " +
+      "a consumer may fall asleep while you write the frame.",
+    timeoutMs: 120_000,
+    async run(ctx) {
+      for (let round = 0; round < 3; round++) {
+        const r = await wakeRound(ctx, round);
+        if (r.kind === "missed") continue;
+        if (r.kind === "woken") {
+          return ctx.note(
+            "the consumer raised its flag while your producer was writing a 16 MiB frame; " +
+              "your producer published head, saw the flag and woke it",
+          );
+        }
+        return ctx.fail(
+          "a consumer that announced its sleep while the frame was being written was never woken",
+          {
+            expected: "after publishing head, send() sees CONSUMER_SLEEPING = 1 and calls " +
+              "sys.futexWake(header, HEAD, 1)",
+            observed: `head moved ${r.start} → ${r.head}; the consumer still asleep on head; ` +
+              `your producer made ${r.wakes} futex wake call(s)`,
+            mistake: r.wakes === 0
+              ? "a lost wake-up: send() read CONSUMER_SLEEPING before it published head (before " +
+                "writing the frame, or before waiting for room), or never looks at it. The flag " +
+                "was 0 when you read it; the consumer raised it and fell asleep before you " +
+                "published. Read the flag after Atomics.store(header, HEAD, head + 4 + length)"
+              : "send() woke another word than head: sys.futexWake(header, HEAD, 1)",
+          },
+        );
+      }
+      ctx.note(
+        "your producer published each 16 MiB frame before the checker could raise the flag; " +
+          "nothing was judged (a fast machine): this check passes",
       );
     },
   },
@@ -990,13 +1170,16 @@ export default defineChecks([
       await reach(ctx, producer, "ready", "openRing in the producer");
       await consumer.resume();
       await producer.resume();
+      const lostWakes = new LostWakes(ring, consumer);
       const both = await awaitBoth(
         ctx,
         ring,
         { child: producer, who: "student" },
         { child: consumer, who: "student" },
         "midway",
+        lostWakes,
       );
+      lostWakes.note(ctx);
       sideOk(ctx, both[0], "your producer", ring);
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & { nullAgain: boolean };
       if (
@@ -1178,13 +1361,16 @@ export default defineChecks([
       await reach(ctx, producer, "ready", "openRing in the producer");
       await consumer.resume();
       await producer.resume();
+      const lostWakes = new LostWakes(ring, consumer);
       const both = await awaitBoth(
         ctx,
         ring,
         { child: producer, who: "student" },
         { child: consumer, who: "student" },
         "midway",
+        lostWakes,
       );
+      lostWakes.note(ctx);
       const pv = sideOk(ctx, both[0], "your producer", ring) as { slept: number };
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & {
         slept: number;

@@ -55,6 +55,8 @@ export type Params =
   | { mode: "send-frames"; path: string; messages: number[][] }
   | { mode: "receive-frames"; path: string; extra: number }
   | { mode: "too-big"; path: string; capacity: number }
+  | { mode: "send-one"; path: string; length: number; fill: number }
+  | { mode: "sleep-on-head"; path: string }
   | { mode: "producer"; who: "student" | "instructor"; path: string; plan: Plan }
   | {
     mode: "consumer";
@@ -167,6 +169,14 @@ class InstructorRing implements Side {
     const now = this.#copyOut(tail, seen.length);
     const at = now.findIndex((v, i) => v !== seen[i]);
     if (at < 0) return;
+    const ahead = (Atomics.load(this.h, HEAD) - tail) >>> 0;
+    if (ahead > this.cap) {
+      // Head went round the ring past this frame: it was written over, not published early.
+      throw new Error(
+        `corrupt ring: the frame at position ${tail >>> 0} was written over while unread ` +
+          `(head is now ${ahead} bytes ahead of tail in a ${this.cap}-byte ring: overwritten)`,
+      );
+    }
     throw new Error(
       `corrupt ring: the frame at position ${tail >>> 0} changed after head covered it ` +
         `(byte ${at} of the frame was ${seen[at]}, 20 ms later ${now[at]}): head was published ` +
@@ -320,6 +330,23 @@ export default defineDrive<Params>(async (ctx) => {
       await ctx.checkpoint("exact", { size: cap - 4 });
       side.send(new Uint8Array(cap - 4).fill(0x5a));
       return { threw };
+    }
+    case "send-one": {
+      const side = studentSide(ctx, p.path);
+      const message = new Uint8Array(p.length).fill(p.fill);
+      await ctx.checkpoint("ready");
+      side.send(message);
+      return { sent: 1 };
+    }
+    case "sleep-on-head": {
+      // A consumer asleep on head. It raises no flag itself: the checker raises
+      // CONSUMER_SLEEPING at the instant of its choosing (see the check).
+      const m = mapFile(p.path, { access: "readwrite" });
+      const h = new Int32Array(m.bytes.buffer, 0, DATA_OFFSET / 4);
+      await ctx.checkpoint("ready");
+      const seen = Atomics.load(h, HEAD);
+      const slept = sys.futexWait(h, HEAD, seen);
+      return { slept, head: Atomics.load(h, HEAD) >>> 0, seen: seen >>> 0 };
     }
     case "producer": {
       const side = p.who === "student" ? studentSide(ctx, p.path) : new InstructorRing(p.path);

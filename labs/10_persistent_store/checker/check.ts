@@ -580,13 +580,20 @@ export default defineChecks([
   },
   {
     id: "survives-kill",
-    title: "SIGKILL at random moments: every committed entry survives, no torn entry is committed",
+    title: "SIGKILL at random moments: a new process finds a valid log, no torn entry committed",
     points: 3,
     parent: "append-read",
     timeoutMs: 40_000,
     hint: "Order is everything: write the whole entry past the end, then publish the new end " +
       "with one Atomics.store. On reopen, go on from the committed end.",
     async run(ctx) {
+      // What survives a kill is PREDICTED_LOST_AFTER_KILL: take it before showing any count.
+      const basic = await basicRun(ctx);
+      requirePrediction(
+        ctx,
+        (basic.writer.value as { predicted: unknown } | undefined)?.predicted,
+        { name: "PREDICTED_LOST_AFTER_KILL", allowed: "number" },
+      );
       const run = await killRun(ctx);
       for (const [i, r] of run.rounds.entries()) {
         ctx.note(
