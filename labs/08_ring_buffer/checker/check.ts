@@ -609,7 +609,7 @@ async function sendFrames(ctx: CheckContext, gap: number) {
   const result = await ctx.run(
     "drive.ts",
     { mode: "send-frames", path: ring.path, messages } satisfies Params,
-    { timeoutMs: 5000 },
+    { timeoutMs: 15_000 },
   );
   if (result.outcome === "timeout") {
     ctx.fail("send() never returned, with plenty of room in the ring", {
@@ -684,7 +684,7 @@ async function receiveFrames(ctx: CheckContext, gap: number) {
   const result = await ctx.run(
     "drive.ts",
     { mode: "receive-frames", path: ring.path, extra: 2 } satisfies Params,
-    { timeoutMs: 5000 },
+    { timeoutMs: 15_000 },
   );
   if (result.outcome === "timeout") {
     ctx.fail("receive() never returned, with messages and a close mark in the ring", {
@@ -1265,10 +1265,10 @@ export default defineChecks([
       const start = ctx.random.int(0, 2 ** 20);
       const ring = makeRing(ctx, "big.ring", capacity, start);
       using _ = ring.mapping;
-      const child = spawn(ctx, { mode: "too-big", path: ring.path, capacity }, 6000);
+      const child = spawn(ctx, { mode: "too-big", path: ring.path, capacity }, 15_000);
       await reach(ctx, child, "trying", "openRing");
       await child.resume();
-      const next = await nextCheckpoint(child, 2000);
+      const next = await nextCheckpoint(child, 5000);
       if (next === "timeout") {
         return ctx.fail(
           `send() of ${capacity - 3} bytes into a ${capacity}-byte ring waits forever`,
@@ -1290,7 +1290,7 @@ export default defineChecks([
         });
       }
       await child.resume();
-      const done = await within(child.result(), 3000);
+      const done = await within(child.result(), 5000);
       if (!done || done.outcome === "timeout") {
         return ctx.fail(
           `send() of ${
