@@ -71,6 +71,8 @@ Options:
                         FILE) are not graded again; same command otherwise
   --budget SECONDS      stop grading after this long; what is left is "not graded"
                         (default: none; 480 with --gradescope)
+  --time-scale X        multiply every check's and child's time limit by X (a slow
+                        grading machine; labs.json's "limits" set it per lab)
   --submission DIR      Gradescope: the submission (default /autograder/submission,
                         or $MMAP_LAB_SUBMISSION)
   --results FILE        Gradescope: results.json (default /autograder/results/results.json,
@@ -168,6 +170,7 @@ interface Options {
   labs?: string[];
   jobs?: number;
   budgetMs?: number;
+  timeScale?: number;
   keep: boolean;
 }
 
@@ -320,6 +323,7 @@ async function gradeClass(
       labs: options.labs,
       jobs: options.jobs,
       budgetMs: options.budgetMs,
+      timeScale: options.timeScale,
       keep: options.keep,
       onProgress: (e) => progress?.update(e),
       finished,
@@ -444,6 +448,7 @@ async function gradescope(
       labs: options.labs,
       jobs: options.jobs,
       budgetMs: options.budgetMs,
+      timeScale: options.timeScale,
       keep: options.keep,
       onProgress: (e: ProgressEvent) => {
         if (e.kind === "done" && e.grade) finished.push(e.grade);
@@ -483,6 +488,7 @@ async function autolab(dir: string, options: Options): Promise<number> {
       labs: options.labs,
       jobs: options.jobs,
       budgetMs: options.budgetMs,
+      timeScale: options.timeScale,
       keep: options.keep,
     });
   } catch (err) {
@@ -523,6 +529,7 @@ export async function main(argv: string[]): Promise<number> {
         update: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
         budget: { type: "string" },
+        "time-scale": { type: "string" },
         gradescope: { type: "boolean", default: false },
         autolab: { type: "boolean", default: false },
         submission: { type: "string" },
@@ -570,6 +577,7 @@ export async function main(argv: string[]): Promise<number> {
       labs: labs.length ? labs : undefined,
       jobs,
       budgetMs: budget !== undefined ? budget * 1000 : undefined,
+      timeScale: positiveNumber(v["time-scale"], "--time-scale"),
       keep: v.keep,
     };
     if (v.gradescope) {

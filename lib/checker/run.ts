@@ -117,8 +117,16 @@ export interface RunLabOptions {
   keepScratch?: boolean;
   /** Called as each check finishes (progress display). */
   onCheck?: (result: CheckResult) => void;
-  /** Resource limits of every child (defaults: `DEFAULT_LIMITS` in spawn.ts). */
+  /**
+   * Resource limits of every child (defaults: the lab's `limits` in
+   * labs.json, then `DEFAULT_LIMITS` in spawn.ts).
+   */
   limits?: ChildLimits;
+  /**
+   * Multiplies every time limit (each check's and each child's), on top of
+   * the lab's own `limits.timeScale` in labs.json. Default 1.
+   */
+  timeScale?: number;
   /**
    * Stops the run when aborted (a grading time budget): live children are
    * killed, and the check in progress and those after it are reported as
@@ -126,6 +134,11 @@ export interface RunLabOptions {
    */
   signal?: AbortSignal;
 }
+
+/** A child's time limit when the check sets none (before the time scale). */
+export const CHILD_TIMEOUT_MS = 5000;
+/** A check's time limit when it sets none (before the time scale). */
+export const CHECK_TIMEOUT_MS = 30_000;
 
 /** Why a check was cut short by {@link RunLabOptions.signal}. */
 class Aborted extends Error {}
@@ -244,6 +257,11 @@ async function runChecks(
   const scratchRoot = options.scratchRoot ?? kernel.scratch.dir;
   Deno.mkdirSync(scratchRoot, { recursive: true });
   const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `${lab.id}-` });
+  const timeScale = (lab.limits?.timeScale ?? 1) * (options.timeScale ?? 1);
+  const labLimits: ChildLimits = {
+    ...(lab.limits?.memoryMiB ? { dataMiB: lab.limits.memoryMiB } : {}),
+    ...(lab.limits?.fileSizeMiB ? { fileSizeMiB: lab.limits.fileSizeMiB } : {}),
+  };
   const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
     id: lab.id,
     title: lab.title,
@@ -330,9 +348,9 @@ async function runChecks(
           params,
           scratch,
           readable,
-          timeoutMs: opts.timeoutMs,
+          timeoutMs: (opts.timeoutMs ?? CHILD_TIMEOUT_MS) * timeScale,
           record: opts.record,
-          limits: { ...options.limits, ...opts.limits },
+          limits: { ...labLimits, ...options.limits, ...opts.limits },
           signal: options.signal,
         });
         children.push(child);
@@ -413,7 +431,7 @@ async function runChecks(
         await abortable(
           withTimeout(
             Promise.resolve().then(() => check.run(ctx)),
-            check.timeoutMs ?? 30_000,
+            (check.timeoutMs ?? CHECK_TIMEOUT_MS) * timeScale,
             `check ${check.id}`,
           ),
           options.signal,

@@ -179,6 +179,8 @@ export interface GradeOptions {
   keep?: boolean;
   /** Resource limits of the children. */
   limits?: ChildLimits;
+  /** Multiplies every time limit (checks and children), on top of labs.json's `timeScale`. */
+  timeScale?: number;
   /** Called as labs start and finish. */
   onProgress?: (event: ProgressEvent) => void;
   /**
@@ -473,6 +475,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         kernel,
         signal: controller.signal,
         limits: options.limits,
+        timeScale: options.timeScale,
         keepScratch: options.keep,
       });
       const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
