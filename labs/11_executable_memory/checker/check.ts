@@ -129,14 +129,15 @@ function showCall(c: CallRecord): string {
 function refusedHere(ctx: CheckContext, calls: readonly CallRecord[]): CallRecord | undefined {
   if (ctx.kernel.execAnonymous !== false) return undefined;
   return calls.find((c) =>
-    c.call === "mprotect" && (prot(c) & PROT.EXEC) !== 0 &&
+    c.call === "mprotect" && (prot(c) & PROT.EXEC) !== 0 && (prot(c) & PROT.WRITE) === 0 &&
     (c.error === "EACCES" || c.error === "EPERM")
   );
 }
 
-function skipNote(refused: CallRecord, what: string): string {
+/** The note of a check skipped (passed) because this system refuses executable memory. */
+function skipNote(refused: CallRecord, consequence: string): string {
   return `your system refuses executable anonymous memory (deno task lab doctor): ` +
-    `${formatCall(refused)}, so ${what} is skipped; the rest of this check was judged`;
+    `${formatCall(refused)}, so ${consequence}`;
 }
 
 // ---------------------------------------------------------------- the JIT run
@@ -256,9 +257,13 @@ function judgeRun(
     if (e.syscall === "mprotect" && (e.code === "EACCES" || e.code === "EPERM")) {
       return fail(
         `compile threw: mprotect refused PROT_EXEC (${e.code})`,
-        "not your code if your mprotect asked for PROT_READ|PROT_EXEC: a security policy " +
-          "refuses executable memory, but the kernel profile says it is allowed here; run " +
-          "deno task lab doctor --fresh",
+        ctx.kernel.execAnonymous === false
+          ? "this system refuses executable memory (deno task lab doctor), and the check is " +
+            "skipped there only for mprotect(…, PROT_READ|PROT_EXEC): never ask for PROT_WRITE " +
+            "with PROT_EXEC"
+          : "not your code if your mprotect asked for PROT_READ|PROT_EXEC: a security policy " +
+            "refuses executable memory, but the kernel profile says it is allowed here; run " +
+            "deno task lab doctor --fresh",
       );
     }
     return fail(`compile threw ${e.name}: ${e.message}`, "compile must return the function");
@@ -706,7 +711,13 @@ export default defineChecks([
       const run = await jitRun(ctx);
       const refused = requireRan(ctx, run);
       if (refused) {
-        ctx.note(skipNote(refusedHere(ctx, allCalls(run))!, "running the code"));
+        ctx.note(
+          skipNote(
+            refusedHere(ctx, allCalls(run))!,
+            "the code did not become runnable and this check is skipped (your mprotect asked for " +
+              "read + execute, as it should)",
+          ),
+        );
         return;
       }
       ctx.note(
@@ -731,7 +742,15 @@ export default defineChecks([
       const refused = requireRan(ctx, run) === "refused";
       const { chain } = judgeOrder(ctx, run, refused);
       ctx.note(chain.join(" → "));
-      if (refused) ctx.note(skipNote(refusedHere(ctx, allCalls(run))!, "the look at the call"));
+      if (refused) {
+        ctx.note(
+          skipNote(
+            refusedHere(ctx, allCalls(run))!,
+            "the call, and /proc/PID/maps at the call, are skipped; the order up to mprotect " +
+              "was judged",
+          ),
+        );
+      }
     },
   },
   {
@@ -743,7 +762,12 @@ export default defineChecks([
     async run(ctx: CheckContext) {
       const run = await jitRun(ctx);
       if (requireRan(ctx, run) === "refused") {
-        ctx.note(skipNote(refusedHere(ctx, allCalls(run))!, "freeing the code"));
+        ctx.note(
+          skipNote(
+            refusedHere(ctx, allCalls(run))!,
+            "compile returned nothing to free: this check is skipped",
+          ),
+        );
         return;
       }
       const v = run.value!;
@@ -965,7 +989,12 @@ export default defineChecks([
       const run = await signalRun(ctx, "writeAfterSeal");
       const problem = judgeSignal(ctx, run, "writeAfterSeal");
       if (problem === "refused") {
-        ctx.note(skipNote(refusedHere(ctx, run.flight)!, "the store into the code"));
+        ctx.note(
+          skipNote(
+            refusedHere(ctx, run.flight)!,
+            "no page became read + execute to store into: this check is skipped",
+          ),
+        );
         return;
       }
       if (problem) ctx.fail(problem.message, problem.details);
@@ -993,7 +1022,9 @@ export default defineChecks([
         const run = await signalRun(ctx, fn);
         const problem = judgeSignal(ctx, run, fn);
         if (problem === "refused") {
-          ctx.note(skipNote(refusedHere(ctx, run.flight)!, `${fn}'s prediction`));
+          ctx.note(
+            skipNote(refusedHere(ctx, run.flight)!, `${fn} cannot be observed: not compared`),
+          );
           continue;
         }
         if (problem) {
