@@ -142,9 +142,7 @@ export function doctorFacts(p: KernelProfile): DoctorFact[] {
         ? "refused: mprotect(PROT_READ|PROT_EXEC) failed with EACCES or EPERM, a security " +
           "policy (SELinux execmem, a hardened kernel, a container's profile)"
         : "not measured (deno task lab doctor --fresh measures it)",
-      textbook: p.execAnonymous === false
-        ? "allowed (JIT compilers rely on it)"
-        : undefined,
+      textbook: p.execAnonymous === false ? "allowed (JIT compilers rely on it)" : undefined,
       means: p.execAnonymous === false
         ? "lab 11 cannot run the code it writes here: those checks are skipped with a note"
         : "lab 11 runs the machine code your program writes",
