@@ -237,7 +237,7 @@ Deno.test("lab 11: where executable anonymous memory is refused, the checks that
   const noExec = { ...here, execAnonymous: false };
   const skipped = await run(noExec, refused());
   for (
-    const id of ["runs-code", "w-xor-x", "frees-code", "sigsegv-write-code", "predict-signals"]
+    const id of ["runs-code", "w-xor-x", "frees-code", "dies-writing-code", "predict-signals"]
   ) {
     const c = check(skipped, id);
     assert.equal(c.status, "passed", describe(skipped));
@@ -258,5 +258,5 @@ Deno.test("lab 11: where executable anonymous memory is refused, the checks that
   const c = check(allowed, "runs-code");
   assert.equal(c.status, "failed");
   assert.match(c.details.mistake ?? "", /doctor --fresh/);
-  assert.equal(check(allowed, "sigsegv-write-code").status, "failed");
+  assert.equal(check(allowed, "dies-writing-code").status, "failed");
 });

@@ -171,10 +171,7 @@ export function writeAfterSeal(code: Uint8Array): void {
   void code;
 }
 
-/**
- * Predict how each function of part 4 ends: `"SIGSEGV"`, `"SIGBUS"`,
- * `"SIGILL"`, or `"none"` (it returns normally).
- */
+/** Predict the signal that ends each function of part 4: `"SIGSEGV"`, `"SIGBUS"` or `"SIGILL"`. */
 export const PREDICTED_SIGNALS: {
   callWithoutExec: string | undefined;
   writeAfterSeal: string | undefined;

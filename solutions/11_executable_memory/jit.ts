@@ -141,7 +141,7 @@ export function writeAfterSeal(code: Uint8Array): void {
   memory.bytes[0] = 0xc3; // a store into a page without PROT_WRITE
 }
 
-/** What each function above ends with: a signal's name, or "none". */
+/** The signal that ends each function above. */
 export const PREDICTED_SIGNALS: {
   callWithoutExec: string | undefined;
   writeAfterSeal: string | undefined;

@@ -551,7 +551,12 @@ function judgeSignal(
     .map(showCall).join("; ") || "no calls";
   const fail = (message: string, mistake: string) => ({
     message: `${fn}: ${message}`,
-    details: { expected: "SIGSEGV", observed: `${ended(result)}; calls: ${shown}`, mistake },
+    // Not the signal's name: that is the prediction (predict-signals), and this shows before it.
+    details: {
+      expected: "the process killed by the kernel",
+      observed: `${ended(result)}; calls: ${shown}`,
+      mistake,
+    },
   });
   const exec = flight.filter((c) => c.call === "mprotect" && !c.error && (prot(c) & PROT.EXEC));
   if (fn === "callWithoutExec") {
@@ -611,7 +616,23 @@ function judgeSignal(
   return fail(ended(result), 'map, store the code, protect("readexec"), then store one byte');
 }
 
-const SIGNAL_ANSWERS = ["SIGSEGV", "SIGBUS", "SIGILL", "none"] as const;
+const SIGNAL_ANSWERS = ["SIGSEGV", "SIGBUS", "SIGILL"] as const;
+
+/**
+ * The student's prediction of how `fn` ends, read from the one run that calls
+ * none of their functions; a check that shows how `fn` ended takes it first.
+ */
+async function predictedSignal(ctx: CheckContext, fn: SignalName) {
+  const demo = await fixedRun(ctx);
+  ctx.expectOk(demo.result, "reading your predictions");
+  const predictions = demo.value!.predictions.PREDICTED_SIGNALS as
+    | Record<string, unknown>
+    | undefined;
+  return requirePrediction(ctx, predictions?.[fn], {
+    name: `PREDICTED_SIGNALS.${fn}`,
+    allowed: SIGNAL_ANSWERS,
+  });
+}
 
 // ---------------------------------------------------------------- the MAP_FIXED demonstration
 
@@ -968,12 +989,13 @@ export default defineChecks([
     },
   },
   {
-    id: "sigsegv-no-exec",
+    id: "dies-without-exec",
     title: "calling code in a page without PROT_EXEC: the process dies",
     points: 1,
     hint: "Map read-write, store the code, and call it through sys.functionAt(address, " +
       "ADD_SIGNATURE) without mprotect: asFunction would refuse.",
     async run(ctx: CheckContext) {
+      await predictedSignal(ctx, "callWithoutExec"); // how it ends is the answer: predict first
       const run = await signalRun(ctx, "callWithoutExec");
       const problem = judgeSignal(ctx, run, "callWithoutExec");
       if (problem && problem !== "refused") ctx.fail(problem.message, problem.details);
@@ -981,11 +1003,12 @@ export default defineChecks([
     },
   },
   {
-    id: "sigsegv-write-code",
+    id: "dies-writing-code",
     title: "storing into the code after mprotect to read + execute: the process dies",
     points: 1,
     hint: 'Map, store, protect("readexec"), then store one more byte: memory.bytes[0] = 0xc3.',
     async run(ctx: CheckContext) {
+      await predictedSignal(ctx, "writeAfterSeal"); // how it ends is the answer: predict first
       const run = await signalRun(ctx, "writeAfterSeal");
       const problem = judgeSignal(ctx, run, "writeAfterSeal");
       if (problem === "refused") {
@@ -1003,22 +1026,14 @@ export default defineChecks([
   },
   {
     id: "predict-signals",
-    title: "predicted how each of the two ends",
+    title: "predicted the signal that ends each of the two",
     points: 1,
     hint: "Read man 2 mprotect: each protection allows some accesses. Which one does each " +
       "function make that its page does not allow?",
     async run(ctx: CheckContext) {
-      const demo = await fixedRun(ctx); // the one run that calls none of your functions
-      ctx.expectOk(demo.result, "reading your predictions");
-      const predictions = demo.value!.predictions.PREDICTED_SIGNALS as
-        | Record<string, unknown>
-        | undefined;
       const wrong: string[] = [];
       for (const fn of ["callWithoutExec", "writeAfterSeal"] as const) {
-        const predicted = requirePrediction(ctx, predictions?.[fn], {
-          name: `PREDICTED_SIGNALS.${fn}`,
-          allowed: SIGNAL_ANSWERS,
-        });
+        const predicted = await predictedSignal(ctx, fn);
         const run = await signalRun(ctx, fn);
         const problem = judgeSignal(ctx, run, fn);
         if (problem === "refused") {

@@ -97,8 +97,10 @@ function watchProtects(ctx: DriveContext<unknown>, bytes: number, looks: Protect
         const area = procMaps("self").find((e) => e.start <= address && address < e.end);
         const look: ProtectLook = { at: n - 1, perms: area?.perms };
         if (area?.perms.startsWith("r")) {
+          // Never past the area's end: the next page may be unmapped (a SIGSEGV here).
+          const length = Math.min(bytes, Number(area.end - address));
           const view = new Uint8Array(
-            Deno.UnsafePointerView.getArrayBuffer(sys.pointerAt(address)!, bytes),
+            Deno.UnsafePointerView.getArrayBuffer(sys.pointerAt(address)!, length),
           );
           look.bytes = hexBytes(view);
         }
