@@ -27,6 +27,7 @@ import { MmapError } from "./errors.ts";
 import {
   bufferArg,
   cStringArg,
+  foreignFunction,
   int32,
   int64,
   optionalBoolean,
@@ -34,7 +35,7 @@ import {
   refuseArgument,
   uint32,
 } from "./validate.ts";
-import { type CallValue, isRecording, record } from "./trace.ts";
+import { type CallRecord, type CallValue, isRecording, record } from "./trace.ts";
 import { errnoName } from "./ffi/constants.ts";
 
 let lib: Libc | undefined;
@@ -177,6 +178,66 @@ export function mmap(
   }
   if (isRecording()) ok("mmap", { addr: ptrArg(addr), length, prot, flags, fd, offset }, hex(ptr));
   return ptr;
+}
+
+/** An argument or result of a call into machine code, as the call record keeps it. */
+function callValue(value: unknown): CallValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "number" || typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "bigint") {
+    return Number.isSafeInteger(Number(value)) ? Number(value) : `${value}n`;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === null) {
+    return hex(value as Deno.PointerObject); // a pointer
+  }
+  return ArrayBuffer.isView(value) ? `buffer(${value.byteLength})` : String(value);
+}
+
+/**
+ * The machine code at `address` as a C function of `definition`: a raw
+ * `Deno.UnsafeFnPointer`, with nothing checked. If the bytes there are not
+ * such a function for this CPU, or the page is not executable, the process
+ * dies (SIGSEGV, SIGILL) or hangs: use `Mapping.asFunction`, which refuses a
+ * mapping that is not executable, unless meeting that is the point.
+ *
+ * Each call is recorded as `call(address, args…) = result`, and recorded as
+ * it starts (the result is filled in when it returns), so a call that kills
+ * the process is still in a record kept call by call.
+ *
+ * @example
+ * ```ts ignore
+ * const add = functionAt(address, { parameters: ["i32", "i32"], result: "i32" });
+ * add(1, 2); // runs whatever is at `address`
+ * ```
+ */
+export function functionAt<const Fn extends Deno.ForeignFunction>(
+  address: Deno.PointerValue | bigint | number,
+  definition: Fn,
+): Deno.FromForeignFunction<Fn> {
+  const C = "sys.functionAt";
+  const pointer = typeof address === "bigint" || typeof address === "number"
+    ? pointerAt(address)
+    : pointerArg(address, C, "address");
+  if (pointer === null) {
+    refuseArgument(C, "address", address, "the address of machine code (not 0 or null)");
+  }
+  foreignFunction(definition, C, "definition");
+  const fn = new Deno.UnsafeFnPointer(pointer as Deno.PointerObject<Fn>, definition);
+  const native = (fn.call as (...args: unknown[]) => unknown).bind(fn);
+  const addr = hex(pointer);
+  const isVoid = definition.result === "void";
+  const call = (...args: unknown[]): unknown => {
+    if (!isRecording()) return native(...args);
+    const named: Record<string, CallValue> = { addr };
+    args.forEach((a, i) => named[`arg${i}`] = callValue(a));
+    const entry: CallRecord = { call: "call", args: named, result: null };
+    record(entry); // before the jump: a crash inside still leaves the attempt on record
+    const value = native(...args);
+    entry.result = isVoid ? "void" : callValue(value);
+    return value;
+  };
+  return call as Deno.FromForeignFunction<Fn>;
 }
 
 /** `munmap(2)`: removes the mappings in a range. Unmapping nothing is not an error. */

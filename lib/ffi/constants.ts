@@ -209,6 +209,21 @@ export const SYS: Record<SupportedArch, { futex: number; getpid: number }> = {
   aarch64: { futex: 98, getpid: 172 },
 };
 
+/**
+ * The machine code of a bare `ret` (return to the caller), per architecture:
+ * the smallest function there is, for probing whether this process may run
+ * code it wrote (`x86-64`: `c3`; `aarch64`: `d65f03c0`, little-endian).
+ *
+ * @example
+ * ```ts
+ * console.log(RETURN_INSTRUCTION.aarch64.length); // 4: every aarch64 instruction is 32 bits
+ * ```
+ */
+export const RETURN_INSTRUCTION: Readonly<Record<SupportedArch, readonly number[]>> = {
+  x86_64: [0xc3],
+  aarch64: [0xc0, 0x03, 0x5f, 0xd6],
+};
+
 /** File system magic numbers from `statfs(2)` that matter to the lab. */
 export const FS_MAGIC = {
   TMPFS: 0x01021994,
