@@ -198,6 +198,7 @@ async function main(): Promise<number> {
     // A quick run only checks that the benchmarks run: no target is judged.
     if (opts.quick) { for (const q of section.ratios) q.met = undefined; }
     sections.push(section);
+    if (section.failures?.length) failed++;
     if (!opts.json) console.log(renderSection(section, roundsOf(section)));
   }
   const seconds = (performance.now() - started) / 1000;
