@@ -294,8 +294,8 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
   if (wrongGrades.length === 0) {
     notes.push(
       `every student got full marks (${students} × ${labsGraded} lab${
-      labsGraded === 1 ? "" : "s"
-    }, ${navigator.hardwareConcurrency} cores, grader's default --jobs)`,
+        labsGraded === 1 ? "" : "s"
+      }, ${navigator.hardwareConcurrency} cores, grader's default --jobs)`,
     );
   }
   notes.push(
