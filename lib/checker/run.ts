@@ -104,6 +104,14 @@ export interface RunLabOptions {
    * are pure functions of what they observed.
    */
   observations?: Map<string, unknown>;
+  /**
+   * Where the lab's `checker/check.ts` is imported from (default: the
+   * catalog's root). The grader points it at the instructor's tree, so one
+   * copy of each checker serves every student (an import is never unloaded:
+   * one per overlay grew the grader by megabytes per student), while the
+   * children still run the drives from the student's overlay.
+   */
+  checkerRoot?: string;
   /** Include hidden checks (grading). Default false. */
   includeHidden?: boolean;
   /** Only these check ids (their parents run too, unless `withParents` is false). */
@@ -269,7 +277,7 @@ async function runChecks(
 
   let checks: Check[];
   try {
-    checks = await loadChecks(root, lab);
+    checks = await loadChecks(options.checkerRoot ?? root, lab);
   } catch (err) {
     if (!options.keepScratch) Deno.removeSync(scratch, { recursive: true });
     return {

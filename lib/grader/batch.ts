@@ -435,11 +435,12 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         labs,
       );
       const overlayRoot = student.overlay.root;
+      // One copy of the framework and the checkers for every student: V8 never unloads a
+      // module, so importing them from each overlay grew the grader with every student.
+      // The children (drives and the student's module) run from the overlay.
       student.modules = (async () => {
-        const run: RunModule = await import(toFileUrl(`${overlayRoot}/lib/checker/run.ts`));
-        const catalogModule: CatalogModule = await import(
-          toFileUrl(`${overlayRoot}/lib/catalog.ts`)
-        );
+        const run: RunModule = await import(toFileUrl(`${root}/lib/checker/run.ts`));
+        const catalogModule: CatalogModule = await import(toFileUrl(`${root}/lib/catalog.ts`));
         return { run, catalog: catalogModule.loadCatalog(overlayRoot) };
       })();
     }
@@ -468,6 +469,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       if (!overlayLab) throw new Error(`${lab.id} is missing from the overlay's labs.json`);
       const result = await run.runLab(overlayCatalog, overlayLab, {
         includeHidden: true,
+        checkerRoot: root,
         // The overlay's own directory, unless msync cleans no page there (the project on tmpfs).
         scratchRoot: kernel.scratch.reason
           ? kernel.scratch.dir
