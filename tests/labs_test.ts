@@ -13,10 +13,9 @@
  */
 
 import assert from "node:assert/strict";
-import { checkerFile, findLab, labFile, loadCatalog, solutionFile } from "../lib/catalog.ts";
+import { findLab, labFile, loadCatalog, solutionFile } from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
-import { toFileUrl } from "../lib/paths.ts";
-import type { Check } from "../lib/checker/check.ts";
+import { loadLabChecks } from "../lib/checker/load.ts";
 import {
   applyMistake,
   type Expectation,
@@ -92,8 +91,7 @@ for (const lab of catalog.labs) {
   });
 
   Deno.test(`${lab.id}: the untouched stub fails its checks`, async () => {
-    const checks: Check[] = (await import(toFileUrl(checkerFile(catalog.root, lab, "check.ts"))))
-      .default;
+    const checks = await loadLabChecks(catalog.root, lab, { includeHidden: true });
     const mayPass = new Set(checks.filter((c) => c.stubMayPass).map((c) => c.id));
     const result = await runLab(catalog, lab, { includeHidden: true });
     assert.equal(result.error, undefined);

@@ -9,15 +9,8 @@
  * @module
  */
 
-import {
-  type Catalog,
-  checkerFile,
-  findLab,
-  type LabInfo,
-  loadCatalog,
-  PROJECT_ROOT,
-} from "../catalog.ts";
-import type { Check } from "../checker/check.ts";
+import { type Catalog, findLab, type LabInfo, loadCatalog, PROJECT_ROOT } from "../catalog.ts";
+import { loadLabChecks } from "../checker/load.ts";
 import { kernelLabel, kernelProfile } from "../profile.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
 import type { LabResult } from "../checker/run.ts";
@@ -218,9 +211,7 @@ export async function loadLabMeta(root: string, labs: readonly LabInfo[]): Promi
   for (const lab of labs) {
     const meta: LabMeta = { id: lab.id, title: lab.title, file: lab.file, maxScore: 0, checks: [] };
     try {
-      const checks: Check[] = (await import(toFileUrl(checkerFile(root, lab, "check.ts"))))
-        .default;
-      if (!Array.isArray(checks)) throw new Error("check.ts has no default export of checks");
+      const checks = await loadLabChecks(root, lab, { includeHidden: true });
       meta.checks = checks.map((c) => ({
         id: c.id,
         title: c.title,
