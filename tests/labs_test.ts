@@ -7,7 +7,7 @@
  * - every plausible wrong solution in `tests/wrong/<lab>/` is rejected by the
  *   checks its header names, with a message matching the header's pattern:
  *   `expect-fail: <check-id> /<regex>/`. Each is a `.mistake` file: the
- *   solution with a few lines replaced (see `tests/mistakes.ts`).
+ *   solution with a few lines replaced (see `lib/grader/mistakes.ts`).
  * - no result, of a solution or of a mistake, contradicts itself: a message
  *   against its own notes, details or recorded calls (`tests/contradictions.ts`).
  */
@@ -22,7 +22,7 @@ import {
   failureText,
   labMistakes,
   parseMistake,
-} from "./mistakes.ts";
+} from "../lib/grader/mistakes.ts";
 import { contradictions } from "./contradictions.ts";
 
 const catalog = loadCatalog();
