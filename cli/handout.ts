@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../lib/catalog.ts";
 import { buildHandout, HandoutError } from "../lib/grader/handout.ts";
-import { resolvePath } from "./grade.ts";
+import { resolvePath } from "./resolve.ts";
 
 const USAGE = `Usage: deno task handout [--no-git] <dir>
 
