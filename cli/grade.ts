@@ -28,6 +28,7 @@ import {
   type Visibility,
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
+import { prairielearnResults } from "../lib/grader/prairielearn.ts";
 import { writeFileAtomic } from "../lib/grader/atomic.ts";
 import { readGradeFile } from "../lib/grader/grade_file.ts";
 import {
@@ -44,6 +45,9 @@ import { kernelLabel, kernelProfile } from "../lib/profile.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
+import { resolvePath } from "./resolve.ts";
+
+export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
 
@@ -51,6 +55,9 @@ const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
   deno task grade --gradescope [options]          grade /autograder/submission for Gradescope
   deno task grade --autolab [options] [<dir>]     grade one submission, Autolab's JSON line last
+  deno task grade --prairielearn [options]        grade /grade/student for PrairieLearn
+  deno task grade selftest [--lab N …]            grade the solutions and mistakes: a verdict per lab
+  deno task grade package <platform> [options]    build the Gradescope, Autolab or PrairieLearn package
 
 A submission is a copy of the repository, its labs/ folder, or the lab files
 themselves; only the students' lab files are used, on a clean copy of this
@@ -72,9 +79,9 @@ Options:
   --budget SECONDS      stop grading after this long; what is left is "not graded"
                         (default: none; 480 with --gradescope)
   --submission DIR      Gradescope: the submission (default /autograder/submission,
-                        or $MMAP_LAB_SUBMISSION)
+                        or $MMAP_LAB_SUBMISSION; PrairieLearn: /grade/student)
   --results FILE        Gradescope: results.json (default /autograder/results/results.json,
-                        or $MMAP_LAB_RESULTS)
+                        or $MMAP_LAB_RESULTS; PrairieLearn: /grade/results/results.json)
   --hidden-visibility V Gradescope visibility of hidden checks: after_published
                         (default), hidden, after_due_date
   --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
@@ -121,19 +128,6 @@ function envVar(name: string): string | undefined {
   } catch {
     return undefined; // no env permission for it
   }
-}
-
-/** A path given on the command line, from where the user ran `deno task`. */
-export function resolvePath(path: string): string {
-  if (path.startsWith("/")) return path.replace(/\/+$/, "") || "/";
-  const base = envVar("INIT_CWD") ?? Deno.cwd();
-  const parts: string[] = [];
-  for (const part of `${base}/${path}`.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
 }
 
 /** Runs `write` (which writes `path`), turning a permission error into advice. */
@@ -404,12 +398,28 @@ function partialStudent(name: string, dir: string, grades: LabGrade[]): StudentG
   };
 }
 
+/** The results file of a one-submission platform, from a student's grades. */
+type ResultsFormat = (
+  student: StudentGrade,
+  options: {
+    executionTime: number;
+    hiddenVisibility: Visibility;
+    message?: string;
+    gradable: boolean;
+  },
+) => unknown;
+
+const gradescopeFormat: ResultsFormat = (student, options) => gradescopeResults(student, options);
+const prairielearnFormat: ResultsFormat = (student, options) =>
+  prairielearnResults(student, options);
+
 async function gradescope(
   submission: string,
   resultsPath: string,
   options: Options,
   hiddenVisibility: Visibility,
   quiet: boolean,
+  format: ResultsFormat = gradescopeFormat,
 ): Promise<number> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
@@ -421,10 +431,11 @@ async function gradescope(
   };
   const writePartial = (message: string) => {
     if (written) return;
-    write(gradescopeResults(partialStudent("submission", submission, finished), {
+    write(format(partialStudent("submission", submission, finished), {
       executionTime: elapsed(),
       hiddenVisibility,
       message,
+      gradable: false,
     }));
   };
   beforeExit = () => writePartial("Grading was stopped; the labs graded so far are below.");
@@ -452,9 +463,10 @@ async function gradescope(
     });
     progress?.finish();
     const student = report.students[0];
-    write(gradescopeResults(student, {
+    write(format(student, {
       executionTime: elapsed(),
       hiddenVisibility,
+      gradable: report.problems.length === 0,
       message: report.problems.length
         ? "Some labs could not be graded because of a problem with the grader; your instructor will look at it."
         : undefined,
@@ -508,6 +520,9 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`error: ${misplaced}`);
     return 2;
   }
+  // Sub-commands (a class folder of that name is graded as ./selftest).
+  if (argv[0] === "selftest") return (await import("./grade_selftest.ts")).main(argv.slice(1));
+  if (argv[0] === "package") return (await import("./grade_package.ts")).main(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -525,6 +540,7 @@ export async function main(argv: string[]): Promise<number> {
         budget: { type: "string" },
         gradescope: { type: "boolean", default: false },
         autolab: { type: "boolean", default: false },
+        prairielearn: { type: "boolean", default: false },
         submission: { type: "string" },
         results: { type: "string" },
         "hidden-visibility": { type: "string" },
@@ -544,8 +560,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   stopOnSignals();
   try {
-    if (v.gradescope && v.autolab) throw new UsageError("choose --gradescope or --autolab");
-    if (v.resume && (v.gradescope || v.autolab)) {
+    if ([v.gradescope, v.autolab, v.prairielearn].filter(Boolean).length > 1) {
+      throw new UsageError("choose one of --gradescope, --autolab and --prairielearn");
+    }
+    if (v.resume && (v.gradescope || v.autolab || v.prairielearn)) {
       throw new UsageError(
         "--resume continues a class; --gradescope and --autolab grade one submission",
       );
@@ -572,22 +590,24 @@ export async function main(argv: string[]): Promise<number> {
       budgetMs: budget !== undefined ? budget * 1000 : undefined,
       keep: v.keep,
     };
-    if (v.gradescope) {
-      if (positionals.length) {
-        throw new UsageError("--gradescope takes no folder: use --submission");
-      }
+    if (v.gradescope || v.prairielearn) {
+      const flag = v.gradescope ? "--gradescope" : "--prairielearn";
+      if (positionals.length) throw new UsageError(`${flag} takes no folder: use --submission`);
+      const base = v.gradescope ? "/autograder" : "/grade";
       const submission = resolvePath(
-        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ?? "/autograder/submission",
+        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ??
+          (v.gradescope ? `${base}/submission` : `${base}/student`),
       );
       const results = resolvePath(
-        v.results ?? envVar("MMAP_LAB_RESULTS") ?? "/autograder/results/results.json",
+        v.results ?? envVar("MMAP_LAB_RESULTS") ?? `${base}/results/results.json`,
       );
       return await gradescope(
         submission,
         results,
-        { ...options, budgetMs: options.budgetMs ?? 480_000 },
+        { ...options, budgetMs: options.budgetMs ?? (v.gradescope ? 480_000 : 540_000) },
         visibility as Visibility,
         v.quiet,
+        v.gradescope ? gradescopeFormat : prairielearnFormat,
       );
     }
     if (v.autolab) {

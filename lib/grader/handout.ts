@@ -8,7 +8,7 @@
  * - `solutions/`, `tests/wrong/*.mistake`, `tests/right/` (answers),
  * - a lab's hidden checks: `checker/hidden.ts` and every `checker/hidden*`
  *   file (a lab whose `check.ts` declares a hidden check inline is refused),
- * - the instructor's tools and documents: `cli/grade.ts`, `cli/mutants.ts`,
+ * - the instructor's tools and documents: `cli/grade*.ts`, `cli/mutants.ts`,
  *   `cli/handout.ts`, `lib/grader/`, `docs/` (grading, writing a lab),
  *   `bench/` and `.ci/` (they need the solutions), and the tests that need
  *   the solutions, the mistakes or the grader,
@@ -27,8 +27,11 @@ import { checkerFile } from "../catalog.ts";
 import { toFileUrl } from "../paths.ts";
 import type { Check } from "../checker/check.ts";
 
-/** Tools of the instructor in `cli/`: left out of the handout. */
-export const INSTRUCTOR_CLI: readonly string[] = ["grade.ts", "mutants.ts", "handout.ts"];
+/**
+ * Tools of the instructor in `cli/`, left out of the handout: the grader and its sub-commands
+ * (`grade.ts`, `grade_*.ts`), `mutants.ts`, `handout.ts`, and `resolve.ts` which only they use.
+ */
+export const INSTRUCTOR_CLI: RegExp = /^(grade(_[a-z_]+)?|mutants|handout|resolve)\.ts$/;
 
 /**
  * The tests the handout ships: those that need neither the solutions, nor the
@@ -147,7 +150,7 @@ export function planHandout(root: string): HandoutPlan {
   }
   files.push(
     ...filesUnder(root, "cli", (rel) => {
-      const drop = INSTRUCTOR_CLI.includes(rel.slice("cli/".length));
+      const drop = INSTRUCTOR_CLI.test(rel.slice("cli/".length));
       if (drop) left.push({ path: rel, why: "an instructor's tool" });
       return drop;
     }),

@@ -90,7 +90,7 @@ Deno.test("handout: no solution, mistake, hidden check or instructor file; works
     for (const file of files) {
       assert.doesNotMatch(
         file,
-        /^(solutions|docs|bench|grades|submissions|\.ci)\/|\.mistake$|\.variant$|\/hidden[^/]*$|^lib\/grader\/|^cli\/(grade|mutants|handout)\.ts$/,
+        /^(solutions|docs|bench|grades|submissions|\.ci)\/|\.mistake$|\.variant$|\/hidden[^/]*$|^lib\/grader\/|^cli\/(grade[^/]*|mutants|handout|resolve)\.ts$/,
         `${file} must not be in the handout`,
       );
       const text = Deno.readTextFileSync(`${student}/${file}`);
