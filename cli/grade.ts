@@ -30,6 +30,7 @@ import {
 import { Progress } from "../lib/grader/progress.ts";
 import { prairielearnResults } from "../lib/grader/prairielearn.ts";
 import { writeFileAtomic } from "../lib/grader/atomic.ts";
+import { outputProblem, outputProblems } from "../lib/grader/preflight.ts";
 import { readGradeFile } from "../lib/grader/grade_file.ts";
 import {
   type FinishedStudent,
@@ -130,6 +131,9 @@ function envVar(name: string): string | undefined {
   }
 }
 
+const PERMISSION_ADVICE =
+  ': the "grade" permission set writes under ./grades/, ./.mmap-lab/, /autograder/results/ and /grade/results/ (or run `deno run -A cli/grade.ts …`)';
+
 /** Runs `write` (which writes `path`), turning a permission error into advice. */
 function writing<T>(path: string, write: () => T): T {
   try {
@@ -137,9 +141,7 @@ function writing<T>(path: string, write: () => T): T {
     return write();
   } catch (err) {
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      throw new Error(
-        `no permission to write ${path}: the "grade" permission set writes under ./grades/, ./.mmap-lab/ and /autograder/results/ (or run \`deno run -A cli/grade.ts …\`)`,
-      );
+      throw new Error(`no permission to write ${path}${PERMISSION_ADVICE}`);
     }
     throw err;
   }
@@ -259,6 +261,9 @@ async function gradeClass(
   }
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
+  // Every output must be writable before grading starts: a class can take twenty minutes.
+  const unwritable = outputProblems([out.csv, out.json], PERMISSION_ADVICE);
+  if (unwritable.length) throw new Error(`${unwritable.join("; ")}; nothing was graded`);
   // Check the file to update before grading anything: a class can take an hour.
   let previous: GradeReport | undefined;
   if (out.update && out.json) {
@@ -268,6 +273,23 @@ async function gradeClass(
       throw new UsageError(
         `cannot --update: ${err instanceof Error ? err.message : err}; nothing was graded`,
       );
+    }
+  }
+
+  // --update keeps every output of the grades file in step: the CSV it was written with
+  // before is written again (or, when it cannot be, named as left stale).
+  let csv = out.csv;
+  let csvNote = "";
+  const earlierCsv = previous?.outputs?.csv;
+  if (out.update && !csv && earlierCsv) {
+    const problem = outputProblem(earlierCsv, PERMISSION_ADVICE);
+    if (problem) {
+      console.error(
+        `warning: ${earlierCsv}, written with ${out.json} before, will be left stale: ${problem} (give --csv FILE to write another)`,
+      );
+    } else {
+      csv = earlierCsv;
+      csvNote = ` (written with ${out.json} before: kept in step)`;
     }
   }
 
@@ -334,6 +356,7 @@ async function gradeClass(
   const fromJournal = taken.length;
 
   if (previous) report = mergeReports(previous, report);
+  if (out.json && csv) report = { ...report, outputs: { ...report.outputs, csv } };
   const color = useColor(Deno.stdout);
   console.log(formatTable(report, { color }));
   console.log("");
@@ -341,14 +364,14 @@ async function gradeClass(
   const failures: string[] = [];
   for (
     const [path, text] of [
-      [out.csv, () => formatCsv(report)],
+      [csv, () => formatCsv(report)],
       [out.json, () => JSON.stringify(report, null, 2) + "\n"],
     ] as const
   ) {
     if (!path) continue;
     try {
       writeOutput(path, text());
-      console.error(`wrote ${path}`);
+      console.error(`wrote ${path}${path === csv ? csvNote : ""}`);
     } catch (err) {
       failures.push(err instanceof Error ? err.message : String(err));
     }
@@ -423,6 +446,12 @@ async function gradescope(
 ): Promise<number> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
+  // Nothing can be reported without the results file: find out before grading.
+  const unwritable = outputProblem(resultsPath, PERMISSION_ADVICE);
+  if (unwritable) {
+    console.error(`error: ${unwritable}; nothing was graded`);
+    return 1;
+  }
   const finished: LabGrade[] = [];
   let written = false;
   const write = (results: unknown) => {

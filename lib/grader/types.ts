@@ -130,4 +130,9 @@ export interface GradeReport {
   durationMs: number;
   /** The kernel profile of the machine that graded this run (`deno task lab doctor`). */
   kernel?: KernelProfile;
+  /**
+   * The other outputs written with this file (absolute paths): `--update`
+   * writes them again, so that they never go stale.
+   */
+  outputs?: { csv?: string };
 }
