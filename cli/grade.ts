@@ -24,6 +24,8 @@ import {
   formatSummary,
   formatTable,
   gradescopeResults,
+  HINT_POLICIES,
+  type HintPolicy,
   sanitize,
   type Visibility,
 } from "../lib/grader/formats.ts";
@@ -84,7 +86,11 @@ Options:
   --results FILE        Gradescope: results.json (default /autograder/results/results.json,
                         or $MMAP_LAB_RESULTS; PrairieLearn: /grade/results/results.json)
   --hidden-visibility V Gradescope visibility of hidden checks: after_published
-                        (default), hidden, after_due_date
+                        (default), hidden, after_due_date, visible (students see them
+                        and their points everywhere)
+  --hints POLICY        hints of failed checks in what students read (Gradescope,
+                        PrairieLearn, Autolab): all (default, as the runner shows them
+                        once asked), first (the first failed check's of each lab), none
   --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
   --quiet               no progress lines
   -h, --help            this help
@@ -429,6 +435,7 @@ type ResultsFormat = (
     hiddenVisibility: Visibility;
     message?: string;
     gradable: boolean;
+    hints: HintPolicy;
   },
 ) => unknown;
 
@@ -443,6 +450,7 @@ async function gradescope(
   hiddenVisibility: Visibility,
   quiet: boolean,
   format: ResultsFormat = gradescopeFormat,
+  hints: HintPolicy = "all",
 ): Promise<number> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
@@ -465,6 +473,7 @@ async function gradescope(
       hiddenVisibility,
       message,
       gradable: false,
+      hints,
     }));
   };
   beforeExit = () => writePartial("Grading was stopped; the labs graded so far are below.");
@@ -495,6 +504,7 @@ async function gradescope(
     write(format(student, {
       executionTime: elapsed(),
       hiddenVisibility,
+      hints,
       gradable: report.problems.length === 0,
       message: report.problems.length
         ? "Some labs could not be graded because of a problem with the grader; your instructor will look at it."
@@ -514,7 +524,12 @@ async function gradescope(
   }
 }
 
-async function autolab(dir: string, options: Options): Promise<number> {
+async function autolab(
+  dir: string,
+  options: Options,
+  hiddenVisibility: Visibility,
+  hints: HintPolicy,
+): Promise<number> {
   const labIds = selectLabs(loadCatalog(PROJECT_ROOT), options.labs).map((l) => l.id);
   let report: GradeReport | undefined;
   let failure: string | undefined;
@@ -530,7 +545,13 @@ async function autolab(dir: string, options: Options): Promise<number> {
     failure = err instanceof Error ? err.message : String(err);
   }
   const student = report?.students[0];
-  if (report && student) console.log(formatStudentReport(report, student));
+  if (report && student) {
+    // The feedback is the student's: hidden checks stay out of it (their points are in the scores).
+    console.log(formatStudentReport(report, student, {
+      visibleOnly: hiddenVisibility !== "visible",
+      hints,
+    }));
+  }
   if (report?.problems.length) {
     console.log(
       "\nGrading problems:\n" + report.problems.map((p) => `  - ${sanitize(p)}`).join("\n"),
@@ -573,6 +594,7 @@ export async function main(argv: string[]): Promise<number> {
         submission: { type: "string" },
         results: { type: "string" },
         "hidden-visibility": { type: "string" },
+        hints: { type: "string" },
         keep: { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -613,6 +635,10 @@ export async function main(argv: string[]): Promise<number> {
     if (!VISIBILITIES.includes(visibility)) {
       throw new UsageError(`--hidden-visibility must be one of ${VISIBILITIES.join(", ")}`);
     }
+    const hints = (v.hints ?? "all") as HintPolicy;
+    if (!HINT_POLICIES.includes(hints)) {
+      throw new UsageError(`--hints must be one of ${HINT_POLICIES.join(", ")}`);
+    }
     const options: Options = {
       labs: labs.length ? labs : undefined,
       jobs,
@@ -637,11 +663,17 @@ export async function main(argv: string[]): Promise<number> {
         visibility as Visibility,
         v.quiet,
         v.gradescope ? gradescopeFormat : prairielearnFormat,
+        hints,
       );
     }
     if (v.autolab) {
       if (positionals.length > 1) throw new UsageError("--autolab takes one submission folder");
-      return await autolab(resolvePath(positionals[0] ?? "."), options);
+      return await autolab(
+        resolvePath(positionals[0] ?? "."),
+        options,
+        visibility as Visibility,
+        hints,
+      );
     }
     if (positionals.length !== 1) {
       throw new UsageError("give the submissions folder (one sub-folder per student)");

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { checkText, sanitize, type Visibility } from "./formats.ts";
+import { checkText, hintedChecks, type HintPolicy, sanitize, type Visibility } from "./formats.ts";
 import type { StudentGrade } from "./types.ts";
 
 /** One test of PrairieLearn's results. */
@@ -55,12 +55,18 @@ const fmt = (n: number) => String(Math.round(n * 100) / 100);
  */
 export function prairielearnResults(
   student: StudentGrade | undefined,
-  options: { gradable: boolean; hiddenVisibility?: Visibility; message?: string },
+  options: {
+    gradable: boolean;
+    hiddenVisibility?: Visibility;
+    message?: string;
+    hints?: HintPolicy;
+  },
 ): PrairieLearnResults {
   const tests: PrairieLearnTest[] = [];
   let hiddenPoints = 0;
   let hiddenMax = 0;
   for (const grade of student?.labs ?? []) {
+    const hinted = hintedChecks(grade, options.hints);
     for (const c of grade.checks) {
       if (c.hidden && options.hiddenVisibility !== "visible") {
         hiddenPoints += c.score;
@@ -72,7 +78,7 @@ export function prairielearnResults(
         points: c.score,
         max_points: c.maxScore,
         message: c.status === "passed" ? "" : sanitize(c.message.split("\n")[0] ?? ""),
-        output: checkText(c),
+        output: checkText(c, { hint: hinted.has(c.id) }),
       });
     }
   }
