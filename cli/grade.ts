@@ -31,6 +31,7 @@ import {
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
 import { prairielearnResults } from "../lib/grader/prairielearn.ts";
+import { formatByCheck } from "../lib/grader/bycheck.ts";
 import { writeFileAtomic } from "../lib/grader/atomic.ts";
 import { outputProblem, outputProblems } from "../lib/grader/preflight.ts";
 import { readGradeFile } from "../lib/grader/grade_file.ts";
@@ -76,6 +77,8 @@ Options:
   --json FILE           write every check's result as JSON
   --update              with --json: merge this run into the existing FILE
                         (re-grade one student or one lab, keep the rest)
+  --by-check            after the summary: each failing check's likely mistakes, with
+                        how many students each and who (among those who attempted)
   --resume              continue a class grading that was killed: the students
                         in the journal (FILE.journal, next to --json or --csv
                         FILE) are not graded again; same command otherwise
@@ -250,7 +253,14 @@ async function gradeClass(
   dir: string,
   students: string[],
   options: Options,
-  out: { csv?: string; json?: string; update: boolean; resume: boolean; quiet: boolean },
+  out: {
+    csv?: string;
+    json?: string;
+    update: boolean;
+    resume: boolean;
+    quiet: boolean;
+    byCheck?: boolean;
+  },
 ): Promise<number> {
   let submissions: Submission[];
   try {
@@ -367,6 +377,7 @@ async function gradeClass(
   console.log(formatTable(report, { color }));
   console.log("");
   console.log(formatSummary(report, { color }));
+  if (out.byCheck) console.log("\n" + formatByCheck(report));
   const failures: string[] = [];
   for (
     const [path, text] of [
@@ -587,6 +598,7 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: "string" },
         update: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
+        "by-check": { type: "boolean", default: false },
         budget: { type: "string" },
         gradescope: { type: "boolean", default: false },
         autolab: { type: "boolean", default: false },
@@ -684,6 +696,7 @@ export async function main(argv: string[]): Promise<number> {
       update: v.update,
       resume: v.resume,
       quiet: v.quiet,
+      byCheck: v["by-check"],
     });
   } catch (err) {
     if (err instanceof UsageError) {

@@ -22,6 +22,7 @@ import {
   type SubmissionFiles,
 } from "./overlay.ts";
 import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
+import { stubChecker } from "./attempts.ts";
 import { type FinishedStudent, submissionDigest } from "./journal.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
@@ -358,6 +359,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const problems: string[] = metas.filter((m) => m.error).map((m) => m.error!);
   const journaling = Boolean(options.finished?.size || options.onFinished);
   const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
+  const isStub = stubChecker(root);
 
   const controller = new AbortController();
   const budget = options.budgetMs;
@@ -466,7 +468,8 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         limits: options.limits,
         keepScratch: options.keep,
       });
-      const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
+      const grade: LabGrade = { ...fromLabResult(result, file.relative), kernel: kernelText };
+      if (isStub(lab.id, lab.file, file.path)) grade.unchanged = true;
       if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
         if (c.internalError) student.problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);

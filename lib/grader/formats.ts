@@ -148,11 +148,18 @@ export function formatSummary(report: GradeReport, options: { color?: boolean } 
     lines.push(
       `  ${lab.id}: mean ${fmt(lab.points.mean)} / ${fmt(lab.maxScore)}, median ${
         fmt(lab.points.median)
-      }, submitted ${lab.submitted}/${lab.points.count}, full marks ${lab.full}`,
+      }, submitted ${lab.submitted}/${lab.points.count}, not attempted ${lab.notAttempted}, attempted and failed ${lab.attemptedFailed}, full marks ${lab.full}`,
     );
   }
   if (s.checks.length) {
     lines.push(paint(color, "bold", "Checks, hardest first:"));
+    lines.push(
+      paint(
+        color,
+        "gray",
+        "  (among the students who attempted the lab: untouched stubs and missing files aside)",
+      ),
+    );
     for (const c of s.checks) {
       const rate = percent(c.passRate);
       lines.push(

@@ -87,6 +87,11 @@ export interface LabGrade {
   durationMs: number;
   /** The kernel that graded it, in one line (`kernelLabel`): facts differ between kernels. */
   kernel?: string;
+  /**
+   * The student's file is the lab's stub, unchanged (line endings and
+   * trailing white space aside): not attempted. Its points count as graded.
+   */
+  unchanged?: boolean;
 }
 
 /** One student's grades. */
