@@ -24,11 +24,16 @@ import {
   formatSummary,
   formatTable,
   gradescopeResults,
+  HINT_POLICIES,
+  type HintPolicy,
   sanitize,
   type Visibility,
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
+import { prairielearnResults } from "../lib/grader/prairielearn.ts";
+import { formatByCheck } from "../lib/grader/bycheck.ts";
 import { writeFileAtomic } from "../lib/grader/atomic.ts";
+import { outputProblem, outputProblems } from "../lib/grader/preflight.ts";
 import { readGradeFile } from "../lib/grader/grade_file.ts";
 import {
   type FinishedStudent,
@@ -44,6 +49,9 @@ import { kernelLabel, kernelProfile } from "../lib/profile.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
+import { resolvePath } from "./resolve.ts";
+
+export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
 
@@ -51,6 +59,9 @@ const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
   deno task grade --gradescope [options]          grade /autograder/submission for Gradescope
   deno task grade --autolab [options] [<dir>]     grade one submission, Autolab's JSON line last
+  deno task grade --prairielearn [options]        grade /grade/student for PrairieLearn
+  deno task grade selftest [--lab N …]            grade the solutions and mistakes: a verdict per lab
+  deno task grade package <platform> [options]    build the Gradescope, Autolab or PrairieLearn package
 
 A submission is a copy of the repository, its labs/ folder, or the lab files
 themselves; only the students' lab files are used, on a clean copy of this
@@ -66,6 +77,8 @@ Options:
   --json FILE           write every check's result as JSON
   --update              with --json: merge this run into the existing FILE
                         (re-grade one student or one lab, keep the rest)
+  --by-check            after the summary: each failing check's likely mistakes, with
+                        how many students each and who (among those who attempted)
   --resume              continue a class grading that was killed: the students
                         in the journal (FILE.journal, next to --json or --csv
                         FILE) are not graded again; same command otherwise
@@ -74,11 +87,15 @@ Options:
   --time-scale X        multiply every check's and child's time limit by X (a slow
                         grading machine; labs.json's "limits" set it per lab)
   --submission DIR      Gradescope: the submission (default /autograder/submission,
-                        or $MMAP_LAB_SUBMISSION)
+                        or $MMAP_LAB_SUBMISSION; PrairieLearn: /grade/student)
   --results FILE        Gradescope: results.json (default /autograder/results/results.json,
-                        or $MMAP_LAB_RESULTS)
+                        or $MMAP_LAB_RESULTS; PrairieLearn: /grade/results/results.json)
   --hidden-visibility V Gradescope visibility of hidden checks: after_published
-                        (default), hidden, after_due_date
+                        (default), hidden, after_due_date, visible (students see them
+                        and their points everywhere)
+  --hints POLICY        hints of failed checks in what students read (Gradescope,
+                        PrairieLearn, Autolab): all (default, as the runner shows them
+                        once asked), first (the first failed check's of each lab), none
   --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
   --quiet               no progress lines
   -h, --help            this help
@@ -125,18 +142,8 @@ function envVar(name: string): string | undefined {
   }
 }
 
-/** A path given on the command line, from where the user ran `deno task`. */
-export function resolvePath(path: string): string {
-  if (path.startsWith("/")) return path.replace(/\/+$/, "") || "/";
-  const base = envVar("INIT_CWD") ?? Deno.cwd();
-  const parts: string[] = [];
-  for (const part of `${base}/${path}`.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
-}
+const PERMISSION_ADVICE =
+  ': the "grade" permission set writes under ./grades/, ./.mmap-lab/, /autograder/results/ and /grade/results/ (or run `deno run -A cli/grade.ts …`)';
 
 /** Runs `write` (which writes `path`), turning a permission error into advice. */
 function writing<T>(path: string, write: () => T): T {
@@ -145,9 +152,7 @@ function writing<T>(path: string, write: () => T): T {
     return write();
   } catch (err) {
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      throw new Error(
-        `no permission to write ${path}: the "grade" permission set writes under ./grades/, ./.mmap-lab/ and /autograder/results/ (or run \`deno run -A cli/grade.ts …\`)`,
-      );
+      throw new Error(`no permission to write ${path}${PERMISSION_ADVICE}`);
     }
     throw err;
   }
@@ -251,7 +256,14 @@ async function gradeClass(
   dir: string,
   students: string[],
   options: Options,
-  out: { csv?: string; json?: string; update: boolean; resume: boolean; quiet: boolean },
+  out: {
+    csv?: string;
+    json?: string;
+    update: boolean;
+    resume: boolean;
+    quiet: boolean;
+    byCheck?: boolean;
+  },
 ): Promise<number> {
   let submissions: Submission[];
   try {
@@ -268,6 +280,9 @@ async function gradeClass(
   }
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
+  // Every output must be writable before grading starts: a class can take twenty minutes.
+  const unwritable = outputProblems([out.csv, out.json], PERMISSION_ADVICE);
+  if (unwritable.length) throw new Error(`${unwritable.join("; ")}; nothing was graded`);
   // Check the file to update before grading anything: a class can take an hour.
   let previous: GradeReport | undefined;
   if (out.update && out.json) {
@@ -277,6 +292,23 @@ async function gradeClass(
       throw new UsageError(
         `cannot --update: ${err instanceof Error ? err.message : err}; nothing was graded`,
       );
+    }
+  }
+
+  // --update keeps every output of the grades file in step: the CSV it was written with
+  // before is written again (or, when it cannot be, named as left stale).
+  let csv = out.csv;
+  let csvNote = "";
+  const earlierCsv = previous?.outputs?.csv;
+  if (out.update && !csv && earlierCsv) {
+    const problem = outputProblem(earlierCsv, PERMISSION_ADVICE);
+    if (problem) {
+      console.error(
+        `warning: ${earlierCsv}, written with ${out.json} before, will be left stale: ${problem} (give --csv FILE to write another)`,
+      );
+    } else {
+      csv = earlierCsv;
+      csvNote = ` (written with ${out.json} before: kept in step)`;
     }
   }
 
@@ -344,21 +376,23 @@ async function gradeClass(
   const fromJournal = taken.length;
 
   if (previous) report = mergeReports(previous, report);
+  if (out.json && csv) report = { ...report, outputs: { ...report.outputs, csv } };
   const color = useColor(Deno.stdout);
   console.log(formatTable(report, { color }));
   console.log("");
   console.log(formatSummary(report, { color }));
+  if (out.byCheck) console.log("\n" + formatByCheck(report));
   const failures: string[] = [];
   for (
     const [path, text] of [
-      [out.csv, () => formatCsv(report)],
+      [csv, () => formatCsv(report)],
       [out.json, () => JSON.stringify(report, null, 2) + "\n"],
     ] as const
   ) {
     if (!path) continue;
     try {
       writeOutput(path, text());
-      console.error(`wrote ${path}`);
+      console.error(`wrote ${path}${path === csv ? csvNote : ""}`);
     } catch (err) {
       failures.push(err instanceof Error ? err.message : String(err));
     }
@@ -408,15 +442,39 @@ function partialStudent(name: string, dir: string, grades: LabGrade[]): StudentG
   };
 }
 
+/** The results file of a one-submission platform, from a student's grades. */
+type ResultsFormat = (
+  student: StudentGrade,
+  options: {
+    executionTime: number;
+    hiddenVisibility: Visibility;
+    message?: string;
+    gradable: boolean;
+    hints: HintPolicy;
+  },
+) => unknown;
+
+const gradescopeFormat: ResultsFormat = (student, options) => gradescopeResults(student, options);
+const prairielearnFormat: ResultsFormat = (student, options) =>
+  prairielearnResults(student, options);
+
 async function gradescope(
   submission: string,
   resultsPath: string,
   options: Options,
   hiddenVisibility: Visibility,
   quiet: boolean,
+  format: ResultsFormat = gradescopeFormat,
+  hints: HintPolicy = "all",
 ): Promise<number> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
+  // Nothing can be reported without the results file: find out before grading.
+  const unwritable = outputProblem(resultsPath, PERMISSION_ADVICE);
+  if (unwritable) {
+    console.error(`error: ${unwritable}; nothing was graded`);
+    return 1;
+  }
   const finished: LabGrade[] = [];
   let written = false;
   const write = (results: unknown) => {
@@ -425,10 +483,12 @@ async function gradescope(
   };
   const writePartial = (message: string) => {
     if (written) return;
-    write(gradescopeResults(partialStudent("submission", submission, finished), {
+    write(format(partialStudent("submission", submission, finished), {
       executionTime: elapsed(),
       hiddenVisibility,
       message,
+      gradable: false,
+      hints,
     }));
   };
   beforeExit = () => writePartial("Grading was stopped; the labs graded so far are below.");
@@ -457,9 +517,11 @@ async function gradescope(
     });
     progress?.finish();
     const student = report.students[0];
-    write(gradescopeResults(student, {
+    write(format(student, {
       executionTime: elapsed(),
       hiddenVisibility,
+      hints,
+      gradable: report.problems.length === 0,
       message: report.problems.length
         ? "Some labs could not be graded because of a problem with the grader; your instructor will look at it."
         : undefined,
@@ -478,7 +540,12 @@ async function gradescope(
   }
 }
 
-async function autolab(dir: string, options: Options): Promise<number> {
+async function autolab(
+  dir: string,
+  options: Options,
+  hiddenVisibility: Visibility,
+  hints: HintPolicy,
+): Promise<number> {
   const labIds = selectLabs(loadCatalog(PROJECT_ROOT), options.labs).map((l) => l.id);
   let report: GradeReport | undefined;
   let failure: string | undefined;
@@ -495,7 +562,13 @@ async function autolab(dir: string, options: Options): Promise<number> {
     failure = err instanceof Error ? err.message : String(err);
   }
   const student = report?.students[0];
-  if (report && student) console.log(formatStudentReport(report, student));
+  if (report && student) {
+    // The feedback is the student's: hidden checks stay out of it (their points are in the scores).
+    console.log(formatStudentReport(report, student, {
+      visibleOnly: hiddenVisibility !== "visible",
+      hints,
+    }));
+  }
   if (report?.problems.length) {
     console.log(
       "\nGrading problems:\n" + report.problems.map((p) => `  - ${sanitize(p)}`).join("\n"),
@@ -514,6 +587,9 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`error: ${misplaced}`);
     return 2;
   }
+  // Sub-commands (a class folder of that name is graded as ./selftest).
+  if (argv[0] === "selftest") return (await import("./grade_selftest.ts")).main(argv.slice(1));
+  if (argv[0] === "package") return (await import("./grade_package.ts")).main(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -528,13 +604,16 @@ export async function main(argv: string[]): Promise<number> {
         json: { type: "string" },
         update: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
+        "by-check": { type: "boolean", default: false },
         budget: { type: "string" },
         "time-scale": { type: "string" },
         gradescope: { type: "boolean", default: false },
         autolab: { type: "boolean", default: false },
+        prairielearn: { type: "boolean", default: false },
         submission: { type: "string" },
         results: { type: "string" },
         "hidden-visibility": { type: "string" },
+        hints: { type: "string" },
         keep: { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
@@ -551,8 +630,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   stopOnSignals();
   try {
-    if (v.gradescope && v.autolab) throw new UsageError("choose --gradescope or --autolab");
-    if (v.resume && (v.gradescope || v.autolab)) {
+    if ([v.gradescope, v.autolab, v.prairielearn].filter(Boolean).length > 1) {
+      throw new UsageError("choose one of --gradescope, --autolab and --prairielearn");
+    }
+    if (v.resume && (v.gradescope || v.autolab || v.prairielearn)) {
       throw new UsageError(
         "--resume continues a class; --gradescope and --autolab grade one submission",
       );
@@ -573,6 +654,10 @@ export async function main(argv: string[]): Promise<number> {
     if (!VISIBILITIES.includes(visibility)) {
       throw new UsageError(`--hidden-visibility must be one of ${VISIBILITIES.join(", ")}`);
     }
+    const hints = (v.hints ?? "all") as HintPolicy;
+    if (!HINT_POLICIES.includes(hints)) {
+      throw new UsageError(`--hints must be one of ${HINT_POLICIES.join(", ")}`);
+    }
     const options: Options = {
       labs: labs.length ? labs : undefined,
       jobs,
@@ -580,27 +665,35 @@ export async function main(argv: string[]): Promise<number> {
       timeScale: positiveNumber(v["time-scale"], "--time-scale"),
       keep: v.keep,
     };
-    if (v.gradescope) {
-      if (positionals.length) {
-        throw new UsageError("--gradescope takes no folder: use --submission");
-      }
+    if (v.gradescope || v.prairielearn) {
+      const flag = v.gradescope ? "--gradescope" : "--prairielearn";
+      if (positionals.length) throw new UsageError(`${flag} takes no folder: use --submission`);
+      const base = v.gradescope ? "/autograder" : "/grade";
       const submission = resolvePath(
-        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ?? "/autograder/submission",
+        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ??
+          (v.gradescope ? `${base}/submission` : `${base}/student`),
       );
       const results = resolvePath(
-        v.results ?? envVar("MMAP_LAB_RESULTS") ?? "/autograder/results/results.json",
+        v.results ?? envVar("MMAP_LAB_RESULTS") ?? `${base}/results/results.json`,
       );
       return await gradescope(
         submission,
         results,
-        { ...options, budgetMs: options.budgetMs ?? 480_000 },
+        { ...options, budgetMs: options.budgetMs ?? (v.gradescope ? 480_000 : 540_000) },
         visibility as Visibility,
         v.quiet,
+        v.gradescope ? gradescopeFormat : prairielearnFormat,
+        hints,
       );
     }
     if (v.autolab) {
       if (positionals.length > 1) throw new UsageError("--autolab takes one submission folder");
-      return await autolab(resolvePath(positionals[0] ?? "."), options);
+      return await autolab(
+        resolvePath(positionals[0] ?? "."),
+        options,
+        visibility as Visibility,
+        hints,
+      );
     }
     if (positionals.length !== 1) {
       throw new UsageError("give the submissions folder (one sub-folder per student)");
@@ -611,6 +704,7 @@ export async function main(argv: string[]): Promise<number> {
       update: v.update,
       resume: v.resume,
       quiet: v.quiet,
+      byCheck: v["by-check"],
     });
   } catch (err) {
     if (err instanceof UsageError) {

@@ -21,7 +21,7 @@ import {
 import type { CallRecord } from "../trace.ts";
 import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
-import { toFileUrl } from "../paths.ts";
+import { loadLabChecks } from "./load.ts";
 import { addOutput, type CheckOutput } from "./output.ts";
 
 export type { CheckOutput } from "./output.ts";
@@ -192,11 +192,6 @@ function makeRandom() {
   };
 }
 
-async function loadChecks(root: string, lab: LabInfo): Promise<Check[]> {
-  const mod = await import(toFileUrl(checkerFile(root, lab, "check.ts")));
-  return mod.default as Check[];
-}
-
 interface LoadFailure {
   /** The check whose child failed to load the student's file. */
   check: string;
@@ -277,7 +272,9 @@ async function runChecks(
 
   let checks: Check[];
   try {
-    checks = await loadChecks(options.checkerRoot ?? root, lab);
+    checks = await loadLabChecks(options.checkerRoot ?? root, lab, {
+      includeHidden: options.includeHidden,
+    });
   } catch (err) {
     if (!options.keepScratch) Deno.removeSync(scratch, { recursive: true });
     return {

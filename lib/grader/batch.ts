@@ -9,15 +9,8 @@
  * @module
  */
 
-import {
-  type Catalog,
-  checkerFile,
-  findLab,
-  type LabInfo,
-  loadCatalog,
-  PROJECT_ROOT,
-} from "../catalog.ts";
-import type { Check } from "../checker/check.ts";
+import { type Catalog, findLab, type LabInfo, loadCatalog, PROJECT_ROOT } from "../catalog.ts";
+import { loadLabChecks } from "../checker/load.ts";
 import { kernelLabel, kernelProfile } from "../profile.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
 import type { LabResult } from "../checker/run.ts";
@@ -29,6 +22,7 @@ import {
   type SubmissionFiles,
 } from "./overlay.ts";
 import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
+import { stubChecker } from "./attempts.ts";
 import { type FinishedStudent, submissionDigest } from "./journal.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
@@ -220,9 +214,7 @@ export async function loadLabMeta(root: string, labs: readonly LabInfo[]): Promi
   for (const lab of labs) {
     const meta: LabMeta = { id: lab.id, title: lab.title, file: lab.file, maxScore: 0, checks: [] };
     try {
-      const checks: Check[] = (await import(toFileUrl(checkerFile(root, lab, "check.ts"))))
-        .default;
-      if (!Array.isArray(checks)) throw new Error("check.ts has no default export of checks");
+      const checks = await loadLabChecks(root, lab, { includeHidden: true });
       meta.checks = checks.map((c) => ({
         id: c.id,
         title: c.title,
@@ -369,6 +361,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const problems: string[] = metas.filter((m) => m.error).map((m) => m.error!);
   const journaling = Boolean(options.finished?.size || options.onFinished);
   const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
+  const isStub = stubChecker(root);
 
   const controller = new AbortController();
   const budget = options.budgetMs;
@@ -480,7 +473,8 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         timeScale: options.timeScale,
         keepScratch: options.keep,
       });
-      const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
+      const grade: LabGrade = { ...fromLabResult(result, file.relative), kernel: kernelText };
+      if (isStub(lab.id, lab.file, file.path)) grade.unchanged = true;
       if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
         if (c.internalError) student.problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);

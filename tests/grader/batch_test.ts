@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { gradeSubmissions, listSubmissions, loadLabMeta } from "../../lib/grader/batch.ts";
-import { summarize } from "../../lib/grader/summary.ts";
+import { attempted, summarize } from "../../lib/grader/summary.ts";
 import type { GradeReport, LabGrade, LabMeta } from "../../lib/grader/types.ts";
 import { findLab, loadCatalog } from "../../lib/catalog.ts";
 import {
@@ -173,13 +173,19 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
       }
     }
 
-    // The summary: per-check pass rates over the class.
+    // The summary: per-check pass rates among the students who attempted the lab (not the
+    // untouched stub, not the symbolic link that was not submitted).
     const summary = summarize(report);
     assert.equal(summary.students, names.length);
     const runs = summary.checks.find((c) => c.id === "runs")!;
-    const passedRuns = report.students.filter((s) => s.labs[0].checks[0].status === "passed");
+    const tried = report.students.filter((s) => attempted(s.labs[0]));
+    assert.deepEqual(
+      report.students.filter((s) => !attempted(s.labs[0])).map((s) => s.name).sort(),
+      ["symlinked", "untouched"],
+    );
+    const passedRuns = tried.filter((s) => s.labs[0].checks[0].status === "passed");
     assert.equal(runs.passed, passedRuns.length);
-    assert.equal(runs.total, names.length);
+    assert.equal(runs.total, tried.length);
   } finally {
     removeDir(dir);
   }
