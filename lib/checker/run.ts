@@ -261,6 +261,10 @@ async function runChecks(
   Deno.mkdirSync(scratchRoot, { recursive: true });
   const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `${lab.id}-` });
   const timeScale = (lab.limits?.timeScale ?? 1) * (options.timeScale ?? 1);
+  // A project tree has its own library (a grading overlay does): its children use its harness.
+  const treeHarness = fileExists(`${root}/lib/checker/harness.ts`)
+    ? `${root}/lib/checker/harness.ts`
+    : undefined;
   const labLimits: ChildLimits = {
     ...(lab.limits?.memoryMiB ? { dataMiB: lab.limits.memoryMiB } : {}),
     ...(lab.limits?.fileSizeMiB ? { fileSizeMiB: lab.limits.fileSizeMiB } : {}),
@@ -349,6 +353,8 @@ async function runChecks(
       ) => {
         const child = spawnChild({
           drive: checkerFile(root, lab, drive),
+          // The harness of the tree the student's module imports its library from.
+          harness: treeHarness,
           student: opts.student ?? studentFile,
           params,
           scratch,
@@ -518,4 +524,12 @@ async function runChecks(
     passed: results.every((r) => r.status === "passed"),
     durationMs: performance.now() - start,
   };
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

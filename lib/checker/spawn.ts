@@ -102,6 +102,14 @@ export const DEFAULT_LIMITS: Readonly<Required<Omit<ChildLimits, "cpuSeconds">>>
 export interface SpawnOptions {
   /** The drive module (file URL or path). */
   drive: string | URL;
+  /**
+   * The harness module (file URL or path): the one in the same tree as the
+   * library the student's module imports, so that the call record the
+   * harness reads is the one the library writes (default: the harness next
+   * to this file). The grader runs this file from the instructor's tree and
+   * the children from each student's overlay.
+   */
+  harness?: string | URL;
   /** Absolute path of the student's module. */
   student: string;
   /** JSON parameters for the drive. */
@@ -469,7 +477,11 @@ function childEnv(extra?: Record<string, string>): Record<string, string> {
  */
 export function spawnChild(options: SpawnOptions): ChildHandle {
   const token = crypto.randomUUID();
-  const harness = new URL("./harness.ts", import.meta.url);
+  const harness = options.harness === undefined
+    ? new URL("./harness.ts", import.meta.url)
+    : options.harness instanceof URL
+    ? options.harness
+    : new URL(options.harness.startsWith("file:") ? options.harness : toFileUrl(options.harness));
   const drive = options.drive instanceof URL
     ? options.drive.href
     : options.drive.startsWith("file:")
