@@ -23,6 +23,7 @@ import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
 import { toFileUrl } from "../paths.ts";
 import { addOutput, type CheckOutput } from "./output.ts";
+import { type ChildUser, handOver } from "./identity.ts";
 
 export type { CheckOutput } from "./output.ts";
 
@@ -120,6 +121,12 @@ export interface RunLabOptions {
   /** Resource limits of every child (defaults: `DEFAULT_LIMITS` in spawn.ts). */
   limits?: ChildLimits;
   /**
+   * The user every child runs as (a grader running as root gives each lab
+   * run a user of its own). The scratch folder is handed to it (mode 0700)
+   * before each child starts, with what the checker put there.
+   */
+  user?: ChildUser;
+  /**
    * Stops the run when aborted (a grading time budget): live children are
    * killed, and the check in progress and those after it are reported as
    * failed, "not graded", with `internalError` set (not the student's fault).
@@ -187,6 +194,10 @@ function loadFailureOf(load: { failure?: LoadFailure }): LoadFailure | undefined
   return load.failure;
 }
 
+function refusedOf(read: () => string | undefined): string | undefined {
+  return read();
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -244,6 +255,7 @@ async function runChecks(
   const scratchRoot = options.scratchRoot ?? kernel.scratch.dir;
   Deno.mkdirSync(scratchRoot, { recursive: true });
   const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `${lab.id}-` });
+  if (options.user) handOver(scratch, options.user);
   const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
     id: lab.id,
     title: lab.title,
@@ -293,6 +305,8 @@ async function runChecks(
     const notes: string[] = [];
     const calls: CallRecord[] = [];
     const children: ChildHandle[] = [];
+    /** Why a child of this check ran no student code (it could not be isolated). */
+    let refused: string | undefined;
     const parent = check.parent ? results.find((r) => r.id === check.parent) : undefined;
     const result: CheckResult = {
       id: check.id,
@@ -324,6 +338,8 @@ async function runChecks(
         params?: unknown,
         opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
       ) => {
+        // What the checker wrote in the scratch folder becomes the child's.
+        if (options.user) handOver(scratch, options.user);
         const child = spawnChild({
           drive: checkerFile(root, lab, drive),
           student: opts.student ?? studentFile,
@@ -334,9 +350,11 @@ async function runChecks(
           record: opts.record,
           limits: { ...options.limits, ...opts.limits },
           signal: options.signal,
+          user: options.user,
         });
         children.push(child);
         child.result().then((r) => {
+          if (r.outcome === "refused") refused ??= r.refused ?? "refused";
           calls.push(...r.calls);
           // Only the student's own prints (a checker may run other code too).
           if ((opts.student ?? studentFile) === studentFile) addOutput(result, r);
@@ -450,6 +468,12 @@ async function runChecks(
       }
       // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
       const failure = loadFailureOf(load);
+      const notIsolated = refusedOf(() => refused);
+      if (result.status === "failed" && notIsolated !== undefined) {
+        result.message = `not graded: a child could not be isolated: ${notIsolated}`;
+        result.details = {};
+        result.internalError = true;
+      }
       if (result.status === "failed" && failure?.check === check.id) {
         const error = failure.error;
         const [first, ...rest] = String(error.message).split("\n");
