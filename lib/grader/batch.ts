@@ -20,6 +20,7 @@ import {
 import type { Check } from "../checker/check.ts";
 import { kernelLabel, kernelProfile } from "../profile.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
+import type { ChildUser } from "../checker/identity.ts";
 import type { LabResult } from "../checker/run.ts";
 import { toFileUrl } from "../paths.ts";
 import {
@@ -30,6 +31,7 @@ import {
 } from "./overlay.ts";
 import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
 import { type FinishedStudent, submissionDigest } from "./journal.ts";
+import { type Isolation, startIsolation } from "./isolation.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
@@ -191,6 +193,17 @@ export interface GradeOptions {
    * problem (for the journal); not for students taken from `finished`.
    */
   onFinished?: (entry: FinishedStudent) => void;
+  /**
+   * As root, the first id of the range the children's users and groups are
+   * taken from (default 60000; see `lib/grader/isolation.ts`).
+   */
+  childIdBase?: number;
+  /**
+   * As root, run the students' code as root, without a user of its own
+   * (refused otherwise when isolation is impossible). Only inside a
+   * throw-away container that holds nothing else.
+   */
+  unsafeAsRoot?: boolean;
 }
 
 /** The labs `names` select in `catalog` (all when empty); throws on an unknown one. */
@@ -321,6 +334,8 @@ interface StudentState {
   /** Decided before grading (from `finished`, or a rejected entry): not graded. */
   ready?: StudentGrade;
   overlay?: Overlay;
+  /** The student's group, when isolating: its overlay is `root:<gid> 0750`. */
+  gid?: number;
   modules?: Promise<{ run: RunModule; catalog: Catalog }>;
   pending: number;
   grades: Map<string, LabGrade>;
@@ -386,6 +401,29 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const runDir = createRunDir(gradingRoot, { keep: options.keep ?? false });
   if (!options.keep) activeRuns.add(runDir);
 
+  // As root: the children run as users of their own (or the grading is refused).
+  let isolation: Isolation | undefined;
+  if (!options.unsafeAsRoot) {
+    try {
+      isolation = await startIsolation({
+        root,
+        gradingRoot,
+        runDir,
+        scratchRoot: kernel.scratch.reason ? kernel.scratch.dir : undefined,
+        protect: options.submissions.filter((s) => !s.rejected).map((s) => s.dir),
+        base: options.childIdBase,
+      });
+    } catch (err) {
+      activeRuns.delete(runDir);
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onOuterAbort);
+      try {
+        Deno.removeSync(runDir, { recursive: true });
+      } catch { /* kept or gone */ }
+      throw err;
+    }
+  }
+
   const students: StudentState[] = options.submissions.map((submission) => {
     // A rejected entry is never read (a link may point anywhere).
     const files = submission.rejected
@@ -433,6 +471,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         labs,
       );
       const overlayRoot = student.overlay.root;
+      if (isolation) student.gid = isolation.gateOverlay(overlayRoot);
       student.modules = (async () => {
         const run: RunModule = await import(toFileUrl(`${overlayRoot}/lib/checker/run.ts`));
         const catalogModule: CatalogModule = await import(
@@ -460,8 +499,10 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       student.problems.push(`${name} ${lab.id}: not graded: ${reason}`);
       return unrun(meta, "error", `not graded: ${reason}`, true);
     }
+    let user: ChildUser | undefined;
     try {
       const { run, catalog: overlayCatalog } = await modulesFor(student);
+      if (isolation && student.gid !== undefined) user = isolation.labUser(student.gid);
       const overlayLab = overlayCatalog.labs.find((l) => l.id === lab.id);
       if (!overlayLab) throw new Error(`${lab.id} is missing from the overlay's labs.json`);
       const result = await run.runLab(overlayCatalog, overlayLab, {
@@ -474,6 +515,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         signal: controller.signal,
         limits: options.limits,
         keepScratch: options.keep,
+        user,
       });
       const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
       if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
@@ -490,6 +532,8 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       const message = `the grader failed: ${err instanceof Error ? err.message : String(err)}`;
       student.problems.push(`${name} ${lab.id}: ${message}`);
       return unrun(meta, "error", message, true);
+    } finally {
+      if (user) isolation?.releaseUser(user);
     }
   };
 
@@ -516,6 +560,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           student.problems.push(`${name}: could not remove its overlay: ${err}`);
         }
       }
+      if (student.pending === 0 && student.gid !== undefined) isolation?.releaseGroup(student.gid);
       const clean = !student.problems.length &&
         ![...student.grades.values()].some((g) => g.status === "error");
       if (student.pending === 0 && clean && options.onFinished) {
@@ -543,6 +588,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     await Promise.all(Array.from({ length: Math.min(jobs, Math.max(tasks.length, 1)) }, worker));
   } finally {
     adoptOrphans(false);
+    isolation?.end();
     activeRuns.delete(runDir);
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);
