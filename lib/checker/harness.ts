@@ -276,7 +276,7 @@ promiseThen(
         student,
         scratch: spec.scratch,
         checkpoint,
-        calls: log.all,
+        calls: log.view,
       });
     } catch (err) {
       reportError(err);

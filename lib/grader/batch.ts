@@ -410,7 +410,11 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         gradingRoot,
         runDir,
         scratchRoot: kernel.scratch.reason ? kernel.scratch.dir : undefined,
-        protect: options.submissions.filter((s) => !s.rejected).map((s) => s.dir),
+        // The grader's own tree too, when it grades another instructor tree.
+        protect: [
+          PROJECT_ROOT,
+          ...options.submissions.filter((s) => !s.rejected).map((s) => s.dir),
+        ],
         base: options.childIdBase,
       });
     } catch (err) {
