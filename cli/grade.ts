@@ -46,6 +46,7 @@ import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
+import { getuid } from "../lib/sys.ts";
 
 const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
@@ -78,6 +79,12 @@ Options:
   --hidden-visibility V Gradescope visibility of hidden checks: after_published
                         (default), hidden, after_due_date
   --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
+  --child-uid N         as root: the children's users and groups are taken from
+                        ids N to N+4999, skipping any an account, a group or a
+                        process has (default 60000)
+  --unsafe-as-root      as root: run the students' code as root, not as users
+                        of its own (only inside a throw-away container that
+                        holds nothing else; see docs/grading.md)
   --quiet               no progress lines
   -h, --help            this help
 
@@ -169,6 +176,10 @@ interface Options {
   jobs?: number;
   budgetMs?: number;
   keep: boolean;
+  /** As root: the first id of the children's users (`--child-uid`). */
+  childIdBase?: number;
+  /** As root: run students' code as root (`--unsafe-as-root`). */
+  unsafeAsRoot?: boolean;
 }
 
 function useColor(stream: { isTerminal(): boolean }): boolean {
@@ -321,6 +332,8 @@ async function gradeClass(
       jobs: options.jobs,
       budgetMs: options.budgetMs,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
       onProgress: (e) => progress?.update(e),
       finished,
       onFinished: journal
@@ -445,6 +458,8 @@ async function gradescope(
       jobs: options.jobs,
       budgetMs: options.budgetMs,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
       onProgress: (e: ProgressEvent) => {
         if (e.kind === "done" && e.grade) finished.push(e.grade);
         progress?.update(e);
@@ -484,6 +499,8 @@ async function autolab(dir: string, options: Options): Promise<number> {
       jobs: options.jobs,
       budgetMs: options.budgetMs,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
     });
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
@@ -529,6 +546,8 @@ export async function main(argv: string[]): Promise<number> {
         results: { type: "string" },
         "hidden-visibility": { type: "string" },
         keep: { type: "boolean", default: false },
+        "child-uid": { type: "string" },
+        "unsafe-as-root": { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -566,12 +585,27 @@ export async function main(argv: string[]): Promise<number> {
     if (!VISIBILITIES.includes(visibility)) {
       throw new UsageError(`--hidden-visibility must be one of ${VISIBILITIES.join(", ")}`);
     }
+    const childIdBase = positiveNumber(v["child-uid"], "--child-uid");
+    if (childIdBase !== undefined && !Number.isInteger(childIdBase)) {
+      throw new UsageError("--child-uid needs a whole number");
+    }
+    if (v["unsafe-as-root"] && childIdBase !== undefined) {
+      throw new UsageError("choose --child-uid or --unsafe-as-root");
+    }
     const options: Options = {
       labs: labs.length ? labs : undefined,
       jobs,
       budgetMs: budget !== undefined ? budget * 1000 : undefined,
       keep: v.keep,
+      childIdBase,
+      unsafeAsRoot: v["unsafe-as-root"],
     };
+    if (options.unsafeAsRoot && getuid() === 0) {
+      console.error(
+        "warning: --unsafe-as-root: the students' code runs as root, and can read and change " +
+          "anything here (solutions, grades, other submissions, the checkers)",
+      );
+    }
     if (v.gradescope) {
       if (positionals.length) {
         throw new UsageError("--gradescope takes no folder: use --submission");
