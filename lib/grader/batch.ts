@@ -398,7 +398,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const gradingRoot = options.gradingRoot ?? `${root}/.mmap-lab/grading`;
   // Folders of graders killed before they could clean up (SIGKILL, a crash); never a live run's.
   cleanLeftoverRuns(gradingRoot);
-  const runDir = createRunDir(gradingRoot, { keep: options.keep ?? false });
+  // A real path: the children's users may pass only through the folders on the way to it
+  // (a `..` would go through one closed to them).
+  const runDir = Deno.realPathSync(createRunDir(gradingRoot, { keep: options.keep ?? false }));
   if (!options.keep) activeRuns.add(runDir);
 
   // As root: the children run as users of their own (or the grading is refused).
