@@ -18,8 +18,9 @@
  *   submission folder, every entry that is not on the way to the grading
  *   folder loses its permission bits for others (`o-rwx`: `solutions/`,
  *   `tests/`, `grades/`, `.git/`, `lib/`, `labs/`, …), and the folders on the
- *   way keep only `o+x`. The modes are put back when grading ends (a grader
- *   killed with SIGKILL leaves them closed).
+ *   way keep only `o+x`. The modes are put back when grading ends; those a
+ *   grader killed with SIGKILL left closed, by the next grading's clean-up
+ *   of its run folder (they are listed there, in `closed-modes.json`).
  * - Before any submission runs, a probe child runs as such a user and tries
  *   to read and write what it must not; if it can, or cannot switch users,
  *   the grader refuses to grade.
@@ -32,6 +33,7 @@ import { STATX } from "../ffi/constants.ts";
 import { type ChildUser, handOver } from "../checker/identity.ts";
 import { idsInUse, processesOfUser } from "../checker/proctable.ts";
 import { spawnChild } from "../checker/spawn.ts";
+import { writeFileAtomic } from "./atomic.ts";
 
 /** The first id of the range the children's users and groups are taken from, by default. */
 export const DEFAULT_CHILD_ID_BASE = 60000;
@@ -148,6 +150,9 @@ function closeToOthers(protect: string[], keep: string[]): ModeChange[] {
   return changes;
 }
 
+/** The file in a run folder that lists the modes its grading closed (see {@link reopenLeftover}). */
+export const CLOSED_MODES_FILE = "closed-modes.json";
+
 /** Puts back the modes {@link closeToOthers} changed (those still as it left them), last first. */
 function reopen(changes: ModeChange[]): void {
   for (const c of [...changes].reverse()) {
@@ -156,6 +161,31 @@ function reopen(changes: ModeChange[]): void {
       if (mode === c.to) setMode(c.path, c.from);
     } catch { /* gone */ }
   }
+}
+
+/**
+ * Puts back the modes a grading killed before its end (SIGKILL) left closed: the list in its run
+ * folder's `closed-modes.json`. For the clean-up of leftover run folders, before they go: the
+ * next grading closes them again, and its end puts back the instructor's own modes.
+ *
+ * @example
+ * ```ts ignore
+ * reopenLeftover(".mmap-lab/grading/run-ab12"); // a run folder whose grader was killed
+ * ```
+ */
+export function reopenLeftover(runDir: string): void {
+  let changes: ModeChange[];
+  try {
+    changes = JSON.parse(Deno.readTextFileSync(`${runDir}/${CLOSED_MODES_FILE}`));
+  } catch {
+    return; // none: it closed nothing, or did not get that far
+  }
+  if (!Array.isArray(changes)) return;
+  reopen(
+    changes.filter((c) =>
+      typeof c?.path === "string" && Number.isInteger(c.from) && Number.isInteger(c.to)
+    ),
+  );
 }
 
 /** The probe's drive: self-contained (its own libc), run as a child's user. */
@@ -278,6 +308,13 @@ export async function startIsolation(options: IsolationOptions): Promise<Isolati
     .filter((p, i, all) => all.indexOf(p) === i);
   const changes = closeToOthers(protect, keep);
   const end = () => reopen(changes);
+  try {
+    // For the next grading, should this one be killed before its end.
+    writeFileAtomic(`${runDir}/${CLOSED_MODES_FILE}`, JSON.stringify(changes) + "\n");
+  } catch (err) {
+    end();
+    throw err;
+  }
   try {
     // Children must reach the grading folder (and the scratch folders, if elsewhere).
     for (const k of keep) {
