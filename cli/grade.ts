@@ -54,6 +54,7 @@ import { resolvePath } from "./resolve.ts";
 export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
+import { getuid } from "../lib/sys.ts";
 
 const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
@@ -97,6 +98,12 @@ Options:
                         PrairieLearn, Autolab): all (default, as the runner shows them
                         once asked), first (the first failed check's of each lab), none
   --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
+  --child-uid N         as root: the children's users and groups are taken from
+                        ids N to N+4999, skipping any an account, a group or a
+                        process has (default 60000)
+  --unsafe-as-root      as root: run the students' code as root, not as users
+                        of its own (only inside a throw-away container that
+                        holds nothing else; see docs/grading.md)
   --quiet               no progress lines
   -h, --help            this help
 
@@ -177,6 +184,10 @@ interface Options {
   budgetMs?: number;
   timeScale?: number;
   keep: boolean;
+  /** As root: the first id of the children's users (`--child-uid`). */
+  childIdBase?: number;
+  /** As root: run students' code as root (`--unsafe-as-root`). */
+  unsafeAsRoot?: boolean;
 }
 
 function useColor(stream: { isTerminal(): boolean }): boolean {
@@ -357,6 +368,8 @@ async function gradeClass(
       budgetMs: options.budgetMs,
       timeScale: options.timeScale,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
       onProgress: (e) => progress?.update(e),
       finished,
       onFinished: journal
@@ -510,6 +523,8 @@ async function gradescope(
       budgetMs: options.budgetMs,
       timeScale: options.timeScale,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
       onProgress: (e: ProgressEvent) => {
         if (e.kind === "done" && e.grade) finished.push(e.grade);
         progress?.update(e);
@@ -557,6 +572,8 @@ async function autolab(
       budgetMs: options.budgetMs,
       timeScale: options.timeScale,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
     });
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
@@ -615,6 +632,8 @@ export async function main(argv: string[]): Promise<number> {
         "hidden-visibility": { type: "string" },
         hints: { type: "string" },
         keep: { type: "boolean", default: false },
+        "child-uid": { type: "string" },
+        "unsafe-as-root": { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -658,13 +677,28 @@ export async function main(argv: string[]): Promise<number> {
     if (!HINT_POLICIES.includes(hints)) {
       throw new UsageError(`--hints must be one of ${HINT_POLICIES.join(", ")}`);
     }
+    const childIdBase = positiveNumber(v["child-uid"], "--child-uid");
+    if (childIdBase !== undefined && !Number.isInteger(childIdBase)) {
+      throw new UsageError("--child-uid needs a whole number");
+    }
+    if (v["unsafe-as-root"] && childIdBase !== undefined) {
+      throw new UsageError("choose --child-uid or --unsafe-as-root");
+    }
     const options: Options = {
       labs: labs.length ? labs : undefined,
       jobs,
       budgetMs: budget !== undefined ? budget * 1000 : undefined,
       timeScale: positiveNumber(v["time-scale"], "--time-scale"),
       keep: v.keep,
+      childIdBase,
+      unsafeAsRoot: v["unsafe-as-root"],
     };
+    if (options.unsafeAsRoot && getuid() === 0) {
+      console.error(
+        "warning: --unsafe-as-root: the students' code runs as root, and can read and change " +
+          "anything here (solutions, grades, other submissions, the checkers)",
+      );
+    }
     if (v.gradescope || v.prairielearn) {
       const flag = v.gradescope ? "--gradescope" : "--prairielearn";
       if (positionals.length) throw new UsageError(`${flag} takes no folder: use --submission`);

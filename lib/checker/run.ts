@@ -23,6 +23,7 @@ import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
 import { loadLabChecks } from "./load.ts";
 import { addOutput, type CheckOutput } from "./output.ts";
+import { type ChildUser, handOver } from "./identity.ts";
 
 export type { CheckOutput } from "./output.ts";
 
@@ -136,6 +137,12 @@ export interface RunLabOptions {
    */
   timeScale?: number;
   /**
+   * The user every child runs as (a grader running as root gives each lab
+   * run a user of its own). The scratch folder is handed to it (mode 0700)
+   * before each child starts, with what the checker put there.
+   */
+  user?: ChildUser;
+  /**
    * Stops the run when aborted (a grading time budget): live children are
    * killed, and the check in progress and those after it are reported as
    * failed, "not graded", with `internalError` set (not the student's fault).
@@ -201,6 +208,10 @@ interface LoadFailure {
 
 function loadFailureOf(load: { failure?: LoadFailure }): LoadFailure | undefined {
   return load.failure;
+}
+
+function refusedOf(read: () => string | undefined): string | undefined {
+  return read();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -269,6 +280,7 @@ async function runChecks(
     ...(lab.limits?.memoryMiB ? { dataMiB: lab.limits.memoryMiB } : {}),
     ...(lab.limits?.fileSizeMiB ? { fileSizeMiB: lab.limits.fileSizeMiB } : {}),
   };
+  if (options.user) handOver(scratch, options.user);
   const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
     id: lab.id,
     title: lab.title,
@@ -320,6 +332,8 @@ async function runChecks(
     const notes: string[] = [];
     const calls: CallRecord[] = [];
     const children: ChildHandle[] = [];
+    /** Why a child of this check ran no student code (it could not be isolated). */
+    let refused: string | undefined;
     const parent = check.parent ? results.find((r) => r.id === check.parent) : undefined;
     const result: CheckResult = {
       id: check.id,
@@ -351,6 +365,8 @@ async function runChecks(
         params?: unknown,
         opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
       ) => {
+        // What the checker wrote in the scratch folder becomes the child's.
+        if (options.user) handOver(scratch, options.user);
         const child = spawnChild({
           drive: checkerFile(root, lab, drive),
           // The harness of the tree the student's module imports its library from.
@@ -363,9 +379,11 @@ async function runChecks(
           record: opts.record,
           limits: { ...labLimits, ...options.limits, ...opts.limits },
           signal: options.signal,
+          user: options.user,
         });
         children.push(child);
         child.result().then((r) => {
+          if (r.outcome === "refused") refused ??= r.refused ?? "refused";
           calls.push(...r.calls);
           // Only the student's own prints (a checker may run other code too).
           if ((opts.student ?? studentFile) === studentFile) addOutput(result, r);
@@ -479,6 +497,12 @@ async function runChecks(
       }
       // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
       const failure = loadFailureOf(load);
+      const notIsolated = refusedOf(() => refused);
+      if (result.status === "failed" && notIsolated !== undefined) {
+        result.message = `not graded: a child could not be isolated: ${notIsolated}`;
+        result.details = {};
+        result.internalError = true;
+      }
       if (result.status === "failed" && failure?.check === check.id) {
         const error = failure.error;
         const [first, ...rest] = String(error.message).split("\n");

@@ -174,6 +174,8 @@ export const FUTEX = { WAIT: 0, WAKE: 1 } as const;
  * ```
  */
 export const PR = {
+  SET_PDEATHSIG: 1,
+  SET_DUMPABLE: 4,
   SET_CHILD_SUBREAPER: 36,
 } as const;
 
@@ -200,6 +202,7 @@ export const W = {
  * ```
  */
 export const SIG = {
+  KILL: 9,
   XFSZ: 25,
 } as const;
 

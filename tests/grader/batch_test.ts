@@ -62,6 +62,12 @@ function expectations(m: LabMeta): Record<string, Expected> {
     message,
   });
   const write = full - points(m, "through-mapping");
+  const forged: Expected = {
+    score: write,
+    checks: { "through-mapping": "failed" },
+    rest: "passed",
+    message: /no shared, writable mmap\(\) of the message's file was made/,
+  };
   return {
     "perfect": { score: full, rest: "passed" },
     "untouched": {
@@ -91,8 +97,21 @@ function expectations(m: LabMeta): Record<string, Expected> {
     },
     "fake-output": crash(/all checks passed/),
     "writes-elsewhere": { score: full, rest: "passed" },
+    // Forged evidence: another process wrote the file (no mmap), and a forged call record
+    // (open, mmap MAP_SHARED|PROT_WRITE, munmap) was slipped into the harness's messages, the
+    // record, or what serializes them. The forged part, through-mapping, fails.
+    "rewrites-protocol": forged,
+    "patches-prototypes": forged,
+    "forges-record": forged,
+    "patches-libc": { score: full, rest: "passed" },
     "symlinked": { score: 0, status: "missing", rest: "failed", message: /symbolic link/ },
   };
+}
+
+function byName(report: GradeReport, name: string) {
+  const student = report.students.find((s) => s.name === name);
+  assert.ok(student, `no student ${name}`);
+  return student;
 }
 
 function describe(report: GradeReport): string {
@@ -143,6 +162,13 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
         assert.match(failed?.message ?? "", want.message, `${student.name}:\n${text}`);
       }
     }
+
+    // The libc table refused the patch: the fault count is the kernel's, not 42.
+    const libcOutput = byName(report, "patches-libc").labs[0].checks[0].output?.stdout ?? "";
+    assert.match(libcOutput, /libc table: refused \(TypeError\)/, libcOutput);
+    assert.doesNotMatch(libcOutput, /minor faults: 42\n/, libcOutput);
+    const recordOutput = byName(report, "forges-record").labs[0].checks[0].output?.stdout ?? "";
+    assert.match(recordOutput, /refused: the call record is sealed/, recordOutput);
 
     // The flood was capped, not kept: the JSON report stays small.
     assert.ok(JSON.stringify(report).length < 200_000);

@@ -203,8 +203,17 @@ Deno.test("grade: --help, and usage errors exit 2; an unwritable output exits 1 
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--gradescope/);
   assert.match(help.stdout, /Exit status/);
+  assert.match(help.stdout, /--unsafe-as-root/);
   for (
-    const args of [[], ["--lab", "99", "x"], ["--bogus"], ["--jobs", "0", "x"], ["/nonexistent"]]
+    const args of [
+      [],
+      ["--lab", "99", "x"],
+      ["--bogus"],
+      ["--jobs", "0", "x"],
+      ["/nonexistent"],
+      ["--child-uid", "1.5", "x"],
+      ["--child-uid", "61000", "--unsafe-as-root", "x"],
+    ]
   ) {
     const run = await grade(args);
     assert.equal(run.code, 2, `${args.join(" ")}: ${show(run)}`);
