@@ -3,8 +3,8 @@
  *
  * With no arguments it shows progress, opens the first unfinished lab and
  * watches its file: every save re-runs the checks. Subcommands: list, check,
- * hint, reset, solution, trace, show. `deno task lab <command> --help` for
- * each.
+ * hint, reset, solution, trace, show, web, doctor. `deno task lab <command>
+ * --help` for each.
  *
  * @module
  */
@@ -55,6 +55,8 @@ import {
   type State,
   updateState,
 } from "./state.ts";
+import { capturePicture, recordRun } from "./web/run_data.ts";
+import { WEB_HELP, webCommand } from "./web/command.ts";
 
 const HELP: Record<string, string> = {
   main: `mmap-lab: learn memory-mapped files by making them work
@@ -75,6 +77,7 @@ Commands:
   solution <lab>    show the reference solution (after the lab passes, or --force)
   trace [lab]       the mmap/msync/munmap/… calls your code made during the checks
   show [lab]        draw the pages of your mapping as the kernel sees them
+  web [lab]         the same in your browser, step by step beside your calls, live
   doctor            what this machine's kernel does, measured, and what it means for the labs
 
 A lab is named by number (1, 01), id (01_first_mapping) or slug (first_mapping);
@@ -119,6 +122,7 @@ through the wrapper (like strace): mmap, msync, munmap, mprotect, …`,
 Runs your code (default: the current lab's) and draws the mapping's pages at each step, from
 /proc/self/pagemap and smaps: · absent, 0 zero page, ▒ file page,
 █ private copy, ▓ shared memory.`,
+  web: WEB_HELP,
   doctor: `Usage: deno task lab doctor [--fresh]
 
 Measures what this machine's kernel does where kernels differ (zero page,
@@ -139,6 +143,7 @@ const OPTIONS: Record<string, string[]> = {
   solution: ["force"],
   trace: [],
   show: [],
+  web: ["port"],
   doctor: ["fresh"],
 };
 
@@ -247,12 +252,15 @@ async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<Verd
   }
   typeChecker ??= new TypeChecker(catalog.root);
   // The compiler and the checks run side by side; a type error holds back the checks' verdicts.
+  // Beside them, the picture `deno task lab web` shows (labs with one): the run is recorded.
+  const picture = capturePicture(catalog, lab).catch(() => undefined);
   const [result, types] = await Promise.all([
     runLab(catalog, lab),
     typeChecker.check(labFile(catalog.root, lab), digest),
   ]);
   if (!types.ok) result.passed = false;
   record(catalog, state, result, digest);
+  recordRun(catalog, lab, { result, types, digest, picture: await picture });
   return { result, types };
 }
 
@@ -858,6 +866,7 @@ export async function main(args: string[]): Promise<number> {
     yes: { type: "boolean", short: "y" },
     force: { type: "boolean" },
     fresh: { type: "boolean" },
+    port: { type: "string" },
   } as const;
   let parsed;
   try {
@@ -909,6 +918,16 @@ export async function main(args: string[]): Promise<number> {
       return await cmdTrace(catalog, labOrCurrent());
     case "show":
       return await cmdShow(catalog, labOrCurrent());
+    case "web": {
+      const lab = labOrCurrent();
+      return await webCommand({
+        catalog,
+        lab,
+        port: values.port,
+        run: () => check(catalog, state, lab),
+        say,
+      });
+    }
     case "doctor":
       return cmdDoctor(catalog, values.fresh ?? false);
   }
