@@ -46,6 +46,7 @@ import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
+import { formatHtml } from "./web/report.ts";
 
 const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
@@ -64,6 +65,8 @@ Options:
 })
   --csv FILE            write points per student and lab as CSV
   --json FILE           write every check's result as JSON
+  --html FILE           write the class report as one HTML page: points per lab,
+                        every check's pass rate, each student's messages
   --update              with --json: merge this run into the existing FILE
                         (re-grade one student or one lab, keep the rest)
   --resume              continue a class grading that was killed: the students
@@ -248,7 +251,14 @@ async function gradeClass(
   dir: string,
   students: string[],
   options: Options,
-  out: { csv?: string; json?: string; update: boolean; resume: boolean; quiet: boolean },
+  out: {
+    csv?: string;
+    json?: string;
+    html?: string;
+    update: boolean;
+    resume: boolean;
+    quiet: boolean;
+  },
 ): Promise<number> {
   let submissions: Submission[];
   try {
@@ -349,6 +359,7 @@ async function gradeClass(
     const [path, text] of [
       [out.csv, () => formatCsv(report)],
       [out.json, () => JSON.stringify(report, null, 2) + "\n"],
+      [out.html, () => formatHtml(report)],
     ] as const
   ) {
     if (!path) continue;
@@ -520,6 +531,7 @@ export async function main(argv: string[]): Promise<number> {
         jobs: { type: "string" },
         csv: { type: "string" },
         json: { type: "string" },
+        html: { type: "string" },
         update: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
         budget: { type: "string" },
@@ -600,6 +612,7 @@ export async function main(argv: string[]): Promise<number> {
     return await gradeClass(resolvePath(positionals[0]), v.student ?? [], options, {
       csv: v.csv ? resolvePath(v.csv) : undefined,
       json: v.json ? resolvePath(v.json) : undefined,
+      html: v.html ? resolvePath(v.html) : undefined,
       update: v.update,
       resume: v.resume,
       quiet: v.quiet,
