@@ -21,7 +21,7 @@ const PAGE_CSS = `
 .stepper { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; margin: 0.5rem 0; }
 #pos { font-weight: 700; min-width: 8em; }
 .strip { list-style: none; display: flex; flex-wrap: wrap; gap: 0.3rem; padding: 0; margin: 0.5rem 0; }
-.numbers { display: grid; grid-template-columns: max-content max-content; gap: 0.1rem 1rem;
+.numbers { display: grid; grid-template-columns: minmax(6em, max-content) minmax(0, 1fr); gap: 0.1rem 1rem;
   margin: 0.5rem 0; }
 .numbers dt { color: var(--muted); }
 .numbers dd { margin: 0; font-variant-numeric: tabular-nums; }
@@ -29,7 +29,8 @@ table { border-collapse: collapse; }
 th, td { text-align: left; padding: 0.25rem 0.5rem; border-bottom: 1px solid var(--line);
   vertical-align: middle; }
 .legend td.count { text-align: right; font-variant-numeric: tabular-nums; }
-.timeline { list-style: none; padding: 0; margin: 0; max-height: 34rem; overflow: auto;
+.timeline { position: relative; list-style: none; padding: 0; margin: 0; max-height: 34rem;
+  overflow: auto;
   border: 1px solid var(--line); background: #fff; }
 .timeline li { padding: 0.15rem 0.5rem; border-left: 0.35rem solid transparent; }
 .timeline li.call { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace;
@@ -200,8 +201,15 @@ function renderStep() {
       else button.removeAttribute("aria-current");
     }
   }
+  // Scroll the list of calls (only it, never the page) to show this step's marker.
   const marker = document.querySelector("#timeline li.marker.now");
-  if (marker && marker.scrollIntoView) marker.scrollIntoView({ block: "nearest" });
+  const box = $("timeline");
+  if (marker) {
+    const top = marker.offsetTop;
+    if (top < box.scrollTop || top + marker.offsetHeight > box.scrollTop + box.clientHeight) {
+      box.scrollTop = Math.max(0, top - box.clientHeight / 3);
+    }
+  }
   const made = document.querySelectorAll("#timeline li.call.now").length;
   $("step-calls").textContent = made
     ? plural(made, "call") + " since the last step, marked ▶ in the list of calls."
@@ -466,7 +474,15 @@ ${CLIENT_JS}
 `;
 }
 
-/** Escaped text, for a message page the server sends when something is wrong. */
+/**
+ * A small page with a title and one paragraph (escaped), for what the server
+ * answers when something is wrong.
+ *
+ * @example
+ * ```ts
+ * console.log(messagePage("Not found", "Nothing at /x.").includes("<h1>Not found</h1>")); // true
+ * ```
+ */
 export function messagePage(title: string, text: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${
     escapeHtml(title)

@@ -23,6 +23,7 @@ const REPORT_CSS = `
 table { border-collapse: collapse; margin: 0.5rem 0; }
 th, td { text-align: left; padding: 0.3rem 0.6rem; border-bottom: 1px solid var(--line); }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; max-width: 100%; }
 .heat { display: flex; flex-direction: column; gap: 0.6rem; }
 .heat-lab { display: flex; flex-wrap: wrap; gap: 0.35rem; align-items: stretch; }
 .heat-lab h3 { flex: 0 0 100%; margin: 0.3rem 0 0; font-size: 1rem; }
@@ -123,7 +124,7 @@ function labTable(report: GradeReport): string {
       num(l.maxScore)
     }</td><td class="num">${l.full}</td><td class="num">${l.submitted}</td></tr>`;
   }).join("");
-  return `<table>
+  return `<div class="scroll" tabindex="0" role="group" aria-label="points per lab"><table>
 <caption class="visually-hidden">Points per lab across the class</caption>
 <thead><tr><th scope="col">lab</th><th scope="col">title</th><th scope="col" class="num">mean</th><th scope="col" class="num">median</th><th scope="col" class="num">out of</th><th scope="col" class="num">full marks</th><th scope="col" class="num">submitted</th></tr></thead>
 <tbody>${rows}</tbody>
@@ -132,7 +133,7 @@ function labTable(report: GradeReport): string {
   }</td><td class="num">${num(s.points.median)}</td><td class="num">${
     num(s.maxScore)
   }</td><td></td><td></td></tr></tfoot>
-</table>`;
+</table></div>`;
 }
 
 function heatMap(report: GradeReport, checks: CheckSummary[]): string {
@@ -302,7 +303,7 @@ ${problems}
 <section aria-labelledby="students-h">
   <h2 id="students-h">Students</h2>
   <p class="muted">Open a row for that student's result of every check: the message, what was expected and observed, the likely mistake. <span class="badge hidden-check">hidden</span> marks instructor-only checks.</p>
-  <div class="students"><div class="roster" style="--cols: ${cols}">
+  <div class="students" tabindex="0" role="group" aria-label="students"><div class="roster" style="--cols: ${cols}">
   ${head}
   ${report.students.map((st) => studentRow(report, st)).join("\n")}
   </div></div>

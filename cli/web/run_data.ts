@@ -208,9 +208,10 @@ export function loadRunRecord(root: string, labId: string): RunRecord | undefine
   }
 }
 
-const callsOf = (calls: readonly CallRecord[]): RunCall[] =>
+/** The first {@link MAX_CALLS} calls as text; `scratch` (the run's folder) is shown as `<scratch>`. */
+const callsOf = (calls: readonly CallRecord[], scratch?: string): RunCall[] =>
   calls.slice(0, MAX_CALLS).map((c) => ({
-    text: formatCall(c),
+    text: scratch ? formatCall(c).replaceAll(scratch, "<scratch>") : formatCall(c),
     ...(c.error ? { error: c.error } : {}),
   }));
 
@@ -322,7 +323,7 @@ export async function capturePicture(
       { stdout: result.stdout, stderr: result.stderr, truncated: result.outputTruncated },
       { maxLines: 8 },
     );
-    picture.calls = callsOf(result.calls);
+    picture.calls = callsOf(result.calls, scratch);
     picture.moreCalls = Math.max(0, result.calls.length - MAX_CALLS);
     if (result.outcome !== "ok") {
       const first = result.error?.stack?.split("\n").slice(0, 4).join("\n");
