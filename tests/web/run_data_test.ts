@@ -1,0 +1,102 @@
+/**
+ * The record `deno task lab web` reads: what the pictures' pages are called
+ * (guard, dirty, clean only on evidence), the faults between pictures, the
+ * kernel lines that concern a lab, and the record's file round trip.
+ */
+
+import assert from "node:assert/strict";
+import type { Frame } from "../../lib/checker/drive.ts";
+import {
+  buildRunRecord,
+  kernelLines,
+  labsNamed,
+  loadRunRecord,
+  runRecordPath,
+  saveRunRecord,
+  webFrames,
+} from "../../cli/web/run_data.ts";
+import { kernelProfile } from "../../lib/profile.ts";
+import { loadCatalog, PROJECT_ROOT } from "../../lib/catalog.ts";
+
+const PS = 4096;
+
+function frame(pages: Frame["pages"], dirtyPages: number, more: Partial<Frame> = {}): Frame {
+  return {
+    title: "t",
+    pages,
+    smaps: {
+      rss: pages.filter((p) => p !== "absent").length * PS,
+      privateDirty: dirtyPages * PS,
+      privateClean: 0,
+      sharedDirty: 0,
+      anonymous: 0,
+    },
+    kind: "file-shared",
+    ...more,
+  };
+}
+
+Deno.test("webFrames: a shared file mapping's pages are dirty, then clean, only when smaps says so of every one", () => {
+  const frames = webFrames([
+    frame(["file", "absent", "file"], 0),
+    frame(["file", "absent", "file"], 2),
+    frame(["file", "absent", "file"], 0),
+    frame(["file", "absent", "file", "file"], 1),
+  ], PS);
+  assert.deepEqual(frames[0].pages, ["file", "absent", "file"], "clean but never dirty: file");
+  assert.deepEqual(frames[1].pages, ["dirty", "absent", "dirty"]);
+  assert.deepEqual(frames[2].pages, ["clean", "absent", "clean"], "written back since");
+  // 1 of 3 present pages dirty: smaps cannot say which; the pages stay "file", a note says so.
+  assert.deepEqual(frames[3].pages, ["file", "absent", "file", "file"]);
+  assert.match(frames[3].note ?? "", /1 of the 3 pages present are dirty/);
+});
+
+Deno.test("webFrames: a private mapping's pages keep pagemap's names; PROT_NONE is a guard", () => {
+  const [priv, guard] = webFrames([
+    frame(["file", "copied"], 1, { kind: "file-private" }),
+    frame(["absent", "file"], 0, { kind: "file-private", protection: "none" }),
+  ], PS);
+  assert.deepEqual(priv.pages, ["file", "copied"]);
+  assert.equal(priv.note, undefined);
+  assert.deepEqual(guard.pages, ["guard", "guard"]);
+});
+
+Deno.test("webFrames: faults between two pictures leave out what taking the first one cost", () => {
+  const [first, second] = webFrames([
+    frame(["absent"], 0, {
+      faults: { minor: 100, major: 0 },
+      faultsAfter: { minor: 110, major: 0 },
+    }),
+    frame(["file"], 0, { faults: { minor: 113, major: 1 }, faultsAfter: { minor: 120, major: 1 } }),
+  ], PS);
+  assert.equal(first.faults, undefined, "nothing before the first picture to compare with");
+  assert.deepEqual(second.faults, { minor: 3, major: 1 });
+});
+
+Deno.test("kernelLines: the kernel, the page size, and the facts that name the lab", () => {
+  assert.deepEqual(labsNamed("labs 01 and 09: pages; lab 04: zero"), ["01", "09", "04"]);
+  assert.deepEqual(labsNamed("labs 05 and 10 see msync"), ["05", "10"]);
+  const profile = kernelProfile(PROJECT_ROOT);
+  const for04 = kernelLines(profile, "04").map((l) => l.what);
+  assert.deepEqual(for04.slice(0, 2), ["kernel", "page size"]);
+  assert.ok(for04.includes("reading fresh private anonymous memory"), for04.join("; "));
+  assert.ok(!kernelLines(profile, "03").some((l) => l.what.startsWith("reading fresh")));
+});
+
+Deno.test("run record: saved whole in one rename, read back; another format is no record", () => {
+  const root = Deno.makeTempDirSync({ dir: `${PROJECT_ROOT}/.mmap-lab`, prefix: "web-record-" });
+  try {
+    const lab = loadCatalog(PROJECT_ROOT).labs.find((l) => l.id === "03_private_cow")!;
+    assert.equal(loadRunRecord(root, lab.id), undefined);
+    const record = buildRunRecord({ root, labs: [lab] }, lab, { digest: "0badcafe" });
+    saveRunRecord(root, record);
+    assert.deepEqual(loadRunRecord(root, lab.id), record);
+    assert.deepEqual([...Deno.readDirSync(`${root}/.mmap-lab/web`)].map((e) => e.name), [
+      `${lab.id}.json`,
+    ]);
+    Deno.writeTextFileSync(runRecordPath(root, lab.id), '{"format":"other"}');
+    assert.equal(loadRunRecord(root, lab.id), undefined);
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
+});
