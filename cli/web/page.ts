@@ -179,11 +179,12 @@ function renderStep() {
     : "(first step)");
   const legend = $("legend-body");
   legend.replaceChildren();
+  // Every state any step of the run shows, so that the table stays put while stepping.
   const seen = counts(frame.pages);
+  const inRun = new Set(list.flatMap((f) => f.pages));
   for (const [state, look] of Object.entries(STATES)) {
     const n = seen.get(state) || 0;
-    const always = ["absent", "file", "copied", "zero", "own"].includes(state);
-    if (!n && !always) continue;
+    if (!inRun.has(state)) continue;
     legend.append(el("tr", { "data-state": state },
       el("td", {}, el("span", { class: "page swatch s-" + state, "aria-hidden": "true" },
         el("span", { class: "pl", text: look.letter }))),

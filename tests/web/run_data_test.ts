@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import type { Frame } from "../../lib/checker/drive.ts";
+import { makeProject } from "../helpers/project.ts";
 import {
   buildRunRecord,
   kernelLines,
@@ -19,6 +20,9 @@ import { kernelProfile } from "../../lib/profile.ts";
 import { loadCatalog, PROJECT_ROOT } from "../../lib/catalog.ts";
 
 const PS = 4096;
+
+const indexes = (states: readonly string[], state: string) =>
+  states.flatMap((s, i) => (s === state ? [i] : []));
 
 function frame(pages: Frame["pages"], dirtyPages: number, more: Partial<Frame> = {}): Frame {
   return {
@@ -98,5 +102,35 @@ Deno.test("run record: saved whole in one rename, read back; another format is n
     assert.equal(loadRunRecord(root, lab.id), undefined);
   } finally {
     Deno.removeSync(root, { recursive: true });
+  }
+});
+
+Deno.test("lab 05's picture: the update's pages dirty after the stores, clean after commitUpdate", async () => {
+  const dir = makeProject(["05_msync"]);
+  try {
+    // The copy's own module: its child's harness then shares the drive's call record.
+    const { capturePicture } = await import(
+      `file://${dir}/cli/web/run_data.ts`
+    ) as typeof import("../../cli/web/run_data.ts");
+    const catalog = loadCatalog(dir);
+    const lab = catalog.labs[0];
+    // The stub's commitUpdate does nothing: the stored pages stay dirty, no call in between.
+    const stub = (await capturePicture(catalog, lab))!;
+    assert.equal(stub.failure, undefined);
+    assert.deepEqual(indexes(stub.frames[2].pages, "dirty"), [3, 4], `${stub.frames[2].pages}`);
+    assert.equal(stub.frames[2].callsBefore, stub.frames[1].callsBefore);
+    Deno.copyFileSync(`${dir}/solutions/05_msync/durable.ts`, `${dir}/labs/05_msync/durable.ts`);
+    const picture = await capturePicture(catalog, lab);
+    assert.equal(picture?.failure, undefined);
+    const [mapped, stored, committed] = picture!.frames;
+    assert.ok(mapped.pages.every((p) => p === "absent"), `${mapped.pages}`);
+    assert.deepEqual(indexes(stored.pages, "dirty"), [3, 4], `${stored.pages}`);
+    assert.deepEqual(indexes(committed.pages, "clean"), [3, 4], `${committed.pages}`);
+    assert.equal(committed.pages[0], "file", "the marker's page: written and synced here");
+    // The calls between the stores and the commit: the student's two msyncs, data first.
+    const made = picture!.calls.slice(stored.callsBefore, committed.callsBefore).map((c) => c.text);
+    assert.deepEqual(made.map((c) => c.split("(")[0]), ["msync", "msync"], made.join("\n"));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
   }
 });
