@@ -87,6 +87,12 @@ export interface Section {
   /** Set when the whole section did not run, with the reason. */
   skipped?: string;
   /**
+   * What went wrong while the section's figures were still measured (a lab
+   * whose reference solution failed, a student without full marks): the
+   * figures stay, the bench exits 1, and these say why.
+   */
+  failures?: string[];
+  /**
    * Share of the section's wall time during which some runnable task waited
    * for a CPU (`/proc/pressure/cpu`): other work competing with the benchmark.
    */
@@ -264,6 +270,7 @@ export function renderSection(section: Section, rounds: number): string {
     }
     out.push(...table(rows, ["l", "r", "r", "l"]));
   }
+  for (const failure of section.failures ?? []) out.push(`   FAILED: ${failure}`);
   for (const note of section.notes) out.push(`   note: ${note}`);
   if (section.cpuPressure !== undefined) {
     out.push(

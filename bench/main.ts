@@ -17,6 +17,8 @@
  */
 
 import { fileSystemOf, readProcText } from "../lib/mod.ts";
+import { kernelLabel, kernelProfile } from "../lib/profile.ts";
+import { PROJECT_ROOT } from "../lib/catalog.ts";
 import {
   type BenchOptions,
   progress,
@@ -52,6 +54,18 @@ export interface Machine {
    * `null` where the kernel has no pressure stall information.
    */
   cpuPressure: number | null;
+  /**
+   * The kernel profile's one-line summary (`deno task lab doctor`): zero
+   * page, fault-around, read-around, THP, soft-dirty. Machines "of the same
+   * kind" differ here, and so do the mapping's figures.
+   */
+  profile: string;
+  /**
+   * One mmap + touch + munmap cycle of an anonymous 4 KiB page, in C, ns
+   * (section 1's `anon.cin`): what the kernel charges per mapping on this
+   * machine, before any JavaScript. `null` when section 1 did not run.
+   */
+  cCycleNs: number | null;
 }
 
 /** `/proc/pressure/cpu` "some" total, in microseconds of stall. */
@@ -97,6 +111,15 @@ function procText(path: string): string {
   }
 }
 
+/** The kernel profile in one line, or why it could not be measured. */
+function profileLine(): string {
+  try {
+    return kernelLabel(kernelProfile(PROJECT_ROOT));
+  } catch (err) {
+    return `not measured (${err instanceof Error ? err.message : err})`;
+  }
+}
+
 function describeMachine(native: Native): Machine {
   const cpuinfo = procText("/proc/cpuinfo");
   const field = (name: string) =>
@@ -128,6 +151,8 @@ function describeMachine(native: Native): Machine {
     transparentHugePages: thp,
     loadAverage: Number(procText("/proc/loadavg").split(" ")[0]),
     cpuPressure: null,
+    profile: profileLine(),
+    cCycleNs: null,
   };
 }
 
@@ -138,6 +163,7 @@ function renderMachine(m: Machine, opts: BenchOptions): string {
     `  kernel   ${m.kernel}, ${m.memoryGiB} GiB RAM, THP ${m.transparentHugePages}`,
     `  deno     ${m.deno} (V8 ${m.v8}, TypeScript ${m.typescript})`,
     `  cc       ${m.compiler}`,
+    `  profile  ${m.profile}`,
     `  files    .mmap-lab/bench on ${m.fileSystem}`,
     `  load     ${m.loadAverage.toFixed(2)} (1-min average at start)`,
     `  figures  median and min–max over the rounds; ratios are taken per round, side by side`,
@@ -198,6 +224,9 @@ async function main(): Promise<number> {
     // A quick run only checks that the benchmarks run: no target is judged.
     if (opts.quick) { for (const q of section.ratios) q.met = undefined; }
     sections.push(section);
+    if (section.failures?.length) failed++;
+    const cCycle = section.results.find((r) => r.id === "anon.cin");
+    if (cCycle) machine.cCycleNs = cCycle.median;
     if (!opts.json) console.log(renderSection(section, roundsOf(section)));
   }
   const seconds = (performance.now() - started) / 1000;
@@ -230,6 +259,12 @@ async function main(): Promise<number> {
       }`,
     );
     if (warning) console.log(warning);
+    if (machine.cCycleNs !== null) {
+      console.log(
+        `one mmap + touch + munmap cycle in C: ${(machine.cCycleNs / 1000).toFixed(1)} µs here ` +
+          "(compare machines by it: the kernel's cost per mapping, before any JavaScript)",
+      );
+    }
   }
   return failed === 0 ? 0 : 1;
 }

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { mapFile } from "../lib/mod.ts";
+import { MADV, mapFile, type Mapping, sys } from "../lib/mod.ts";
 import {
   type BenchOptions,
   measure,
@@ -86,8 +86,53 @@ function mappedScan(path: string): number {
   return sumBytes(m.bytes, 0, m.length, 0);
 }
 
-function mappedRandom(path: string, reads: number, seed: number): number {
-  using m = mapFile(path);
+/** How a variant prepares its mapping before the scan: the plain one does nothing. */
+type Prepare = (m: Mapping) => void;
+
+/** `MADV_POPULATE_READ` (Linux 5.14+): fault every page in, read-only, before the scan. */
+const populateRead: Prepare = (m) =>
+  sys.madvise(Deno.UnsafePointer.create(m.address), m.length, MADV.POPULATE_READ);
+
+/** `MADV_SEQUENTIAL` (aggressive read-ahead) + `MADV_WILLNEED` (start reading now). */
+const adviseSequential: Prepare = (m) => {
+  m.advise("sequential");
+  m.advise("willneed");
+};
+
+/** The mapping scan with the mapping made by `options` and prepared by `prepare`. */
+function preparedScan(path: string, options: { populate?: boolean }, prepare?: Prepare): number {
+  using m = mapFile(path, options);
+  prepare?.(m);
+  return sumBytes(m.bytes, 0, m.length, 0);
+}
+
+/** Whether this kernel takes `MADV_POPULATE_READ` (Linux 5.14+; EINVAL before). */
+function hasPopulateRead(path: string): boolean {
+  try {
+    using m = mapFile(path, { length: PAGE });
+    populateRead(m);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The summing loop alone over `total` bytes of one 1 MiB buffer: it stays in the CPU's cache. */
+function hotLoop(buffer: Uint8Array, total: number): number {
+  let sum = 0;
+  for (let done = 0; done < total; done += buffer.length) {
+    sum = sumBytes(buffer, 0, buffer.length, sum);
+  }
+  return sum;
+}
+
+function mappedRandom(
+  path: string,
+  reads: number,
+  seed: number,
+  options: { populate?: boolean } = {},
+): number {
+  using m = mapFile(path, options);
   const bytes = m.bytes;
   const pages = Math.floor(m.length / PAGE);
   let x = seed | 0;
@@ -177,6 +222,62 @@ export async function readSection(opts: BenchOptions, native: Native): Promise<S
       run: () => gbps(size, timed(() => chunkedScan(path, chunk), "chunked read", expected)),
     },
   ];
+  // How close can a mapping get to the loop's own ceiling? The same scan with the page
+  // faults taken up front (MAP_POPULATE, MADV_POPULATE_READ) or with read-ahead advice, and the
+  // loop alone over memory that needs no fault: a heap copy of the file (too big for the CPU's
+  // cache, like the mapping) and one 1 MiB buffer summed again and again (always in cache).
+  const seqGroup = `sequential ${size / MiB} MiB`;
+  const gb = (fn: () => number, what: string, want: number) => gbps(size, timed(fn, what, want));
+  variants.push(
+    {
+      id: "seq.map.populate",
+      group: seqGroup,
+      name: "mapping, MAP_POPULATE",
+      unit: "GB/s",
+      ops: size,
+      run: () => gb(() => preparedScan(path, { populate: true }), "MAP_POPULATE scan", expected),
+    },
+    {
+      id: "seq.map.advised",
+      group: seqGroup,
+      name: "mapping, MADV_SEQUENTIAL + WILLNEED",
+      unit: "GB/s",
+      ops: size,
+      run: () => gb(() => preparedScan(path, {}, adviseSequential), "advised scan", expected),
+    },
+  );
+  const populateReadOk = hasPopulateRead(path);
+  if (populateReadOk) {
+    variants.push({
+      id: "seq.map.populateRead",
+      group: seqGroup,
+      name: "mapping, MADV_POPULATE_READ",
+      unit: "GB/s",
+      ops: size,
+      run: () => gb(() => preparedScan(path, {}, populateRead), "POPULATE_READ scan", expected),
+    });
+  }
+  const heap = Deno.readFileSync(path); // the file's bytes in the JS heap: no faults when summed
+  const hot = heap.slice(0, MiB);
+  const expectedHot = hotLoop(hot, size) >>> 0;
+  variants.push(
+    {
+      id: "seq.loop.heap",
+      group: seqGroup,
+      name: "the loop alone, over a heap copy (no faults)",
+      unit: "GB/s",
+      ops: size,
+      run: () => gb(() => sumBytes(heap, 0, heap.length, 0), "heap loop", expected),
+    },
+    {
+      id: "seq.loop.hot",
+      group: seqGroup,
+      name: "the loop alone, 1 MiB in the CPU's cache",
+      unit: "GB/s",
+      ops: size,
+      run: () => gb(() => hotLoop(hot, size), "hot loop", expectedHot),
+    },
+  );
   if (native.program !== undefined) {
     const program = native.program;
     const cRun = (mode: string, id: string, name: string, group: string, want: number) => ({
@@ -221,6 +322,20 @@ export async function readSection(opts: BenchOptions, native: Native): Promise<S
       run: () =>
         timed(() => mappedRandom(path, reads, seed), "mapping random", expectedRandom) * 1e6 /
         reads,
+    },
+    {
+      id: "rand.map.populate",
+      group: randomGroup,
+      name: "mapping, MAP_POPULATE (faults taken up front)",
+      unit: "ns/read",
+      ops: reads,
+      also: pageRate,
+      run: () =>
+        timed(
+          () => mappedRandom(path, reads, seed, { populate: true }),
+          "MAP_POPULATE random",
+          expectedRandom,
+        ) * 1e6 / reads,
     },
     {
       id: "rand.read",
@@ -270,7 +385,16 @@ export async function readSection(opts: BenchOptions, native: Native): Promise<S
     "all sums agree with each other (checked)",
     "the random reads draw the same xorshift32 page sequence in every variant; the mapping " +
     "reads 8 bytes of each page, seek+read copies the page and reads the same 8 bytes",
+    "populate and advice variants include the populate (or the advice) in their time: " +
+    "MAP_POPULATE and MADV_POPULATE_READ take every page fault before the scan, in the " +
+    "kernel, instead of one fault per fault-around window during it",
+    "the loop alone: the same summing loop over memory that needs no page fault, once too " +
+    "big for the CPU's cache (a heap copy of the file) and once always in it (1 MiB again " +
+    "and again): the ceiling a mapping's scan can reach on this machine",
   ];
+  if (!populateReadOk) {
+    notes.push("MADV_POPULATE_READ: not on this kernel (Linux 5.14+), variant left out");
+  }
   if (native.missing) notes.push(native.missing);
   return {
     id: "2",
@@ -285,6 +409,20 @@ export async function readSection(opts: BenchOptions, native: Native): Promise<S
         value: 1.0,
       }),
       ratio(results, "seq.map/cmap", "sequential: mapping / C mapping", "seq.map", "seq.c.map"),
+      ratio(
+        results,
+        "seq.populate/read",
+        "sequential: mapping with MAP_POPULATE / chunked read",
+        "seq.map.populate",
+        "seq.read",
+      ),
+      ratio(
+        results,
+        "seq.map/heap",
+        "sequential: mapping / the loop over a heap copy",
+        "seq.map",
+        "seq.loop.heap",
+      ),
       // Times: seek+read time over mapping time is the mapping's speed-up.
       ratio(
         results,

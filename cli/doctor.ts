@@ -135,6 +135,19 @@ export function doctorFacts(p: KernelProfile): DoctorFact[] {
         : "lab 03 judges copy-on-write by the file and exclusive bits instead (as good)",
     },
     {
+      what: "executable anonymous memory (code written at run time, as a JIT does)",
+      here: p.execAnonymous === true
+        ? "allowed: a page written while read-write became read + execute (mprotect)"
+        : p.execAnonymous === false
+        ? "refused: mprotect(PROT_READ|PROT_EXEC) failed with EACCES or EPERM, a security " +
+          "policy (SELinux execmem, a hardened kernel, a container's profile)"
+        : "not measured (deno task lab doctor --fresh measures it)",
+      textbook: p.execAnonymous === false ? "allowed (JIT compilers rely on it)" : undefined,
+      means: p.execAnonymous === false
+        ? "lab 11 cannot run the code it writes here: those checks are skipped with a note"
+        : "lab 11 runs the machine code your program writes",
+    },
+    {
       what: "soft-dirty bits",
       here: p.softDirty ? "work" : "not built into this kernel (CONFIG_MEM_SOFT_DIRTY)",
       means: "no lab depends on them; a way to see which pages were written since a point",
@@ -176,6 +189,14 @@ export function doctorVerdicts(p: KernelProfile): LabVerdict[] {
     out.push({
       labs: "10",
       why: "its dirty-page check is left out, for the same reason",
+      blocking: false,
+    });
+  }
+  if (p.execAnonymous === false) {
+    out.push({
+      labs: "11",
+      why: "this system refuses executable anonymous memory: the checks that run your code " +
+        "are skipped with a note (the rest of the lab still counts)",
       blocking: false,
     });
   }

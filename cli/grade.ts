@@ -24,11 +24,16 @@ import {
   formatSummary,
   formatTable,
   gradescopeResults,
+  HINT_POLICIES,
+  type HintPolicy,
   sanitize,
   type Visibility,
 } from "../lib/grader/formats.ts";
 import { Progress } from "../lib/grader/progress.ts";
+import { prairielearnResults } from "../lib/grader/prairielearn.ts";
+import { formatByCheck } from "../lib/grader/bycheck.ts";
 import { writeFileAtomic } from "../lib/grader/atomic.ts";
+import { outputProblem, outputProblems } from "../lib/grader/preflight.ts";
 import { readGradeFile } from "../lib/grader/grade_file.ts";
 import {
   type FinishedStudent,
@@ -44,14 +49,21 @@ import { kernelLabel, kernelProfile } from "../lib/profile.ts";
 import type { GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
 import { loadCatalog, PROJECT_ROOT } from "../lib/catalog.ts";
 import { projectLocationProblem } from "./ui.ts";
+import { resolvePath } from "./resolve.ts";
+
+export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
-import { formatHtml } from "./web/report.ts";
+import { getuid } from "../lib/sys.ts";
+import { formatHtml } from "./grade_html.ts";
 
 const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
   deno task grade --gradescope [options]          grade /autograder/submission for Gradescope
   deno task grade --autolab [options] [<dir>]     grade one submission, Autolab's JSON line last
+  deno task grade --prairielearn [options]        grade /grade/student for PrairieLearn
+  deno task grade selftest [--lab N …]            grade the solutions and mistakes: a verdict per lab
+  deno task grade package <platform> [options]    build the Gradescope, Autolab or PrairieLearn package
 
 A submission is a copy of the repository, its labs/ folder, or the lab files
 themselves; only the students' lab files are used, on a clean copy of this
@@ -69,18 +81,32 @@ Options:
                         every check's pass rate, each student's messages
   --update              with --json: merge this run into the existing FILE
                         (re-grade one student or one lab, keep the rest)
+  --by-check            after the summary: each failing check's likely mistakes, with
+                        how many students each and who (among those who attempted)
   --resume              continue a class grading that was killed: the students
                         in the journal (FILE.journal, next to --json or --csv
                         FILE) are not graded again; same command otherwise
   --budget SECONDS      stop grading after this long; what is left is "not graded"
                         (default: none; 480 with --gradescope)
+  --time-scale X        multiply every check's and child's time limit by X (a slow
+                        grading machine; labs.json's "limits" set it per lab)
   --submission DIR      Gradescope: the submission (default /autograder/submission,
-                        or $MMAP_LAB_SUBMISSION)
+                        or $MMAP_LAB_SUBMISSION; PrairieLearn: /grade/student)
   --results FILE        Gradescope: results.json (default /autograder/results/results.json,
-                        or $MMAP_LAB_RESULTS)
+                        or $MMAP_LAB_RESULTS; PrairieLearn: /grade/results/results.json)
   --hidden-visibility V Gradescope visibility of hidden checks: after_published
-                        (default), hidden, after_due_date
+                        (default), hidden, after_due_date, visible (students see them
+                        and their points everywhere)
+  --hints POLICY        hints of failed checks in what students read (Gradescope,
+                        PrairieLearn, Autolab): all (default, as the runner shows them
+                        once asked), first (the first failed check's of each lab), none
   --keep                keep the overlays under .mmap-lab/grading/ (to debug a checker)
+  --child-uid N         as root: the children's users and groups are taken from
+                        ids N to N+4999, skipping any an account, a group or a
+                        process has (default 60000)
+  --unsafe-as-root      as root: run the students' code as root, not as users
+                        of its own (only inside a throw-away container that
+                        holds nothing else; see docs/grading.md)
   --quiet               no progress lines
   -h, --help            this help
 
@@ -126,18 +152,8 @@ function envVar(name: string): string | undefined {
   }
 }
 
-/** A path given on the command line, from where the user ran `deno task`. */
-export function resolvePath(path: string): string {
-  if (path.startsWith("/")) return path.replace(/\/+$/, "") || "/";
-  const base = envVar("INIT_CWD") ?? Deno.cwd();
-  const parts: string[] = [];
-  for (const part of `${base}/${path}`.split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return "/" + parts.join("/");
-}
+const PERMISSION_ADVICE =
+  ': the "grade" permission set writes under ./grades/, ./.mmap-lab/, /autograder/results/ and /grade/results/ (or run `deno run -A cli/grade.ts …`)';
 
 /** Runs `write` (which writes `path`), turning a permission error into advice. */
 function writing<T>(path: string, write: () => T): T {
@@ -146,9 +162,7 @@ function writing<T>(path: string, write: () => T): T {
     return write();
   } catch (err) {
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      throw new Error(
-        `no permission to write ${path}: the "grade" permission set writes under ./grades/, ./.mmap-lab/ and /autograder/results/ (or run \`deno run -A cli/grade.ts …\`)`,
-      );
+      throw new Error(`no permission to write ${path}${PERMISSION_ADVICE}`);
     }
     throw err;
   }
@@ -171,7 +185,12 @@ interface Options {
   labs?: string[];
   jobs?: number;
   budgetMs?: number;
+  timeScale?: number;
   keep: boolean;
+  /** As root: the first id of the children's users (`--child-uid`). */
+  childIdBase?: number;
+  /** As root: run students' code as root (`--unsafe-as-root`). */
+  unsafeAsRoot?: boolean;
 }
 
 function useColor(stream: { isTerminal(): boolean }): boolean {
@@ -258,6 +277,7 @@ async function gradeClass(
     update: boolean;
     resume: boolean;
     quiet: boolean;
+    byCheck?: boolean;
   },
 ): Promise<number> {
   let submissions: Submission[];
@@ -275,6 +295,9 @@ async function gradeClass(
   }
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
+  // Every output must be writable before grading starts: a class can take twenty minutes.
+  const unwritable = outputProblems([out.csv, out.json, out.html], PERMISSION_ADVICE);
+  if (unwritable.length) throw new Error(`${unwritable.join("; ")}; nothing was graded`);
   // Check the file to update before grading anything: a class can take an hour.
   let previous: GradeReport | undefined;
   if (out.update && out.json) {
@@ -284,6 +307,23 @@ async function gradeClass(
       throw new UsageError(
         `cannot --update: ${err instanceof Error ? err.message : err}; nothing was graded`,
       );
+    }
+  }
+
+  // --update keeps every output of the grades file in step: the CSV it was written with
+  // before is written again (or, when it cannot be, named as left stale).
+  let csv = out.csv;
+  let csvNote = "";
+  const earlierCsv = previous?.outputs?.csv;
+  if (out.update && !csv && earlierCsv) {
+    const problem = outputProblem(earlierCsv, PERMISSION_ADVICE);
+    if (problem) {
+      console.error(
+        `warning: ${earlierCsv}, written with ${out.json} before, will be left stale: ${problem} (give --csv FILE to write another)`,
+      );
+    } else {
+      csv = earlierCsv;
+      csvNote = ` (written with ${out.json} before: kept in step)`;
     }
   }
 
@@ -330,7 +370,10 @@ async function gradeClass(
       labs: options.labs,
       jobs: options.jobs,
       budgetMs: options.budgetMs,
+      timeScale: options.timeScale,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
       onProgress: (e) => progress?.update(e),
       finished,
       onFinished: journal
@@ -350,14 +393,16 @@ async function gradeClass(
   const fromJournal = taken.length;
 
   if (previous) report = mergeReports(previous, report);
+  if (out.json && csv) report = { ...report, outputs: { ...report.outputs, csv } };
   const color = useColor(Deno.stdout);
   console.log(formatTable(report, { color }));
   console.log("");
   console.log(formatSummary(report, { color }));
+  if (out.byCheck) console.log("\n" + formatByCheck(report));
   const failures: string[] = [];
   for (
     const [path, text] of [
-      [out.csv, () => formatCsv(report)],
+      [csv, () => formatCsv(report)],
       [out.json, () => JSON.stringify(report, null, 2) + "\n"],
       [out.html, () => formatHtml(report)],
     ] as const
@@ -365,7 +410,7 @@ async function gradeClass(
     if (!path) continue;
     try {
       writeOutput(path, text());
-      console.error(`wrote ${path}`);
+      console.error(`wrote ${path}${path === csv ? csvNote : ""}`);
     } catch (err) {
       failures.push(err instanceof Error ? err.message : String(err));
     }
@@ -415,15 +460,39 @@ function partialStudent(name: string, dir: string, grades: LabGrade[]): StudentG
   };
 }
 
+/** The results file of a one-submission platform, from a student's grades. */
+type ResultsFormat = (
+  student: StudentGrade,
+  options: {
+    executionTime: number;
+    hiddenVisibility: Visibility;
+    message?: string;
+    gradable: boolean;
+    hints: HintPolicy;
+  },
+) => unknown;
+
+const gradescopeFormat: ResultsFormat = (student, options) => gradescopeResults(student, options);
+const prairielearnFormat: ResultsFormat = (student, options) =>
+  prairielearnResults(student, options);
+
 async function gradescope(
   submission: string,
   resultsPath: string,
   options: Options,
   hiddenVisibility: Visibility,
   quiet: boolean,
+  format: ResultsFormat = gradescopeFormat,
+  hints: HintPolicy = "all",
 ): Promise<number> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
+  // Nothing can be reported without the results file: find out before grading.
+  const unwritable = outputProblem(resultsPath, PERMISSION_ADVICE);
+  if (unwritable) {
+    console.error(`error: ${unwritable}; nothing was graded`);
+    return 1;
+  }
   const finished: LabGrade[] = [];
   let written = false;
   const write = (results: unknown) => {
@@ -432,10 +501,12 @@ async function gradescope(
   };
   const writePartial = (message: string) => {
     if (written) return;
-    write(gradescopeResults(partialStudent("submission", submission, finished), {
+    write(format(partialStudent("submission", submission, finished), {
       executionTime: elapsed(),
       hiddenVisibility,
       message,
+      gradable: false,
+      hints,
     }));
   };
   beforeExit = () => writePartial("Grading was stopped; the labs graded so far are below.");
@@ -455,7 +526,10 @@ async function gradescope(
       labs: options.labs,
       jobs: options.jobs,
       budgetMs: options.budgetMs,
+      timeScale: options.timeScale,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
       onProgress: (e: ProgressEvent) => {
         if (e.kind === "done" && e.grade) finished.push(e.grade);
         progress?.update(e);
@@ -463,9 +537,11 @@ async function gradescope(
     });
     progress?.finish();
     const student = report.students[0];
-    write(gradescopeResults(student, {
+    write(format(student, {
       executionTime: elapsed(),
       hiddenVisibility,
+      hints,
+      gradable: report.problems.length === 0,
       message: report.problems.length
         ? "Some labs could not be graded because of a problem with the grader; your instructor will look at it."
         : undefined,
@@ -484,7 +560,12 @@ async function gradescope(
   }
 }
 
-async function autolab(dir: string, options: Options): Promise<number> {
+async function autolab(
+  dir: string,
+  options: Options,
+  hiddenVisibility: Visibility,
+  hints: HintPolicy,
+): Promise<number> {
   const labIds = selectLabs(loadCatalog(PROJECT_ROOT), options.labs).map((l) => l.id);
   let report: GradeReport | undefined;
   let failure: string | undefined;
@@ -494,13 +575,22 @@ async function autolab(dir: string, options: Options): Promise<number> {
       labs: options.labs,
       jobs: options.jobs,
       budgetMs: options.budgetMs,
+      timeScale: options.timeScale,
       keep: options.keep,
+      childIdBase: options.childIdBase,
+      unsafeAsRoot: options.unsafeAsRoot,
     });
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
   }
   const student = report?.students[0];
-  if (report && student) console.log(formatStudentReport(report, student));
+  if (report && student) {
+    // The feedback is the student's: hidden checks stay out of it (their points are in the scores).
+    console.log(formatStudentReport(report, student, {
+      visibleOnly: hiddenVisibility !== "visible",
+      hints,
+    }));
+  }
   if (report?.problems.length) {
     console.log(
       "\nGrading problems:\n" + report.problems.map((p) => `  - ${sanitize(p)}`).join("\n"),
@@ -519,6 +609,9 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`error: ${misplaced}`);
     return 2;
   }
+  // Sub-commands (a class folder of that name is graded as ./selftest).
+  if (argv[0] === "selftest") return (await import("./grade_selftest.ts")).main(argv.slice(1));
+  if (argv[0] === "package") return (await import("./grade_package.ts")).main(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
@@ -534,13 +627,19 @@ export async function main(argv: string[]): Promise<number> {
         html: { type: "string" },
         update: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
+        "by-check": { type: "boolean", default: false },
         budget: { type: "string" },
+        "time-scale": { type: "string" },
         gradescope: { type: "boolean", default: false },
         autolab: { type: "boolean", default: false },
+        prairielearn: { type: "boolean", default: false },
         submission: { type: "string" },
         results: { type: "string" },
         "hidden-visibility": { type: "string" },
+        hints: { type: "string" },
         keep: { type: "boolean", default: false },
+        "child-uid": { type: "string" },
+        "unsafe-as-root": { type: "boolean", default: false },
         quiet: { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -556,8 +655,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   stopOnSignals();
   try {
-    if (v.gradescope && v.autolab) throw new UsageError("choose --gradescope or --autolab");
-    if (v.resume && (v.gradescope || v.autolab)) {
+    if ([v.gradescope, v.autolab, v.prairielearn].filter(Boolean).length > 1) {
+      throw new UsageError("choose one of --gradescope, --autolab and --prairielearn");
+    }
+    if (v.resume && (v.gradescope || v.autolab || v.prairielearn)) {
       throw new UsageError(
         "--resume continues a class; --gradescope and --autolab grade one submission",
       );
@@ -578,33 +679,61 @@ export async function main(argv: string[]): Promise<number> {
     if (!VISIBILITIES.includes(visibility)) {
       throw new UsageError(`--hidden-visibility must be one of ${VISIBILITIES.join(", ")}`);
     }
+    const hints = (v.hints ?? "all") as HintPolicy;
+    if (!HINT_POLICIES.includes(hints)) {
+      throw new UsageError(`--hints must be one of ${HINT_POLICIES.join(", ")}`);
+    }
+    const childIdBase = positiveNumber(v["child-uid"], "--child-uid");
+    if (childIdBase !== undefined && !Number.isInteger(childIdBase)) {
+      throw new UsageError("--child-uid needs a whole number");
+    }
+    if (v["unsafe-as-root"] && childIdBase !== undefined) {
+      throw new UsageError("choose --child-uid or --unsafe-as-root");
+    }
     const options: Options = {
       labs: labs.length ? labs : undefined,
       jobs,
       budgetMs: budget !== undefined ? budget * 1000 : undefined,
+      timeScale: positiveNumber(v["time-scale"], "--time-scale"),
       keep: v.keep,
+      childIdBase,
+      unsafeAsRoot: v["unsafe-as-root"],
     };
-    if (v.gradescope) {
-      if (positionals.length) {
-        throw new UsageError("--gradescope takes no folder: use --submission");
-      }
+    if (options.unsafeAsRoot && getuid() === 0) {
+      console.error(
+        "warning: --unsafe-as-root: the students' code runs as root, and can read and change " +
+          "anything here (solutions, grades, other submissions, the checkers)",
+      );
+    }
+    if (v.gradescope || v.prairielearn) {
+      const flag = v.gradescope ? "--gradescope" : "--prairielearn";
+      if (positionals.length) throw new UsageError(`${flag} takes no folder: use --submission`);
+      const base = v.gradescope ? "/autograder" : "/grade";
       const submission = resolvePath(
-        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ?? "/autograder/submission",
+        v.submission ?? envVar("MMAP_LAB_SUBMISSION") ??
+          (v.gradescope ? `${base}/submission` : `${base}/student`),
       );
       const results = resolvePath(
-        v.results ?? envVar("MMAP_LAB_RESULTS") ?? "/autograder/results/results.json",
+        v.results ?? envVar("MMAP_LAB_RESULTS") ?? `${base}/results/results.json`,
       );
       return await gradescope(
         submission,
         results,
-        { ...options, budgetMs: options.budgetMs ?? 480_000 },
+        { ...options, budgetMs: options.budgetMs ?? (v.gradescope ? 480_000 : 540_000) },
         visibility as Visibility,
         v.quiet,
+        v.gradescope ? gradescopeFormat : prairielearnFormat,
+        hints,
       );
     }
     if (v.autolab) {
       if (positionals.length > 1) throw new UsageError("--autolab takes one submission folder");
-      return await autolab(resolvePath(positionals[0] ?? "."), options);
+      return await autolab(
+        resolvePath(positionals[0] ?? "."),
+        options,
+        visibility as Visibility,
+        hints,
+      );
     }
     if (positionals.length !== 1) {
       throw new UsageError("give the submissions folder (one sub-folder per student)");
@@ -616,6 +745,7 @@ export async function main(argv: string[]): Promise<number> {
       update: v.update,
       resume: v.resume,
       quiet: v.quiet,
+      byCheck: v["by-check"],
     });
   } catch (err) {
     if (err instanceof UsageError) {

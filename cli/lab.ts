@@ -74,7 +74,7 @@ Commands:
   check [lab]       run a lab's checks once (all labs with --all); exit 0 only if all pass
   hint [lab]        show the next hint (--all: every hint)
   reset <lab>       restore the stub (your file is backed up first)
-  solution <lab>    show the reference solution (after the lab passes, or --force)
+  solution <lab>    show the reference solution, once the lab passes (if solutions/ has it)
   trace [lab]       the mmap/msync/munmap/… calls your code made during the checks
   show [lab]        draw the pages of your mapping as the kernel sees them
   web [lab]         the same in your browser, step by step beside your calls, live
@@ -111,7 +111,9 @@ Restores the lab's stub. Your current file is copied to
   --yes      do not ask (needed when not in a terminal)`,
   solution: `Usage: deno task lab solution <lab> [--force]
 
-Prints the reference solution, once the lab passes.
+Prints the reference solution, once the lab passes. The solutions live in
+solutions/, which your instructor may hand out later (a student copy of the
+labs has none).
   --force    show it anyway`,
   trace: `Usage: deno task lab trace [lab]
 
@@ -465,6 +467,19 @@ async function cmdSolution(
   lab: LabInfo,
   force: boolean,
 ): Promise<number> {
+  const path = solutionFile(catalog.root, lab);
+  let solution: string;
+  try {
+    solution = Deno.readTextFileSync(path);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    say(`There is no reference solution of ${lab.id} in this copy of the labs.`);
+    say(
+      "The solutions come from your instructor (after the deadline, perhaps): once " +
+        `${relative(catalog, path)} is here, this command shows it.`,
+    );
+    return 1;
+  }
   if (!force) {
     const { result } = await check(catalog, state, lab);
     if (!result.passed) {
@@ -474,9 +489,8 @@ async function cmdSolution(
       return 1;
     }
   }
-  const path = solutionFile(catalog.root, lab);
   console.log(paint("gray", `// ${relative(catalog, path)}`));
-  console.log(Deno.readTextFileSync(path));
+  console.log(solution);
   return 0;
 }
 

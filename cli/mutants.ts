@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { findLab, type LabInfo, loadCatalog, PROJECT_ROOT, solutionFile } from "../lib/catalog.ts";
 import { runLab } from "../lib/checker/run.ts";
 import { killAllChildren } from "../lib/checker/spawn.ts";
-import { judge, labMistakes, MistakeError } from "../tests/mistakes.ts";
+import { judge, labMistakes, MistakeError } from "../lib/grader/mistakes.ts";
 
 const USAGE = `Usage: deno task mutants [lab ...] [options]
 

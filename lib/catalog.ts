@@ -21,6 +21,48 @@ export interface LabInfo {
   hints: string[];
   /** Whether the lab has a `checker/show.ts` drive that draws its pages. */
   show?: boolean;
+  /** Limits of this lab's checks and children, set by the instructor (see {@link LabLimits}). */
+  limits?: LabLimits;
+}
+
+/**
+ * What an instructor may change in `labs/labs.json` without editing a
+ * checker: `"limits": { "timeScale": 2, "memoryMiB": 1024 }`.
+ */
+export interface LabLimits {
+  /**
+   * Multiplies every time limit of the lab: each check's, and each child's
+   * (the default 5 s and the limits a check sets). For slow grading
+   * machines; the grader's `--time-scale` multiplies on top.
+   */
+  timeScale?: number;
+  /** Writable private memory of each child, MiB (RLIMIT_DATA; default 2048). */
+  memoryMiB?: number;
+  /** Largest file a child may write, MiB (RLIMIT_FSIZE; default 1024). */
+  fileSizeMiB?: number;
+}
+
+/** Refuses `limits` that are not positive numbers, naming the lab and the field. */
+function validLimits(lab: LabInfo): void {
+  const limits = lab.limits as Record<string, unknown> | undefined;
+  if (limits === undefined) return;
+  if (typeof limits !== "object" || limits === null || Array.isArray(limits)) {
+    throw new Error(`labs/labs.json: ${lab.id}: "limits" must be an object`);
+  }
+  for (const [key, value] of Object.entries(limits)) {
+    if (!["timeScale", "memoryMiB", "fileSizeMiB"].includes(key)) {
+      throw new Error(
+        `labs/labs.json: ${lab.id}: unknown limit "${key}" (timeScale, memoryMiB, fileSizeMiB)`,
+      );
+    }
+    if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+      throw new Error(
+        `labs/labs.json: ${lab.id}: limits.${key} must be a positive number, not ${
+          JSON.stringify(value)
+        }`,
+      );
+    }
+  }
 }
 
 /** The parsed catalog. */
@@ -49,6 +91,7 @@ export const PROJECT_ROOT: string = fromFileUrl(new URL("../", import.meta.url))
 export function loadCatalog(root: string = PROJECT_ROOT): Catalog {
   const text = Deno.readTextFileSync(`${root}/labs/labs.json`);
   const data = JSON.parse(text) as { labs: LabInfo[] };
+  for (const lab of data.labs) validLimits(lab);
   return { root, labs: data.labs };
 }
 

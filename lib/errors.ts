@@ -109,6 +109,50 @@ export class MappingClosedError extends Error {
   }
 }
 
+/**
+ * Thrown by `Mapping.asFunction`, and by the function it returns, when
+ * the mapping is not executable (its protection is not `"readexec"`): a
+ * jump into a page without `PROT_EXEC` is a `SIGSEGV`, which kills the
+ * process, so the library refuses instead. Use `protect("readexec")` once the
+ * code is written. (To meet the kernel's own answer, call through a raw
+ * `Deno.UnsafeFnPointer`, in a process you can afford to lose.)
+ *
+ * @example
+ * ```ts
+ * import { mapAnonymous, NotExecutableError } from "./mod.ts";
+ * using m = mapAnonymous(4096);
+ * try {
+ *   m.asFunction({ parameters: [], result: "void" });
+ * } catch (err) {
+ *   if (err instanceof NotExecutableError) console.log(err.access); // "readwrite"
+ * }
+ * ```
+ */
+export class NotExecutableError extends Error {
+  /** The operation refused: `"asFunction"`, or `"call"` for the function it returned. */
+  readonly operation: string;
+  /** The mapping's protection at that moment, e.g. `"readwrite"`. */
+  readonly access: string;
+  /**
+   * Makes the error for `operation` on a mapping whose protection is `access`.
+   *
+   * @example
+   * ```ts
+   * console.log(new NotExecutableError("call", "readwrite").message);
+   * ```
+   */
+  constructor(operation: string, access: string) {
+    super(
+      `${operation}() on a mapping that is not executable (access "${access}"): running code ` +
+        `from a page without PROT_EXEC is SIGSEGV; write the code while it is "readwrite", ` +
+        `then protect("readexec") before calling it`,
+    );
+    this.name = "NotExecutableError";
+    this.operation = operation;
+    this.access = access;
+  }
+}
+
 /** Options for constructing an {@link ArgumentError}. */
 export interface ArgumentErrorOptions {
   /** The function or method that was called, e.g. `"mapFile"`, `"Mapping.sync"`, `"sys.mmap"`. */
@@ -221,8 +265,11 @@ const HINTS: Record<string, string> = {
   "mmap ENODEV": "this file system (or file type) does not support memory mapping",
   "mmap ENOMEM":
     "no room for the mapping: address space exhausted or a resource limit (RLIMIT_AS) hit",
-  "mmap EPERM": "the operation is forbidden here (a sealed memfd, or PROT_EXEC on a noexec mount?)",
+  "mmap EPERM":
+    "the operation is forbidden here (a sealed memfd, PROT_EXEC on a noexec mount, or an address below vm.mmap_min_addr?)",
   "mmap ETXTBSY": "MAP_DENYWRITE on a file open for writing",
+  "mmap EEXIST":
+    "MAP_FIXED_NOREPLACE: part of the range is mapped already, and this flag never replaces a mapping",
   "mmap EOVERFLOW": "offset + length is too large for the file offset type",
   "munmap EINVAL": "the address must be page-aligned and the length > 0",
   "msync EINVAL":
@@ -231,7 +278,8 @@ const HINTS: Record<string, string> = {
     "part of the range is not mapped (synced after munmap, or past the mapping's end?)",
   "msync EBUSY": "MS_INVALIDATE on a locked range",
   "mprotect EINVAL": "the address must be page-aligned",
-  "mprotect EACCES": "cannot add PROT_WRITE to a MAP_SHARED mapping of a file opened read-only",
+  "mprotect EACCES":
+    "PROT_WRITE on a MAP_SHARED mapping of a file opened read-only, or PROT_EXEC where a security policy forbids executable memory (SELinux execmem, a noexec mount: deno task lab doctor)",
   "mprotect ENOMEM": "part of the range is not mapped",
   "madvise EINVAL": "the address must be page-aligned and the advice known to this kernel",
   "madvise ENOMEM": "part of the range is not mapped",

@@ -9,7 +9,7 @@
 
 import * as sys from "./sys.ts";
 import { ERRNO, MADV, MAP, MFD, MS, O, PROT } from "./ffi/constants.ts";
-import { MappingClosedError, MmapError } from "./errors.ts";
+import { MappingClosedError, MmapError, NotExecutableError } from "./errors.ts";
 import {
   type MappingKind,
   type PageInfo,
@@ -21,9 +21,11 @@ import {
 } from "./inspect.ts";
 import {
   cStringArg,
+  foreignFunction,
   int32,
   numberArg,
   oneOf,
+  optionalAddress,
   optionalBoolean,
   optionalNumber,
   optionalOneOf,
@@ -38,8 +40,16 @@ export type MapMode = "shared" | "private";
 /** What a mapping allows when it is made. */
 export type Access = "read" | "readwrite";
 
-/** What `protect()` can set: `"none"` makes every access fault. */
-export type Protection = "none" | "read" | "readwrite";
+/**
+ * What `protect()` can set: `"none"` makes every access fault; `"readexec"`
+ * (`PROT_READ | PROT_EXEC`) lets the CPU run the bytes as code, and makes
+ * stores fault. There is no writable *and* executable protection: the
+ * library keeps W^X (write xor execute). `sys.mprotect` can do anything.
+ */
+export type Protection = "none" | "read" | "readwrite" | "readexec";
+
+/** What {@link mapAnonymous} can map: fresh memory holds zeros, so never code (`"readexec"`). */
+export type AnonymousAccess = Exclude<Protection, "readexec">;
 
 /** Hints for `advise()`. None of them changes the data (see `discard()` for the one that does). */
 export type Advice =
@@ -88,10 +98,27 @@ export interface MapAnonymousOptions {
    * `shared` still works for this release.
    */
   shared?: boolean;
-  /** `"readwrite"` (default), `"read"` or `"none"`. */
-  access?: Protection;
+  /**
+   * `"readwrite"` (default), `"read"` or `"none"`. Not `"readexec"`: fresh
+   * memory holds only zeros. Map it read-write, copy the code in, then
+   * `protect("readexec")`.
+   */
+  access?: AnonymousAccess;
   /** Pre-fault every page now (`MAP_POPULATE`). */
   populate?: boolean;
+  /**
+   * Where you would like the mapping: `mmap`'s `addr` argument. Without
+   * `exact` it is a **hint**: the kernel takes it if the range is free and
+   * puts the mapping elsewhere otherwise (compare `mapping.address`).
+   */
+  address?: bigint | number;
+  /**
+   * Map exactly at `address` (a multiple of the page size), or fail:
+   * `MAP_FIXED_NOREPLACE`, an `MmapError` `EEXIST` when any page of the range
+   * is mapped already. It never replaces a mapping (plain `MAP_FIXED`, which
+   * does, silently, is only in `sys.mmap`). Default `false`.
+   */
+  exact?: boolean;
 }
 
 /** Options for {@link Mapping.sync}. */
@@ -136,6 +163,7 @@ const PROTECTION: Record<Protection, number> = {
   none: PROT.NONE,
   read: PROT.READ,
   readwrite: PROT.READ | PROT.WRITE,
+  readexec: PROT.READ | PROT.EXEC,
 };
 
 const ADVICE: Record<Advice, number> = {
@@ -154,6 +182,7 @@ const ADVICE: Record<Advice, number> = {
 const MODES: readonly MapMode[] = ["shared", "private"];
 const ACCESSES: readonly Access[] = ["read", "readwrite"];
 const PROTECTIONS = Object.keys(PROTECTION) as Protection[];
+const ANONYMOUS_ACCESSES: readonly AnonymousAccess[] = ["readwrite", "read", "none"];
 const ADVICES = Object.keys(ADVICE) as Advice[];
 const SYNC_MODES: readonly ("sync" | "async")[] = ["sync", "async"];
 
@@ -257,7 +286,7 @@ export class Mapping {
     return Math.ceil(this.length / this.pageSize);
   }
 
-  /** The current protection: `"none"`, `"read"` or `"readwrite"`. */
+  /** The current protection: `"none"`, `"read"`, `"readwrite"` or `"readexec"` (as set through this object). */
   get access(): Protection {
     return this.#access;
   }
@@ -266,8 +295,9 @@ export class Mapping {
    * The whole region as bytes, without a copy: reading and writing it reads
    * and writes the mapped memory. Always the same view; make others from
    * `bytes.buffer` (e.g. an `Int32Array` for `Atomics`). After `unmap()`
-   * every such view has length 0. Writing a read-only mapping, or touching
-   * a `"none"` one, kills the process with SIGSEGV; touching a page past
+   * every such view has length 0. Writing a `"read"` or `"readexec"`
+   * mapping, or touching a `"none"` one, kills the process with SIGSEGV;
+   * touching a page past
    * the end of a file that shrank (in this process or another) with SIGBUS.
    *
    * @example
@@ -349,7 +379,10 @@ export class Mapping {
 
   /**
    * Changes the protection of the whole mapping (`mprotect`). `"read"` makes
-   * writes fault; `"none"` makes every access fault.
+   * writes fault; `"none"` makes every access fault; `"readexec"`
+   * (`PROT_READ | PROT_EXEC`) makes the bytes runnable code and writes
+   * fault (W^X: write the code first, then protect it). Some systems refuse
+   * executable anonymous memory (`EACCES`: `deno task lab doctor` says).
    *
    * @example
    * ```ts
@@ -364,6 +397,55 @@ export class Mapping {
     oneOf(access, PROTECTIONS, "Mapping.protect", "access");
     sys.mprotect(pointer, this.pageCount * this.pageSize, PROTECTION[access]);
     this.#access = access;
+  }
+
+  /**
+   * The machine code at `offset` as a function you can call: a
+   * `Deno.UnsafeFnPointer` with the C signature `definition`, checked. The
+   * mapping must be executable (`protect("readexec")` after writing the code):
+   * otherwise this, and every later call of the function, throws
+   * `NotExecutableError` instead of jumping into a page without `PROT_EXEC`
+   * (a SIGSEGV); after `unmap()` a call throws `MappingClosedError`. Each call
+   * is in the call record as `call(address, args…) = result` (`sys.functionAt`
+   * is the same call without the checks).
+   *
+   * The bytes must be a function for this CPU and its C calling convention:
+   * wrong bytes crash the process (SIGILL, SIGSEGV) or never return.
+   *
+   * @example
+   * ```ts
+   * import { mapAnonymous, RETURN_INSTRUCTION } from "./mod.ts";
+   * const arch = Deno.build.arch as "x86_64" | "aarch64";
+   * using code = mapAnonymous(4096);
+   * code.bytes.set(RETURN_INSTRUCTION[arch]); // store while writable…
+   * code.protect("readexec"); // …then make it code
+   * const nothing = code.asFunction({ parameters: [], result: "void" });
+   * nothing(); // call(0x7f…) = void
+   * ```
+   */
+  asFunction<const Fn extends Deno.ForeignFunction>(
+    definition: Fn,
+    offset = 0,
+  ): Deno.FromForeignFunction<Fn> {
+    const C = "Mapping.asFunction";
+    const pointer = this.#live("asFunction");
+    foreignFunction(definition, C, "definition");
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset >= this.length) {
+      refuseArgument(C, "offset", offset, `a byte of the mapping, 0 to ${this.length - 1}`);
+    }
+    this.#executable("asFunction");
+    const entry = offset === 0 ? pointer : Deno.UnsafePointer.offset(pointer, offset)!;
+    const raw = sys.functionAt(entry, definition) as (...args: unknown[]) => unknown;
+    const call = (...args: unknown[]): unknown => {
+      this.#live("call");
+      this.#executable("call");
+      return raw(...args);
+    };
+    return call as Deno.FromForeignFunction<Fn>;
+  }
+
+  #executable(operation: string): void {
+    if (this.#access !== "readexec") throw new NotExecutableError(operation, this.#access);
   }
 
   /**
@@ -724,25 +806,70 @@ function anonymousMode(options: Readonly<Record<string, unknown>>): MapMode {
  * child processes made with `fork` (not to `Deno.Command` children: share a
  * memfd or a file with those).
  *
+ * `address` asks for a place (a hint the kernel may ignore); with
+ * `exact: true` the mapping lands exactly there or the call fails with
+ * `EEXIST` (`MAP_FIXED_NOREPLACE`; an unaligned address is refused first,
+ * `EINVAL`). On kernels before 4.17, which ignore that flag and put the
+ * mapping elsewhere, the library unmaps it and throws the same `EEXIST`
+ * (`fromKernel: false`).
+ *
  * @example
  * ```ts
- * import { mapAnonymous } from "./mod.ts";
+ * import { mapAnonymous, MmapError } from "./mod.ts";
  * using m = mapAnonymous(1 << 20);
  * console.log(m.bytes[12345]); // 0
  * using forked = mapAnonymous(4096, { mode: "shared" });
  * console.log(forked.source.mode); // "shared"
+ * try {
+ *   mapAnonymous(4096, { address: m.address, exact: true }); // taken: never replaced
+ * } catch (err) {
+ *   console.log((err as MmapError).code); // "EEXIST"
+ * }
  * ```
  */
 export function mapAnonymous(length: number, options: MapAnonymousOptions = {}): Mapping {
   const C = "mapAnonymous";
   requireCount(numberArg(length, C, "length"), "length", "mmap");
   const o = optionsObject(options, C);
-  const access = optionalOneOf(o.access, PROTECTIONS, "readwrite", C, "options.access");
+  if (o.access === "readexec") {
+    refuseArgument(
+      C,
+      "options.access",
+      o.access,
+      '"readwrite", "read" or "none" (or undefined): fresh memory holds only zeros, so map it ' +
+        '"readwrite", copy the code in, then protect("readexec")',
+    );
+  }
+  const access = optionalOneOf(o.access, ANONYMOUS_ACCESSES, "readwrite", C, "options.access");
   const mode = anonymousMode(o);
   const populate = optionalBoolean(o.populate, C, "options.populate");
+  const address = optionalAddress(o.address, C, "options.address");
+  const exact = optionalBoolean(o.exact, C, "options.exact") ?? false;
+  const ps = sys.pageSize();
+  if (exact && address === undefined) {
+    refuseArgument(C, "options.address", address, "an address when options.exact is true");
+  }
+  if (exact && address! % BigInt(ps) !== 0n) {
+    refuse(
+      "mmap",
+      ERRNO.EINVAL,
+      `with exact: true the address must be a multiple of the page size ${ps} ` +
+        `(got 0x${address!.toString(16)})`,
+    );
+  }
   const flags = MAP.ANONYMOUS | (mode === "shared" ? MAP.SHARED : MAP.PRIVATE) |
-    (populate ? MAP.POPULATE : 0);
-  const pointer = sys.mmap(null, length, PROTECTION[access], flags, -1, 0);
+    (populate ? MAP.POPULATE : 0) | (exact ? MAP.FIXED_NOREPLACE : 0);
+  const addr = address === undefined ? null : sys.pointerAt(address);
+  const pointer = sys.mmap(addr, length, PROTECTION[access], flags, -1, 0);
+  if (exact && sys.addressOf(pointer) !== address) {
+    sys.munmap(pointer, Math.ceil(length / ps) * ps);
+    refuse(
+      "mmap",
+      ERRNO.EEXIST,
+      `the range at 0x${address!.toString(16)} is taken, and this kernel (before 4.17) ignores ` +
+        "MAP_FIXED_NOREPLACE: it put the mapping elsewhere, so it was unmapped again",
+    );
+  }
   return new Mapping(pointer, length, access, { mode, offset: 0 });
 }
 

@@ -1,7 +1,7 @@
 /**
  * mmap-lab's library: a small, safe wrapper over libc `mmap`, `msync` and
  * `munmap` (and `mprotect`, `madvise`, `mincore`, `memfd_create`,
- * `ftruncate`) for Deno, with the introspection that lets you *see* what the
+ * `ftruncate`, and calls into code you mapped) for Deno, with the introspection that lets you *see* what the
  * kernel did: `/proc/self/smaps`, `/proc/self/pagemap`, residency and fault
  * counts. Linux x86-64 and aarch64; needs `--allow-ffi`.
  *
@@ -29,6 +29,7 @@
 export {
   type Access,
   type Advice,
+  type AnonymousAccess,
   type ByteRange,
   mapAnonymous,
   type MapAnonymousOptions,
@@ -51,6 +52,7 @@ export {
   MappingClosedError,
   MmapError,
   type MmapErrorOptions,
+  NotExecutableError,
 } from "./errors.ts";
 export {
   type AddressRange,
@@ -98,6 +100,8 @@ export {
   MS,
   O,
   PROT,
+  RETURN_INSTRUCTION,
+  type SupportedArch,
   UnsupportedPlatformError,
 } from "./ffi/constants.ts";
 export { type DrawOptions, drawPages } from "./picture.ts";

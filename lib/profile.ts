@@ -4,7 +4,8 @@
  * differ. Some map the shared zero page on a read fault of fresh anonymous
  * memory and some allocate; fault-around maps 16 pages, or a whole large
  * folio; `/tmp` or the whole project may sit on tmpfs, where `msync` never
- * cleans a page; pages are 4, 16 or 64 KiB.
+ * cleans a page; pages are 4, 16 or 64 KiB; some systems refuse to make
+ * anonymous memory executable.
  *
  * {@link measureKernelProfile} measures, in this process, in well under a
  * second; {@link kernelProfile} caches the result in
@@ -16,7 +17,8 @@
  */
 
 import * as sys from "./sys.ts";
-import { FADV, O } from "./ffi/constants.ts";
+import { assertSupported, FADV, O, RETURN_INSTRUCTION } from "./ffi/constants.ts";
+import { MmapError } from "./errors.ts";
 import { fileSystemOf, pagemap, readProcText } from "./inspect.ts";
 import { mapAnonymous, mapFile, type Mapping } from "./mapping.ts";
 import { withoutRecording } from "./trace.ts";
@@ -90,6 +92,16 @@ export interface KernelProfile {
   frameNumbersVisible: boolean;
   /** Soft-dirty bits work (`/proc/self/clear_refs` clears them, a write sets them). */
   softDirty: boolean;
+  /**
+   * Anonymous memory can be made executable: a page mapped read-write, with
+   * a `ret` instruction stored in it, took `mprotect(PROT_READ | PROT_EXEC)`
+   * (`true`), or was refused with `EACCES`/`EPERM` by a security policy
+   * such as SELinux `execmem` or a hardened kernel (`false`). `null` when the
+   * answer was another error; absent from profiles measured before this
+   * fact was (read as unknown). Measured by the `mprotect` alone: nothing is
+   * run.
+   */
+  execAnonymous?: boolean | null;
   /** The scratch directory the labs use. */
   scratch: ScratchInfo;
 }
@@ -171,6 +183,19 @@ function softDirtyWorks(ps: number): boolean {
   const cleared = !pagemap(memory.address, 1)[0].softDirty;
   memory.bytes[0] = 2;
   return cleared && pagemap(memory.address, 1)[0].softDirty;
+}
+
+/** Whether a page of anonymous memory, written while read-write, may become read + execute. */
+function execAnonymousAllowed(ps: number): boolean | null {
+  using code = mapAnonymous(ps);
+  code.bytes.set(RETURN_INSTRUCTION[assertSupported()]);
+  try {
+    code.protect("readexec");
+    return true;
+  } catch (err) {
+    if (err instanceof MmapError && (err.code === "EACCES" || err.code === "EPERM")) return false;
+    return null;
+  }
 }
 
 function thpMode(): string | null {
@@ -325,6 +350,7 @@ export function measureKernelProfile(options: MeasureOptions): KernelProfile {
       thp: thpMode(),
       frameNumbersVisible: anon.frameNumbersVisible,
       softDirty: softDirtyWorks(ps),
+      execAnonymous: execAnonymousAllowed(ps),
       scratch,
     };
     profile.costMs = Math.round(performance.now() - start);
@@ -366,21 +392,30 @@ export function kernelProfile(root: string, options: KernelProfileOptions = {}):
   if (!options.fresh) {
     const known = cache.get(key);
     if (matches(known)) return known;
+    let saved: KernelProfile | undefined;
     try {
-      const saved = JSON.parse(Deno.readTextFileSync(profilePath(root))) as KernelProfile;
-      if (matches(saved)) {
-        cache.set(key, saved);
-        return saved;
-      }
+      saved = JSON.parse(Deno.readTextFileSync(profilePath(root))) as KernelProfile;
     } catch { /* none yet, or unreadable: measure */ }
+    if (matches(saved)) {
+      cache.set(key, saved);
+      if (saved.execAnonymous !== undefined) return saved;
+      // Saved before this fact was measured: measure it alone, and keep it.
+      saved.execAnonymous = withoutRecording(() => execAnonymousAllowed(sys.pageSize()));
+      save(root, saved);
+      return saved;
+    }
   }
   const profile = measureKernelProfile({ scratchCandidates: candidates });
   cache.set(key, profile);
+  save(root, profile);
+  return profile;
+}
+
+function save(root: string, profile: KernelProfile): void {
   try {
     Deno.mkdirSync(`${root}/.mmap-lab`, { recursive: true });
     Deno.writeTextFileSync(profilePath(root), JSON.stringify(profile, null, 2) + "\n");
   } catch { /* read-only project: measure again next time */ }
-  return profile;
 }
 
 /** Where {@link kernelProfile} keeps the profile of the project at `root`. */
@@ -390,7 +425,8 @@ export function profilePath(root: string): string {
 
 /**
  * A one-line summary of a profile for grade records: the release, the
- * architecture and the facts in which kernels differ.
+ * architecture and the facts in which kernels differ (executable anonymous
+ * memory only where it is refused).
  *
  * @example
  * ```ts ignore
@@ -406,5 +442,6 @@ export function kernelLabel(p: KernelProfile): string {
     `fault-around ${p.faultAround.smallWrites}/${p.faultAround.largeWrite}`,
     p.readAround ? `random read-around ${p.readAround.random}` : "no evictable cache",
     `msync ${p.scratch.msyncCleans ? "cleans" : "cleans nothing"} (${p.scratch.fileSystem})`,
+    ...(p.execAnonymous === false ? ["no executable anonymous memory"] : []),
   ].join(", ");
 }

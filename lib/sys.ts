@@ -22,11 +22,12 @@
  */
 
 import { type Libc, libc } from "./ffi/libc.ts";
-import { assertSupported, ERRNO, FUTEX, RUSAGE, SEEK, STATX, SYS } from "./ffi/constants.ts";
+import { assertSupported, ERRNO, FUTEX, O, RUSAGE, SEEK, STATX, SYS } from "./ffi/constants.ts";
 import { MmapError } from "./errors.ts";
 import {
   bufferArg,
   cStringArg,
+  foreignFunction,
   int32,
   int64,
   optionalBoolean,
@@ -34,8 +35,28 @@ import {
   refuseArgument,
   uint32,
 } from "./validate.ts";
-import { type CallValue, isRecording, record } from "./trace.ts";
+import { type CallRecord, type CallValue, claimRecorder, isRecording } from "./trace.ts";
 import { errnoName } from "./ffi/constants.ts";
+
+/**
+ * The call record's write side: this module's alone (the harness seals the
+ * record once this module has loaded, before any student code: see
+ * `sealRecorder` in trace.ts).
+ */
+const record = claimRecorder();
+
+// Taken as this module loads, before a student's code could replace them:
+// the addresses in the call record are made with these.
+const pointerValue = Deno.UnsafePointer.value;
+const pointerEquals = Deno.UnsafePointer.equals;
+const toBigInt = BigInt;
+const bigintToString = Function.prototype.call.bind(BigInt.prototype.toString) as (
+  value: bigint,
+  radix: number,
+) => string;
+const getInt32 = Function.prototype.call.bind(Deno.UnsafePointerView.prototype.getInt32) as (
+  view: Deno.UnsafePointerView,
+) => number;
 
 let lib: Libc | undefined;
 function L(): Libc {
@@ -64,7 +85,7 @@ const encoder = new TextEncoder();
 /** The current thread's errno (`*__errno_location()`). */
 export function errno(): number {
   L();
-  return errnoView!.getInt32();
+  return getInt32(errnoView!);
 }
 
 /**
@@ -77,7 +98,7 @@ export function errno(): number {
  */
 export function hex(ptr: Deno.PointerValue): string {
   if (pointerArg(ptr, "sys.hex", "ptr") === null) return "NULL";
-  return "0x" + BigInt(Deno.UnsafePointer.value(ptr)).toString(16);
+  return "0x" + bigintToString(toBigInt(pointerValue(ptr)), 16);
 }
 
 /**
@@ -171,12 +192,73 @@ export function mmap(
     int64(offset, C, "offset"),
   );
   mapFailed ??= Deno.UnsafePointer.create(0xffff_ffff_ffff_ffffn);
-  if (ptr === null || Deno.UnsafePointer.equals(ptr, mapFailed)) {
+  if (ptr === null || pointerEquals(ptr, mapFailed)) {
     const err = errno();
     fail("mmap", { addr: ptrArg(addr), length, prot, flags, fd, offset }, "MAP_FAILED", err);
   }
   if (isRecording()) ok("mmap", { addr: ptrArg(addr), length, prot, flags, fd, offset }, hex(ptr));
   return ptr;
+}
+
+/** An argument or result of a call into machine code, as the call record keeps it. */
+function callValue(value: unknown): CallValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "number" || typeof value === "string") return value;
+  if (typeof value === "boolean") return value ? 1 : 0;
+  if (typeof value === "bigint") {
+    return Number.isSafeInteger(Number(value)) ? Number(value) : `${value}n`;
+  }
+  if (typeof value === "object" && Object.getPrototypeOf(value) === null) {
+    return hex(value as Deno.PointerObject); // a pointer
+  }
+  return ArrayBuffer.isView(value) ? `buffer(${value.byteLength})` : String(value);
+}
+
+/**
+ * The machine code at `address` as a C function of `definition`: a raw
+ * `Deno.UnsafeFnPointer`, with nothing checked. If the bytes there are not
+ * such a function for this CPU, or the page is not executable, the process
+ * dies (SIGSEGV, SIGILL) or hangs: use `Mapping.asFunction`, which refuses a
+ * mapping that is not executable, unless meeting that is the point.
+ *
+ * Each call is recorded as `call(address, args…) = result`, and recorded as
+ * it starts (the result is filled in when it returns), so a call that kills
+ * the process is still in a record kept call by call.
+ *
+ * @example
+ * ```ts ignore
+ * const add = functionAt(address, { parameters: ["i32", "i32"], result: "i32" });
+ * add(1, 2); // runs whatever is at `address`
+ * ```
+ */
+export function functionAt<const Fn extends Deno.ForeignFunction>(
+  address: Deno.PointerValue | bigint | number,
+  definition: Fn,
+): Deno.FromForeignFunction<Fn> {
+  const C = "sys.functionAt";
+  const pointer = typeof address === "bigint" || typeof address === "number"
+    ? pointerAt(address)
+    : pointerArg(address, C, "address");
+  if (pointer === null) {
+    refuseArgument(C, "address", address, "the address of machine code (not 0 or null)");
+  }
+  foreignFunction(definition, C, "definition");
+  const fn = new Deno.UnsafeFnPointer(pointer as Deno.PointerObject<Fn>, definition);
+  const native = (fn.call as (...args: unknown[]) => unknown).bind(fn);
+  const addr = hex(pointer);
+  const isVoid = definition.result === "void";
+  const call = (...args: unknown[]): unknown => {
+    if (!isRecording()) return native(...args);
+    const named: Record<string, CallValue> = { addr };
+    args.forEach((a, i) => named[`arg${i}`] = callValue(a));
+    const entry: CallRecord = { call: "call", args: named, result: null };
+    // Recorded before the jump: a crash inside still leaves the attempt on record.
+    const complete = record(entry, true);
+    const value = native(...args);
+    complete(isVoid ? "void" : callValue(value));
+    return value;
+  };
+  return call as Deno.FromForeignFunction<Fn>;
 }
 
 /** `munmap(2)`: removes the mappings in a range. Unmapping nothing is not an error. */
@@ -599,4 +681,128 @@ export function futexWake(view: Int32Array, index: number, count = 1): number {
   if (r < 0n) fail("futex", { addr: hex(addr), op: FUTEX.WAKE, val: count }, -1, errno());
   if (isRecording()) ok("futex", { addr: hex(addr), op: "FUTEX_WAKE", val: count }, Number(r));
   return Number(r);
+}
+
+// ---------------------------------------------------------------------------
+// Identities, and files handed to another user: what a grader running as root
+// needs to run its children as a user of their own (lib/checker/identity.ts,
+// lib/grader/isolation.ts). Not recorded: the wrapper's bookkeeping, never a
+// student's call.
+
+/** The real user id of this process (`getuid(2)`). */
+export function getuid(): number {
+  return L().getuid();
+}
+
+/** The real group id of this process (`getgid(2)`). */
+export function getgid(): number {
+  return L().getgid();
+}
+
+/** The parent's process id (`getppid(2)`): 1, or a subreaper's, once the parent has died. */
+export function getppid(): number {
+  return L().getppid();
+}
+
+/**
+ * Drops every supplementary group (`setgroups(0, NULL)`): needs `CAP_SETGID`.
+ * glibc applies it to every thread of the process.
+ */
+export function dropSupplementaryGroups(): void {
+  if (L().setgroups(0n, null) !== 0) fail("setgroups", { size: 0 }, -1, errno());
+}
+
+/** `setresgid(2)` with one id for the real, effective and saved group ids (every thread). */
+export function setAllGids(gid: number): void {
+  const id = uint32(gid, "sys.setAllGids", "gid");
+  if (L().setresgid(id, id, id) !== 0) fail("setresgid", { gid }, -1, errno());
+}
+
+/** `setresuid(2)` with one id for the real, effective and saved user ids (every thread). */
+export function setAllUids(uid: number): void {
+  const id = uint32(uid, "sys.setAllUids", "uid");
+  if (L().setresuid(id, id, id) !== 0) fail("setresuid", { uid }, -1, errno());
+}
+
+/** Whether an account (`getpwuid`: /etc/passwd, or any name service) has this uid. */
+export function accountExists(uid: number): boolean {
+  return L().getpwuid(uint32(uid, "sys.accountExists", "uid")) !== null;
+}
+
+/** Whether a group (`getgrgid`: /etc/group, or any name service) has this gid. */
+export function groupExists(gid: number): boolean {
+  return L().getgrgid(uint32(gid, "sys.groupExists", "gid")) !== null;
+}
+
+/** `O_NOFOLLOW` and `O_DIRECTORY` differ on aarch64 (asm/fcntl.h); `O_NOCTTY` does not. */
+const OPEN_NOFOLLOW = { x86_64: 0o400000, aarch64: 0o100000 } as const;
+const OPEN_DIRECTORY = { x86_64: 0o200000, aarch64: 0o40000 } as const;
+const OPEN_NOCTTY = 0o400;
+
+/**
+ * `openat(2)` relative to a directory descriptor (`STATX.AT_FDCWD` for the
+ * current directory), read-only, never following a symbolic link (`ELOOP`),
+ * never blocking (a FIFO opens at once), close-on-exec; with `directory`,
+ * only a directory (`ENOTDIR`). Returns the descriptor.
+ */
+export function openNoFollow(dirfd: number, path: string, directory = false): number {
+  const arch = assertSupported();
+  const flags = O.RDONLY | O.NONBLOCK | O.CLOEXEC | OPEN_NOCTTY | OPEN_NOFOLLOW[arch] |
+    (directory ? OPEN_DIRECTORY[arch] : 0);
+  const fd = L().openat(
+    int32(dirfd, "sys.openNoFollow", "dirfd"),
+    cString(path, "sys.openNoFollow", "path"),
+    flags,
+    0,
+  );
+  if (fd < 0) fail("openat", { dirfd, path, flags }, -1, errno(), path);
+  return fd;
+}
+
+/** Who owns an open file, how many names it has, and its type and permission bits (`statx`). */
+export interface Ownership {
+  /** `stx_uid`. */
+  uid: number;
+  /** `stx_gid`. */
+  gid: number;
+  /** `stx_nlink`: more than 1 for a file with other (hard) links elsewhere. */
+  links: number;
+  /** The file type (`S_IFMT` bits of `stx_mode`, see `STATX`). */
+  type: number;
+  /** The permission bits (`stx_mode & 0o7777`). */
+  mode: number;
+}
+
+/** `statx(2)` on a descriptor: its owner, link count, type and mode. Not recorded. */
+export function ownership(fd: number): Ownership {
+  const C = "sys.ownership";
+  const mask = STATX.TYPE | 0x2 /* MODE */ | 0x4 /* NLINK */ | 0x8 /* UID */ | 0x10; /* GID */
+  if (L().statx(int32(fd, C, "fd"), EMPTY_PATH, STATX.AT_EMPTY_PATH, mask, statxBytes) !== 0) {
+    throw new MmapError({ syscall: "statx", errno: errno(), detail: `fd ${fd}` });
+  }
+  // struct statx: stx_nlink u32 at 16, stx_uid at 20, stx_gid at 24, stx_mode u16 at 28.
+  const mode = statxView.getUint16(28, true);
+  return {
+    links: statxView.getUint32(16, true),
+    uid: statxView.getUint32(20, true),
+    gid: statxView.getUint32(24, true),
+    type: mode & STATX.S_IFMT,
+    mode: mode & 0o7777,
+  };
+}
+
+/** `fchown(2)`: gives an open file to a user and group (root only). */
+export function fchown(fd: number, uid: number, gid: number): void {
+  const C = "sys.fchown";
+  if (L().fchown(int32(fd, C, "fd"), uint32(uid, C, "uid"), uint32(gid, C, "gid")) !== 0) {
+    fail("fchown", { fd, uid, gid }, -1, errno());
+  }
+}
+
+/** `fchmod(2)`: sets an open file's permission bits. */
+export function fchmod(fd: number, mode: number): void {
+  const C = "sys.fchmod";
+  if (L().fchmod(int32(fd, C, "fd"), uint32(mode, C, "mode")) !== 0) {
+    fail("fchmod", { fd, mode }, -1, errno());
+  }
 }

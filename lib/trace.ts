@@ -27,15 +27,46 @@ export interface CallRecord {
 }
 
 const MAX_RECORDS = 10_000;
+
+// Taken before any other code runs in this process's JavaScript (the harness
+// loads this module before a student's): a student's code may replace the
+// globals and methods later, and the record must not notice.
+const freeze = Object.freeze;
+const setPrototypeOf = Object.setPrototypeOf;
+
+/** The user's record: {@link startRecording} … {@link stopRecording}. */
 let records: CallRecord[] | undefined;
 let dropped = 0;
+/**
+ * The sealed log ({@link sealRecorder}): what a checker's child reports to
+ * the checker. Only the one who sealed can read it, and only the wrapper
+ * (`sys.ts`) can add to it: nobody can clear it. A null-prototype array: an
+ * index setter defined on `Array.prototype` cannot intercept its writes.
+ */
+let sealedLog: CallRecord[] | undefined;
+/**
+ * The same calls in an ordinary array, for the drive (`ctx.calls()`): appended
+ * with its own `push`, which a drive may hook to see each call as it is made
+ * (lab 05 snapshots the file at each msync). Never what the checker is sent.
+ */
+let sealedView: CallRecord[] | undefined;
+let sealedDropped = 0;
+let sealed = false;
+/** Inside {@link withoutRecording}. */
+let paused = false;
+/** Whether a call is recorded now: a plain variable read on every call. */
+let active = false;
+
+function update(): void {
+  active = !paused && (records !== undefined || sealedLog !== undefined);
+}
 
 /**
  * Whether the call record is on. Checked on every call, so it is a plain
  * variable read when off.
  */
 export function isRecording(): boolean {
-  return records !== undefined;
+  return active;
 }
 
 /**
@@ -52,6 +83,7 @@ export function isRecording(): boolean {
 export function startRecording(): void {
   records = [];
   dropped = 0;
+  update();
 }
 
 /**
@@ -68,6 +100,7 @@ export function startRecording(): void {
 export function stopRecording(): CallRecord[] {
   const out = records ?? [];
   records = undefined;
+  update();
   return out;
 }
 
@@ -97,14 +130,133 @@ export function droppedRecords(): number {
   return dropped;
 }
 
-/** Appends a call to the record (used by `lib/sys.ts`). */
-export function record(entry: CallRecord): void {
-  if (records === undefined) return;
-  if (records.length >= MAX_RECORDS) {
-    dropped++;
-    return;
+/** Sets the result of a call recorded as it started, then freezes it (see {@link Recorder}). */
+export type CompleteCall = (result: CallValue) => void;
+
+/**
+ * The write side of the record: appends a call to the records that are on,
+ * its entry and arguments frozen. With `started`, the entry is a call still
+ * in progress (a call into machine code, recorded before the jump so that a
+ * crash inside leaves it on record with `result: null`): its arguments are
+ * frozen at once, and the returned function sets its result and freezes it.
+ */
+export type Recorder = (entry: CallRecord, started?: boolean) => CompleteCall;
+
+const NOTHING_TO_COMPLETE: CompleteCall = () => {};
+
+function append(entry: CallRecord, started = false): CompleteCall {
+  if (!active) return NOTHING_TO_COMPLETE;
+  freeze(entry.args);
+  if (started) {
+    push(entry);
+    let done = false;
+    return (result) => {
+      if (done) return;
+      done = true;
+      entry.result = result;
+      freeze(entry);
+    };
   }
-  records.push(entry);
+  freeze(entry);
+  push(entry);
+  return NOTHING_TO_COMPLETE;
+}
+
+function push(entry: CallRecord): void {
+  if (records !== undefined) {
+    if (records.length >= MAX_RECORDS) dropped++;
+    else records.push(entry);
+  }
+  if (sealedLog !== undefined) {
+    if (sealedLog.length >= MAX_RECORDS) sealedDropped++;
+    else {
+      sealedLog[sealedLog.length] = entry;
+      sealedView?.push(entry);
+    }
+  }
+}
+
+/** Thrown when code asks for the record's write side after {@link sealRecorder}. */
+export class SealedRecordError extends Error {
+  /** The error for a late `claimRecorder()`. */
+  constructor() {
+    super(
+      "the call record is sealed: only the library's own wrapper (lib/sys.ts) records calls here",
+    );
+    this.name = "SealedRecordError";
+  }
+}
+
+/**
+ * The write side of the call record, for the wrapper (`lib/sys.ts` takes it
+ * as it loads). Throws {@link SealedRecordError} once {@link sealRecorder}
+ * has run: in a checker's child, code loaded after the harness (a student's)
+ * cannot add a call nobody made.
+ *
+ * @example
+ * ```ts ignore
+ * const record = claimRecorder(); // in lib/sys.ts
+ * record({ call: "munmap", args: { addr: "0x7f00", length: 4096 }, result: 0 });
+ * ```
+ */
+export function claimRecorder(): Recorder {
+  if (sealed) throw new SealedRecordError();
+  return append;
+}
+
+/** The reading side of the sealed log: see {@link sealRecorder}. */
+export interface SealedLog {
+  /** How many calls the log holds. */
+  readonly length: () => number;
+  /** The calls from index `from` on, in a null-prototype array (frozen entries). */
+  readonly since: (from: number) => CallRecord[];
+  /**
+   * The log's calls in one ordinary array, kept up to date (the same array
+   * at every call; frozen entries): for the drive, which may hook its `push`.
+   */
+  readonly view: () => CallRecord[];
+  /** How many calls were made past the log's cap. */
+  readonly dropped: () => number;
+}
+
+/**
+ * Seals the call record (once per process; the harness does it before any
+ * student code loads): from now on nobody gets the write side
+ * ({@link claimRecorder}), and with `log`, every call the wrapper makes is
+ * also appended to a log only the caller can read, which
+ * {@link startRecording}, {@link stopRecording} and {@link recordCalls}
+ * neither clear nor stop. ({@link withoutRecording} pauses it, as it pauses
+ * everything: the library's own bookkeeping is never recorded.)
+ *
+ * @example
+ * ```ts ignore
+ * const log = sealRecorder({ log: true });
+ * await import(studentModule);
+ * console.log(log.all().map(formatCall));
+ * ```
+ */
+export function sealRecorder(options: { log: boolean }): SealedLog {
+  if (sealed) throw new SealedRecordError();
+  sealed = true;
+  const log: CallRecord[] = [];
+  setPrototypeOf(log, null);
+  const view: CallRecord[] = [];
+  if (options.log) {
+    sealedLog = log;
+    sealedView = view;
+  }
+  update();
+  return freeze({
+    length: () => log.length,
+    since: (from: number) => {
+      const out: CallRecord[] = [];
+      setPrototypeOf(out, null);
+      for (let i = from; i < log.length; i++) out[i - from] = log[i];
+      return out;
+    },
+    view: () => view,
+    dropped: () => sealedDropped,
+  });
 }
 
 /**
@@ -229,11 +381,13 @@ export function formatInvocation(entry: CallRecord): string {
  * ```
  */
 export function withoutRecording<T>(fn: () => T): T {
-  const saved = records;
-  records = undefined;
+  const saved = paused;
+  paused = true;
+  update();
   try {
     return fn();
   } finally {
-    records = saved;
+    paused = saved;
+    update();
   }
 }

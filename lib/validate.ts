@@ -229,6 +229,100 @@ export function pointerArg(value: unknown, callee: string, argument: string): De
 }
 
 /**
+ * An address for C, or `undefined`: a `bigint` or a safe integer from 0 to
+ * 2⁶⁴ - 1 (whether it is page-aligned, or free, is the kernel's to say).
+ *
+ * @example
+ * ```ts
+ * const at = optionalAddress(0x7f0000000000n, "mapAnonymous", "options.address");
+ * ```
+ */
+export function optionalAddress(
+  value: unknown,
+  callee: string,
+  argument: string,
+): bigint | undefined {
+  if (value === undefined) return undefined;
+  const v = typeof value === "number" && Number.isSafeInteger(value) ? BigInt(value) : value;
+  if (typeof v !== "bigint" || v < 0n || v >= 1n << 64n) {
+    fail(
+      callee,
+      argument,
+      value,
+      "an address: a whole number from 0 to 2^64 - 1 (a bigint, or a safe integer), or undefined",
+    );
+  }
+  return v;
+}
+
+const NATIVE_TYPES: readonly string[] = [
+  "u8",
+  "i8",
+  "u16",
+  "i16",
+  "u32",
+  "i32",
+  "u64",
+  "i64",
+  "usize",
+  "isize",
+  "f32",
+  "f64",
+  "bool",
+  "pointer",
+  "buffer",
+  "function",
+];
+
+function nativeType(value: unknown, result: boolean): boolean {
+  if (typeof value === "string") {
+    return NATIVE_TYPES.includes(value) || (result && value === "void");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const struct = (value as { struct?: unknown }).struct;
+  return Array.isArray(struct) && struct.length > 0 && struct.every((t) => nativeType(t, false));
+}
+
+/**
+ * A C function's signature as Deno's FFI declares one:
+ * `{ parameters: [...types], result: type }`, types such as `"i32"`,
+ * `"f64"`, `"pointer"` (and `"void"` for the result). Calls run on this
+ * thread: `nonblocking: true` is refused.
+ *
+ * @example
+ * ```ts
+ * const add = foreignFunction(
+ *   { parameters: ["i32", "i32"], result: "i32" },
+ *   "Mapping.asFunction",
+ *   "definition",
+ * );
+ * ```
+ */
+export function foreignFunction<T extends Deno.ForeignFunction>(
+  value: T,
+  callee: string,
+  argument: string,
+): T {
+  const allowed =
+    '{ parameters: [...], result: ... } with FFI types ("i32", "f64", "pointer", …; ' +
+    'result "void" too), not nonblocking';
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    fail(callee, argument, value, allowed);
+  }
+  const { parameters, result, nonblocking } = value as Record<string, unknown>;
+  if (!Array.isArray(parameters) || !parameters.every((t) => nativeType(t, false))) {
+    fail(callee, `${argument}.parameters`, parameters, `an array of FFI types: ${allowed}`);
+  }
+  if (!nativeType(result, true)) {
+    fail(callee, `${argument}.result`, result, `an FFI type or "void": ${allowed}`);
+  }
+  if (nonblocking !== undefined && nonblocking !== false) {
+    fail(callee, `${argument}.nonblocking`, nonblocking, "false or undefined (calls run here)");
+  }
+  return value;
+}
+
+/**
  * A typed array or `DataView` (a buffer for C to read or fill).
  *
  * @example

@@ -21,3 +21,14 @@ Deno.test("deno task bench --quick runs every section and reports JSON", async (
   assert.deepEqual(report.sections.map((s) => s.id), ["1", "1b", "2", "3", "4"]);
   assert.equal(report.failedSections, 0);
 });
+
+Deno.test("the bench names the labs that failed check --all, and keeps the figure", async () => {
+  const { failedLabs } = await import("../bench/tools.ts");
+  const output = [
+    "\x1b[1mLab 03 · Private mapping and copy-on-write\x1b[0m  11 of 11 checks passed, 11/11 points",
+    "Lab 04 · Anonymous memory  9 of 13 checks passed, 9/13 points",
+    "Lab 07 · Shared counter  6 of 7 checks passed, 13/15 points",
+  ].join("\n");
+  assert.equal(failedLabs(output), "; labs not passing: 04, 07");
+  assert.equal(failedLabs("Lab 00 · Hello, mapping  3 of 3 checks passed, 5/5 points"), "");
+});

@@ -11,6 +11,9 @@
  * - `textbook-zero-page`: lab 04 as a kernel with the zero page shows it,
  *   derived page by page from the first (`derive_zero_page.ts`).
  *
+ * Lab 11 on a system that refuses executable anonymous memory is replayed
+ * from this machine's own run, edited as such a system shows it.
+ *
  * Record again with `tests/fixtures/kernels/record.ts` on a new kernel.
  */
 import assert from "node:assert/strict";
@@ -182,4 +185,78 @@ Deno.test("lab 05: on a machine whose scratch directory has no writeback, the cl
   assert.match(c.message, /where msync cleans no page/);
   assert.match(c.details.mistake ?? "", /^not yours/);
   assert.match(c.details.kernel ?? "", /no scratch directory with writeback/);
+});
+
+Deno.test("lab 11: where executable anonymous memory is refused, the checks that run code judge the attempt and skip the run with a note", async () => {
+  const lab = findLab(catalog, "11_executable_memory") as LabInfo;
+  const here = fixture("linux-6.18-ext4").kernel;
+  // The reference solution's runs on this machine, then edited as a refusing system shows them:
+  // the mprotect to PROT_READ|PROT_EXEC fails with EACCES, and compile throws it.
+  const observations = new Map<string, unknown>();
+  const run = (kernel: KernelProfile, keys?: Map<string, unknown>) =>
+    runLab(catalog, lab, {
+      studentFile: solutionFile(PROJECT_ROOT, lab),
+      includeHidden: true,
+      kernel,
+      observations: keys ?? observations,
+      scratchRoot: scratchRoot(),
+    });
+  const real = await run(here);
+  assert.ok(real.passed, describe(real));
+
+  const refuse = (calls: Obs[]): Obs[] => {
+    const at = calls.findIndex((c) => c.call === "mprotect" && c.args.prot & 4);
+    assert.ok(at >= 0);
+    return [...calls.slice(0, at), { ...calls[at], result: -1, error: "EACCES" }];
+  };
+  const thrown = {
+    name: "MmapError",
+    message: "mprotect failed: EACCES",
+    code: "EACCES",
+    syscall: "mprotect",
+    fromKernel: true,
+  };
+  const refused = (edit: (jit: Obs) => void = () => {}) => {
+    const o = structuredClone(observations) as Map<string, Obs>;
+    const jit = o.get("jit");
+    jit.result.calls = refuse(jit.result.calls);
+    jit.flight = refuse(jit.flight);
+    const { results: _r, address: _a, callFrom: _c, freeFrom: _f, freeTo: _t, ...rest } = jit.value;
+    jit.value = { ...rest, compileError: thrown, compileTo: jit.result.calls.length };
+    jit.result.value = jit.value;
+    delete jit.address;
+    delete jit.atCall;
+    delete jit.afterFree;
+    edit(jit);
+    const seal = o.get("signal-writeAfterSeal");
+    seal.flight = refuse(seal.flight);
+    seal.result = { ...seal.result, outcome: "threw", signal: undefined, error: thrown };
+    return o;
+  };
+
+  const noExec = { ...here, execAnonymous: false };
+  const skipped = await run(noExec, refused());
+  for (
+    const id of ["runs-code", "w-xor-x", "frees-code", "dies-writing-code", "predict-signals"]
+  ) {
+    const c = check(skipped, id);
+    assert.equal(c.status, "passed", describe(skipped));
+    assert.match(c.notes.join("\n"), /your system refuses executable anonymous memory/, id);
+  }
+  // The attempt is still judged: mmap, the store (what the page held as mprotect returned), mprotect.
+  assert.match(check(skipped, "w-xor-x").notes.join("\n"), /store: the page held the \d+ bytes/);
+  const notStored = await run(
+    noExec,
+    refused((jit) =>
+      jit.value.looks.forEach((l: Obs) => l.bytes = l.bytes?.replace(/\w\w/g, "00"))
+    ),
+  );
+  assert.equal(check(notStored, "w-xor-x").status, "failed", describe(notStored));
+
+  // The same calls where the profile says executable memory is allowed: not skipped.
+  const allowed = await run({ ...here, execAnonymous: true }, refused());
+  const c = check(allowed, "runs-code");
+  assert.equal(c.status, "failed");
+  assert.match(c.details.mistake ?? "", /doctor --fresh/);
+  assert.equal(check(allowed, "dies-writing-code").status, "failed");
 });

@@ -7,23 +7,22 @@
  * - every plausible wrong solution in `tests/wrong/<lab>/` is rejected by the
  *   checks its header names, with a message matching the header's pattern:
  *   `expect-fail: <check-id> /<regex>/`. Each is a `.mistake` file: the
- *   solution with a few lines replaced (see `tests/mistakes.ts`).
+ *   solution with a few lines replaced (see `lib/grader/mistakes.ts`).
  * - no result, of a solution or of a mistake, contradicts itself: a message
  *   against its own notes, details or recorded calls (`tests/contradictions.ts`).
  */
 
 import assert from "node:assert/strict";
-import { checkerFile, findLab, labFile, loadCatalog, solutionFile } from "../lib/catalog.ts";
+import { findLab, labFile, loadCatalog, solutionFile } from "../lib/catalog.ts";
 import { type LabResult, runLab } from "../lib/checker/run.ts";
-import { toFileUrl } from "../lib/paths.ts";
-import type { Check } from "../lib/checker/check.ts";
+import { loadLabChecks } from "../lib/checker/load.ts";
 import {
   applyMistake,
   type Expectation,
   failureText,
   labMistakes,
   parseMistake,
-} from "./mistakes.ts";
+} from "../lib/grader/mistakes.ts";
 import { contradictions } from "./contradictions.ts";
 
 const catalog = loadCatalog();
@@ -92,8 +91,7 @@ for (const lab of catalog.labs) {
   });
 
   Deno.test(`${lab.id}: the untouched stub fails its checks`, async () => {
-    const checks: Check[] = (await import(toFileUrl(checkerFile(catalog.root, lab, "check.ts"))))
-      .default;
+    const checks = await loadLabChecks(catalog.root, lab, { includeHidden: true });
     const mayPass = new Set(checks.filter((c) => c.stubMayPass).map((c) => c.id));
     const result = await runLab(catalog, lab, { includeHidden: true });
     assert.equal(result.error, undefined);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { applyMistake, MistakeError, parseMistake } from "./mistakes.ts";
+import { applyMistake, MistakeError, parseMistake } from "../lib/grader/mistakes.ts";
 
 Deno.test("a .mistake with CRLF line ends parses like one with LF", () => {
   const lf = "Why.\nexpect-fail: c /x/\n\n--- solution\nb\n+++ mistake\nB\n";

@@ -212,7 +212,10 @@ function renderStep() {
     }
   }
   const made = document.querySelectorAll("#timeline li.call.now").length;
-  $("step-calls").textContent = made
+  const placed = list.every((f) => typeof f.callsBefore === "number");
+  $("step-calls").textContent = !placed
+    ? "This picture does not say which calls came before each step."
+    : made
     ? plural(made, "call") + " since the last step, marked ▶ in the list of calls."
     : step === 0
     ? ""
@@ -237,8 +240,11 @@ function renderTimeline() {
     }
     from = Math.max(from, to);
   };
+  // A picture that does not say where it was taken among the calls: the calls, then the steps.
+  const placed = p.frames.every((f) => typeof f.callsBefore === "number");
+  if (!placed) addCalls(p.calls.length, -1);
   p.frames.forEach((f, k) => {
-    addCalls(f.callsBefore, k);
+    if (placed) addCalls(f.callsBefore, k);
     list.append(el("li", { class: "marker", "data-step": k },
       el("button", { type: "button", on: { click: () => go(k) } },
         "Step " + (k + 1) + ": " + f.title)));

@@ -42,8 +42,9 @@ export interface RunFrame {
   /**
    * Index into {@link RunPicture.calls}: the calls before it were made before
    * this picture (those since the previous frame's index made the change).
+   * Absent when the drive did not say (`snapshot` without its context).
    */
-  callsBefore: number;
+  callsBefore?: number;
   /** Faults of the student's thread since the previous picture (absent for the first). */
   faults?: FaultCounts;
   /** What the states above could not say, in words (e.g. dirty pages smaps counts but cannot place). */
@@ -268,7 +269,7 @@ export function webFrames(frames: readonly Frame[], pageSize: number): RunFrame[
       ...(frame.kind ? { kind: frame.kind } : {}),
       pages,
       smaps: frame.smaps,
-      callsBefore: frame.calls ?? 0,
+      ...(frame.calls === undefined ? {} : { callsBefore: frame.calls }),
       ...(previous?.frame.faultsAfter && frame.faults
         ? { faults: minus(frame.faults, previous.frame.faultsAfter) }
         : {}),

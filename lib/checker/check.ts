@@ -86,7 +86,10 @@ export interface CheckRandom {
 
 /** Options for running a drive in a child. */
 export interface RunOptions {
-  /** Time limit, ms (default: the check's). */
+  /**
+   * The child's time limit, ms (default 5 s). Multiplied by the lab's
+   * `limits.timeScale` in labs.json and the grader's `--time-scale`.
+   */
   timeoutMs?: number;
   /** Record libc calls (default true). */
   record?: boolean;

@@ -19,8 +19,8 @@
  * @module
  */
 
-import { type CallRecord, recordedCalls } from "../trace.ts";
-import type { Mapping } from "../mapping.ts";
+import type { CallRecord } from "../trace.ts";
+import type { Mapping, Protection } from "../mapping.ts";
 import {
   type FaultCounts,
   type MappingKind,
@@ -117,7 +117,7 @@ export interface Frame {
   /** The kind of mapping (what its pages' states mean). */
   kind?: MappingKind;
   /** The mapping's protection when the picture was taken (`"none"`: a guard region). */
-  protection?: "none" | "read" | "readwrite";
+  protection?: Protection;
   /**
    * How many libc calls the call record held when the picture was taken: the
    * calls before it are those that made this picture (`lab web` lists them
@@ -135,17 +135,22 @@ export interface Frame {
 }
 
 /**
- * A snapshot of a mapping's pages and smaps numbers, for `show`: with the
- * number of calls recorded so far and the fault counters around it.
+ * A snapshot of a mapping's pages and smaps numbers, for `show`, with the
+ * fault counters around it; given the drive's context, also how many calls
+ * the call record holds (`lab web` shows the calls between two pictures).
  *
  * @example
  * ```ts ignore
- * frames.push(snapshot("after the first write", mapping));
+ * frames.push(snapshot("after the first write", mapping, ctx));
  * ```
  */
-export function snapshot(title: string, mapping: Mapping): Frame {
+export function snapshot(
+  title: string,
+  mapping: Mapping,
+  ctx?: Pick<DriveContext<unknown>, "calls">,
+): Frame {
   const faults = threadFaultCounts();
-  const calls = recordedCalls().length;
+  const calls = ctx?.calls().length;
   const s = mapping.smaps();
   const pages = mapping.pages();
   return {
@@ -162,7 +167,7 @@ export function snapshot(title: string, mapping: Mapping): Frame {
       ? `anonymous-${mapping.source.mode}`
       : `file-${mapping.source.mode}`,
     protection: mapping.access,
-    calls,
+    ...(calls === undefined ? {} : { calls }),
     faults,
     faultsAfter: threadFaultCounts(),
   };

@@ -1,19 +1,62 @@
 /**
  * The main module of every child process a checker starts: it moves into a
- * session of its own, takes the protocol token from stdin, turns on the call record, loads the
- * drive and the student's module, runs the drive and reports its result.
+ * session of its own, takes the protocol token from stdin, switches to the
+ * child's own user when the checker runs as root, arranges to die with the
+ * checker, seals the call record, loads the drive and the student's module,
+ * runs the drive and reports its result.
  * Run only by `spawn.ts`.
+ *
+ * The student's module runs in this process, so it could replace any global
+ * or method this harness calls afterwards (`Deno.stdout.writeSync`,
+ * `JSON.stringify`, `TextEncoder.prototype.encode`, `Array.prototype.slice`,
+ * `Promise.prototype.then`, `Object.prototype.toJSON`…). Everything the
+ * harness needs once that module has loaded is therefore taken here, as this
+ * module starts, and kept in this module's scope, out of the student's reach:
+ * the writer, the reader, the encoder, the JSON quoting of strings, the few
+ * built-ins the message serializer uses. Messages are serialized by hand
+ * (own properties only, no `toJSON`), and the checkpoint waits are
+ * synchronous reads, so no patched promise can cut them short.
  *
  * @module
  */
 
 import { type ChildMessage, type ChildSpec, serializeError } from "./protocol.ts";
 import type { Drive } from "./drive.ts";
-import { recordedCalls, startRecording } from "../trace.ts";
+import { sealRecorder } from "../trace.ts";
 import { toFileUrl } from "../paths.ts";
 import { ignoreSignal, setsid } from "../sys.ts";
 import { MmapError } from "../errors.ts";
 import { SIG } from "../ffi/constants.ts";
+import { becomeUser, dieWithParent } from "./identity.ts";
+
+// --- Taken before any student code exists -----------------------------------------------------
+const write = Deno.stdout.writeSync.bind(Deno.stdout);
+const read = Deno.stdin.readSync.bind(Deno.stdin);
+const exit: (code?: number) => never = Deno.exit;
+const textEncoder = new TextEncoder();
+const encode = textEncoder.encode.bind(textEncoder);
+/** JSON.stringify of a string: quoting never looks anything up (only objects have `toJSON`). */
+const quote = JSON.stringify as (text: string) => string;
+const keysOf = Object.keys;
+const isArray = Array.isArray;
+const isFinite = Number.isFinite;
+const defineProperty = Object.defineProperty;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const promiseResolve = Promise.resolve.bind(Promise);
+const U8 = Uint8Array;
+const call = Function.prototype.call;
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype);
+const byteLengthOf = call.bind(
+  Object.getOwnPropertyDescriptor(typedArrayPrototype, "byteLength")!.get!,
+) as (view: Uint8Array) => number;
+const bufferOf = call.bind(
+  Object.getOwnPropertyDescriptor(typedArrayPrototype, "buffer")!.get!,
+) as (view: Uint8Array) => ArrayBuffer;
+const promiseThen = call.bind(Promise.prototype.then) as <T>(
+  promise: Promise<T>,
+  onFulfilled: (value: T) => void,
+  onRejected: (reason: unknown) => void,
+) => Promise<void>;
 
 // Lead a session and process group of our own before any student code runs,
 // so the checker can kill everything this child starts as one group. (Done
@@ -33,44 +76,168 @@ try {
 ignoreSignal(SIG.XFSZ);
 
 const spec: ChildSpec = JSON.parse(Deno.args[0]);
-const encoder = new TextEncoder();
 
-let sentCalls = 0;
-/** The calls recorded since the last message (the record only grows). */
-function newCalls() {
-  const all = recordedCalls();
-  const fresh = all.slice(sentCalls);
-  sentCalls = all.length;
-  return fresh;
-}
+// --- Standard input: the token, then one line per checkpoint, read synchronously --------------
+const inBuffer = new U8(256);
+/** Newlines read past the one last waited for. */
+let linesAhead = 0;
 
-function send(message: ChildMessage): void {
-  const line = encoder.encode(`\n${token} ${JSON.stringify(message)}\n`);
-  let written = 0;
-  while (written < line.length) written += Deno.stdout.writeSync(line.subarray(written));
-}
-
-const stdinLines = (async function* () {
-  let pending = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of Deno.stdin.readable) {
-    pending += decoder.decode(chunk, { stream: true });
-    let nl: number;
-    while ((nl = pending.indexOf("\n")) >= 0) {
-      yield pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
+/** The first line on stdin, as text (read before any student code loads). */
+function readFirstLine(): string {
+  const bytes: number[] = [];
+  for (;;) {
+    const n = read(inBuffer);
+    if (!n) break;
+    for (let i = 0; i < n; i++) {
+      if (inBuffer[i] === 10) {
+        for (let j = i + 1; j < n; j++) if (inBuffer[j] === 10) linesAhead++;
+        return new TextDecoder().decode(new Uint8Array(bytes));
+      }
+      if (linesAhead === 0) bytes.push(inBuffer[i]);
     }
   }
-})();
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
+/** Waits for the next line on stdin; `false` at end of input (the checker went away). */
+function waitForLine(): boolean {
+  if (linesAhead > 0) {
+    linesAhead--;
+    return true;
+  }
+  for (;;) {
+    const n = read(inBuffer);
+    if (!n) return false;
+    let found = 0;
+    for (let i = 0; i < n; i++) if (inBuffer[i] === 10) found++;
+    if (found > 0) {
+      linesAhead += found - 1;
+      return true;
+    }
+  }
+}
 
 // The token arrives as the first line on stdin, before any student code loads:
 // not in argv, not in the environment (both readable in /proc/self).
-const token = (await stdinLines.next()).value ?? "";
+const token = readFirstLine();
 
+// --- Messages -----------------------------------------------------------------------------------
+/**
+ * JSON of a message, by hand: own enumerable properties only, never a
+ * `toJSON` (which a student could define on `Object.prototype`), no iterator
+ * (`for…of`, spread), no method of a built-in prototype. Values the harness
+ * sends are plain data (objects, arrays, strings, numbers, booleans, null).
+ */
+function toJson(value: unknown, depth: number): string | undefined {
+  if (depth > 100) throw new TypeError("a message nested over 100 levels deep");
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "number":
+      return isFinite(value) ? `${value}` : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    case "bigint":
+      throw new TypeError("a BigInt cannot be sent as JSON");
+    case "object":
+      break;
+    default:
+      return undefined; // undefined, functions, symbols: left out, as JSON.stringify does
+  }
+  const object = value as Record<string, unknown>;
+  if (isArray(object)) {
+    const items = object as unknown as unknown[];
+    let out = "[";
+    for (let i = 0; i < items.length; i++) {
+      out += (i ? "," : "") + (toJson(items[i], depth + 1) ?? "null");
+    }
+    return out + "]";
+  }
+  const keys = keysOf(object);
+  let out = "{";
+  let first = true;
+  for (let i = 0; i < keys.length; i++) {
+    const item = toJson(object[keys[i]], depth + 1);
+    if (item === undefined) continue;
+    out += (first ? "" : ",") + quote(keys[i]) + ":" + item;
+    first = false;
+  }
+  return out + "}";
+}
+
+function send(message: ChildMessage): void {
+  const line = encode("\n" + token + " " + toJson(message, 0) + "\n");
+  const total = byteLengthOf(line);
+  let written = write(line);
+  while (written < total) {
+    written += write(new U8(bufferOf(line), written, total - written));
+  }
+}
+
+/** Reports that this child must not run the student's code, and exits. */
+function refuse(reason: unknown): never {
+  send({
+    kind: "refused",
+    reason: reason instanceof Error ? reason.message : String(reason),
+    calls: [],
+  });
+  exit(0);
+}
+
+if (sessionError !== undefined) {
+  // Without a session of its own, what the student's code starts could not be
+  // killed as a group: refuse to run it.
+  send({ kind: "error", error: serializeError(sessionError), calls: [] });
+  exit(0);
+}
+
+// --- Who this child is --------------------------------------------------------------------------
+try {
+  // As the child's own user (a grader running as root), for good, on every thread.
+  if (spec.user) becomeUser(spec.user);
+  // After becomeUser: a change of user clears the parent-death signal.
+  dieWithParent(spec.parent);
+} catch (err) {
+  refuse(err);
+}
+
+// What awaiting and resolving promises looks up is fixed now, for the drive and the student
+// alike. No object or array is a thenable: a `then` a student's code defined on
+// Object.prototype or Array.prototype would otherwise decide what the drive's promise resolves
+// to (its result). Promise.prototype.then and .constructor and Promise[Symbol.species] keep
+// their own: replaced, they would decide what every `await` gives. (A `then` of a plain object
+// or a class of one's own still works; assigning one over these throws.)
+function lock(object: object, key: PropertyKey): void {
+  const own = getOwnPropertyDescriptor(object, key);
+  if (!own) {
+    defineProperty(object, key, { value: undefined, writable: false, configurable: false });
+  } else if ("value" in own) {
+    defineProperty(object, key, { value: own.value, writable: false, configurable: false });
+  } else {
+    defineProperty(object, key, { get: own.get, set: own.set, configurable: false });
+  }
+}
+lock(Object.prototype, "then");
+lock(Array.prototype, "then");
+lock(Promise.prototype, "then");
+lock(Promise.prototype, "constructor");
+lock(Promise, Symbol.species);
+
+// From here on only the wrapper records calls, and only this module reads the log.
+const log = sealRecorder({ log: spec.record });
+let sentCalls = 0;
+/** The calls recorded since the last message (the log only grows). */
+function newCalls() {
+  const fresh = log.since(sentCalls);
+  sentCalls += fresh.length;
+  return fresh;
+}
+
+// deno-lint-ignore require-await
 async function checkpoint(name: string, data?: unknown): Promise<void> {
   send({ kind: "checkpoint", name, data: data ?? null, calls: newCalls() });
-  const next = await stdinLines.next();
-  if (next.done) throw new Error(`checker went away at checkpoint ${name}`);
+  if (!waitForLine()) throw new Error(`checker went away at checkpoint ${name}`);
 }
 
 /** Whether an import failed before the module ran: it does not parse or does not resolve. */
@@ -81,35 +248,47 @@ function compileError(err: unknown): boolean {
     .test(message);
 }
 
-if (sessionError !== undefined) {
-  // Without a session of its own, what the student's code starts could not be
-  // killed as a group: refuse to run it.
-  send({ kind: "error", error: serializeError(sessionError), calls: [] });
-  Deno.exit(0);
-}
-if (spec.record) startRecording();
-try {
-  const drive: Drive = (await import(spec.drive)).default;
-  let student;
-  try {
-    student = await import(toFileUrl(spec.student));
-  } catch (err) {
-    send({
-      kind: "error",
-      error: { ...serializeError(err), whileLoading: compileError(err) ? "compile" : "run" },
-      calls: newCalls(),
-    });
-    Deno.exit(0);
-  }
-  const value = await drive({
-    params: spec.params,
-    student,
-    scratch: spec.scratch,
-    checkpoint,
-    calls: recordedCalls,
+function reportError(err: unknown, whileLoading?: "compile" | "run"): never {
+  const error = serializeError(err);
+  send({
+    kind: "error",
+    error: whileLoading ? { ...error, whileLoading } : error,
+    calls: newCalls(),
   });
-  send({ kind: "result", value: value ?? null, calls: newCalls() });
-} catch (err) {
-  send({ kind: "error", error: serializeError(err), calls: newCalls() });
+  exit(0);
 }
-Deno.exit(0);
+
+let drive: Drive;
+try {
+  drive = (await import(spec.drive)).default;
+} catch (err) {
+  reportError(err);
+}
+// From here on, no `await`: a student's code could change what awaiting a promise does
+// (Promise.prototype.then, .constructor); the captured `then` cannot be changed.
+promiseThen(
+  import(toFileUrl(spec.student)),
+  (student) => {
+    let result: unknown;
+    try {
+      result = drive({
+        params: spec.params,
+        student,
+        scratch: spec.scratch,
+        checkpoint,
+        calls: log.view,
+      });
+    } catch (err) {
+      reportError(err);
+    }
+    promiseThen(
+      promiseResolve(result),
+      (value) => {
+        send({ kind: "result", value: value ?? null, calls: newCalls() });
+        exit(0);
+      },
+      (err) => reportError(err),
+    );
+  },
+  (err) => reportError(err, compileError(err) ? "compile" : "run"),
+);

@@ -39,6 +39,7 @@ export {
   type FailureDetails,
   type RunOptions,
 } from "./check.ts";
+export { defineHiddenChecks } from "./load.ts";
 export {
   defineDrive,
   type Drive,

@@ -132,3 +132,56 @@ export function userThreads(): number | null {
   }
   return threads || null;
 }
+
+/** The real, effective, saved and file-system user and group ids of a process, from its status. */
+function idsOf(pid: number): { uids: number[]; gids: number[] } | undefined {
+  const status = readProc(`/proc/${pid}/status`);
+  if (!status) return undefined;
+  const ids = (name: string) =>
+    (new RegExp(`^${name}:\\s+(.*)$`, "m").exec(status)?.[1] ?? "").trim().split(/\s+/).map(
+      Number,
+    );
+  return { uids: ids("Uid"), gids: ids("Gid") };
+}
+
+/**
+ * Every user and group id some live process has (real, effective, saved or
+ * file-system): ids a grader must not give its children. Empty when `/proc`
+ * cannot be read.
+ *
+ * @example
+ * ```ts
+ * console.log(idsInUse().has(0)); // true: root runs something
+ * ```
+ */
+export function idsInUse(): Set<number> {
+  const used = new Set<number>();
+  for (const pid of listPids() ?? []) {
+    const ids = idsOf(pid);
+    if (!ids) continue;
+    for (const id of [...ids.uids, ...ids.gids]) used.add(id);
+  }
+  return used;
+}
+
+/**
+ * The live processes (zombies aside) whose real or effective user id is
+ * `uid`, or `undefined` when `/proc` cannot be read.
+ *
+ * @example
+ * ```ts
+ * console.log(processesOfUser(61234)); // [] (or undefined)
+ * ```
+ */
+export function processesOfUser(uid: number): number[] | undefined {
+  const pids = listPids();
+  if (!pids) return undefined;
+  const out: number[] = [];
+  for (const pid of pids) {
+    const ids = idsOf(pid);
+    if (!ids || (ids.uids[0] !== uid && ids.uids[1] !== uid)) continue;
+    const stat = statOf(pid);
+    if (stat && stat.state !== "Z" && stat.state !== "X") out.push(pid);
+  }
+  return out;
+}

@@ -9,6 +9,7 @@
  */
 
 import type { CallRecord } from "../trace.ts";
+import type { ChildUser } from "./identity.ts";
 
 /** What the parent tells the harness to run. */
 export interface ChildSpec {
@@ -22,6 +23,10 @@ export interface ChildSpec {
   scratch: string;
   /** Turn on the call record before the student's code loads. */
   record: boolean;
+  /** The checker's pid: the child dies with it (`PR_SET_PDEATHSIG`), and refuses to run once it has gone. */
+  parent: number;
+  /** The user to run as (when the checker runs as root): the harness switches before any student code loads. */
+  user?: ChildUser;
 }
 
 /** An error as it crosses the process boundary. */
@@ -49,12 +54,15 @@ export interface SerializedError {
 /**
  * A message from the harness to the parent. Each carries the calls recorded
  * since the previous message, so a child killed later by a signal still
- * leaves the calls it made before its last checkpoint.
+ * leaves the calls it made before its last checkpoint. `refused`: the child
+ * could not be isolated (its user, dying with the checker) and ran no
+ * student code: the checker's problem, not the student's.
  */
 export type ChildMessage =
   | { kind: "checkpoint"; name: string; data: unknown; calls: CallRecord[] }
   | { kind: "result"; value: unknown; calls: CallRecord[] }
-  | { kind: "error"; error: SerializedError; calls: CallRecord[] };
+  | { kind: "error"; error: SerializedError; calls: CallRecord[] }
+  | { kind: "refused"; reason: string; calls: CallRecord[] };
 
 /**
  * Turns anything thrown into a {@link SerializedError}.

@@ -21,8 +21,9 @@ import {
 import type { CallRecord } from "../trace.ts";
 import { type KernelProfile, kernelProfile } from "../profile.ts";
 import type { SerializedError } from "./protocol.ts";
-import { toFileUrl } from "../paths.ts";
+import { loadLabChecks } from "./load.ts";
 import { addOutput, type CheckOutput } from "./output.ts";
+import { type ChildUser, handOver } from "./identity.ts";
 
 export type { CheckOutput } from "./output.ts";
 
@@ -104,6 +105,14 @@ export interface RunLabOptions {
    * are pure functions of what they observed.
    */
   observations?: Map<string, unknown>;
+  /**
+   * Where the lab's `checker/check.ts` is imported from (default: the
+   * catalog's root). The grader points it at the instructor's tree, so one
+   * copy of each checker serves every student (an import is never unloaded:
+   * one per overlay grew the grader by megabytes per student), while the
+   * children still run the drives from the student's overlay.
+   */
+  checkerRoot?: string;
   /** Include hidden checks (grading). Default false. */
   includeHidden?: boolean;
   /** Only these check ids (their parents run too, unless `withParents` is false). */
@@ -117,8 +126,22 @@ export interface RunLabOptions {
   keepScratch?: boolean;
   /** Called as each check finishes (progress display). */
   onCheck?: (result: CheckResult) => void;
-  /** Resource limits of every child (defaults: `DEFAULT_LIMITS` in spawn.ts). */
+  /**
+   * Resource limits of every child (defaults: the lab's `limits` in
+   * labs.json, then `DEFAULT_LIMITS` in spawn.ts).
+   */
   limits?: ChildLimits;
+  /**
+   * Multiplies every time limit (each check's and each child's), on top of
+   * the lab's own `limits.timeScale` in labs.json. Default 1.
+   */
+  timeScale?: number;
+  /**
+   * The user every child runs as (a grader running as root gives each lab
+   * run a user of its own). The scratch folder is handed to it (mode 0700)
+   * before each child starts, with what the checker put there.
+   */
+  user?: ChildUser;
   /**
    * Stops the run when aborted (a grading time budget): live children are
    * killed, and the check in progress and those after it are reported as
@@ -126,6 +149,11 @@ export interface RunLabOptions {
    */
   signal?: AbortSignal;
 }
+
+/** A child's time limit when the check sets none (before the time scale). */
+export const CHILD_TIMEOUT_MS = 5000;
+/** A check's time limit when it sets none (before the time scale). */
+export const CHECK_TIMEOUT_MS = 30_000;
 
 /** Why a check was cut short by {@link RunLabOptions.signal}. */
 class Aborted extends Error {}
@@ -171,11 +199,6 @@ function makeRandom() {
   };
 }
 
-async function loadChecks(root: string, lab: LabInfo): Promise<Check[]> {
-  const mod = await import(toFileUrl(checkerFile(root, lab, "check.ts")));
-  return mod.default as Check[];
-}
-
 interface LoadFailure {
   /** The check whose child failed to load the student's file. */
   check: string;
@@ -185,6 +208,10 @@ interface LoadFailure {
 
 function loadFailureOf(load: { failure?: LoadFailure }): LoadFailure | undefined {
   return load.failure;
+}
+
+function refusedOf(read: () => string | undefined): string | undefined {
+  return read();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -244,6 +271,16 @@ async function runChecks(
   const scratchRoot = options.scratchRoot ?? kernel.scratch.dir;
   Deno.mkdirSync(scratchRoot, { recursive: true });
   const scratch = Deno.makeTempDirSync({ dir: scratchRoot, prefix: `${lab.id}-` });
+  const timeScale = (lab.limits?.timeScale ?? 1) * (options.timeScale ?? 1);
+  // A project tree has its own library (a grading overlay does): its children use its harness.
+  const treeHarness = fileExists(`${root}/lib/checker/harness.ts`)
+    ? `${root}/lib/checker/harness.ts`
+    : undefined;
+  const labLimits: ChildLimits = {
+    ...(lab.limits?.memoryMiB ? { dataMiB: lab.limits.memoryMiB } : {}),
+    ...(lab.limits?.fileSizeMiB ? { fileSizeMiB: lab.limits.fileSizeMiB } : {}),
+  };
+  if (options.user) handOver(scratch, options.user);
   const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
     id: lab.id,
     title: lab.title,
@@ -251,7 +288,9 @@ async function runChecks(
 
   let checks: Check[];
   try {
-    checks = await loadChecks(root, lab);
+    checks = await loadLabChecks(options.checkerRoot ?? root, lab, {
+      includeHidden: options.includeHidden,
+    });
   } catch (err) {
     if (!options.keepScratch) Deno.removeSync(scratch, { recursive: true });
     return {
@@ -293,6 +332,8 @@ async function runChecks(
     const notes: string[] = [];
     const calls: CallRecord[] = [];
     const children: ChildHandle[] = [];
+    /** Why a child of this check ran no student code (it could not be isolated). */
+    let refused: string | undefined;
     const parent = check.parent ? results.find((r) => r.id === check.parent) : undefined;
     const result: CheckResult = {
       id: check.id,
@@ -324,19 +365,25 @@ async function runChecks(
         params?: unknown,
         opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
       ) => {
+        // What the checker wrote in the scratch folder becomes the child's.
+        if (options.user) handOver(scratch, options.user);
         const child = spawnChild({
           drive: checkerFile(root, lab, drive),
+          // The harness of the tree the student's module imports its library from.
+          harness: treeHarness,
           student: opts.student ?? studentFile,
           params,
           scratch,
           readable,
-          timeoutMs: opts.timeoutMs,
+          timeoutMs: (opts.timeoutMs ?? CHILD_TIMEOUT_MS) * timeScale,
           record: opts.record,
-          limits: { ...options.limits, ...opts.limits },
+          limits: { ...labLimits, ...options.limits, ...opts.limits },
           signal: options.signal,
+          user: options.user,
         });
         children.push(child);
         child.result().then((r) => {
+          if (r.outcome === "refused") refused ??= r.refused ?? "refused";
           calls.push(...r.calls);
           // Only the student's own prints (a checker may run other code too).
           if ((opts.student ?? studentFile) === studentFile) addOutput(result, r);
@@ -413,7 +460,7 @@ async function runChecks(
         await abortable(
           withTimeout(
             Promise.resolve().then(() => check.run(ctx)),
-            check.timeoutMs ?? 30_000,
+            (check.timeoutMs ?? CHECK_TIMEOUT_MS) * timeScale,
             `check ${check.id}`,
           ),
           options.signal,
@@ -450,6 +497,12 @@ async function runChecks(
       }
       // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
       const failure = loadFailureOf(load);
+      const notIsolated = refusedOf(() => refused);
+      if (result.status === "failed" && notIsolated !== undefined) {
+        result.message = `not graded: a child could not be isolated: ${notIsolated}`;
+        result.details = {};
+        result.internalError = true;
+      }
       if (result.status === "failed" && failure?.check === check.id) {
         const error = failure.error;
         const [first, ...rest] = String(error.message).split("\n");
@@ -495,4 +548,12 @@ async function runChecks(
     passed: results.every((r) => r.status === "passed"),
     durationMs: performance.now() - start,
   };
+}
+
+function fileExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -11,7 +11,7 @@ const SIGNAL_HINTS: Record<string, string> = {
   SIGBUS:
     "touched a page past the end of the file: did you grow it with ftruncate before mapping or writing there?",
   SIGSEGV:
-    "an access the memory does not allow: memory nothing maps (after munmap, or past a mapping's end), a read-only or PROT_NONE page, or a guard page",
+    "an access the memory does not allow: memory nothing maps (after munmap, or past a mapping's end), a read-only or PROT_NONE page, a guard page, or code run from a page without PROT_EXEC",
   SIGKILL: "killed from outside: the time limit, or the memory limit (allocating without bound?)",
   SIGXCPU: "used up its CPU-time limit: an endless loop?",
   SIGXFSZ: "wrote a file past the size limit: growing a file without bound?",
@@ -126,8 +126,8 @@ export function diagnoseSegv(
     return {
       cause: "protected",
       evidence: `${shown}, then ${protect.map(formatInvocation).join(", ")}`,
-      mistake: "mprotect took write permission away from pages of the mapping (PROT_READ or " +
-        "PROT_NONE), and an access they no longer allow faulted",
+      mistake: "mprotect took write permission away from pages of the mapping (PROT_READ, " +
+        "PROT_READ|PROT_EXEC or PROT_NONE), and an access they no longer allow faulted",
     };
   }
   const prot = target.c.args.prot;

@@ -20,18 +20,21 @@ import { toFileUrl } from "../paths.ts";
 import type { CallRecord } from "../trace.ts";
 import { type Killable, sweepLeftovers, track, untrack } from "./children.ts";
 import { userThreads } from "./proctable.ts";
+import type { ChildUser } from "./identity.ts";
 
 // Moved out of this module; importable from here as before.
 export { adoptOrphans, killAllChildren } from "./children.ts";
 export { groupMembers } from "./proctable.ts";
 
 /** How a child process ended. */
-export type Outcome = "ok" | "threw" | "signal" | "timeout" | "exit";
+export type Outcome = "ok" | "threw" | "signal" | "timeout" | "exit" | "refused";
 
 /** Everything the checker learns from one child process. */
 export interface ChildResult {
-  /** `ok`: the drive returned; `threw`: it (or the student's code) threw; `signal`: killed by a signal; `timeout`: killed at the time limit; `exit`: ended without reporting (e.g. `Deno.exit`). */
+  /** `ok`: the drive returned; `threw`: it (or the student's code) threw; `signal`: killed by a signal; `timeout`: killed at the time limit; `exit`: ended without reporting (e.g. `Deno.exit`); `refused`: the harness could not isolate the child (its user, dying with the checker) and ran no student code: a grading problem, not the student's. */
   outcome: Outcome;
+  /** Why the harness refused to run the student's code, when `refused`. */
+  refused?: string;
   /** The drive's return value, when `ok`. */
   value?: unknown;
   /** What was thrown, when `threw`. */
@@ -102,6 +105,14 @@ export const DEFAULT_LIMITS: Readonly<Required<Omit<ChildLimits, "cpuSeconds">>>
 export interface SpawnOptions {
   /** The drive module (file URL or path). */
   drive: string | URL;
+  /**
+   * The harness module (file URL or path): the one in the same tree as the
+   * library the student's module imports, so that the call record the
+   * harness reads is the one the library writes (default: the harness next
+   * to this file). The grader runs this file from the instructor's tree and
+   * the children from each student's overlay.
+   */
+  harness?: string | URL;
   /** Absolute path of the student's module. */
   student: string;
   /** JSON parameters for the drive. */
@@ -126,6 +137,13 @@ export interface SpawnOptions {
   limits?: ChildLimits;
   /** Kills the child (and its process group) when aborted. */
   signal?: AbortSignal;
+  /**
+   * The user the child runs as (the checker must run as root): the harness
+   * switches to it before any student code loads; the process limit then
+   * counts its processes. Give it the scratch folder first (`handOver` in
+   * identity.ts). Default: the checker's own user.
+   */
+  user?: ChildUser;
   /**
    * Extra environment variables. The child's environment is otherwise empty
    * but for `NO_COLOR` and `DENO_DIR` (when set): the
@@ -179,6 +197,8 @@ export function describeOutcome(
     }
     case "exit":
       return `exited with code ${result.exitCode} before finishing (Deno.exit, or a crash at start-up?)`;
+    case "refused":
+      return "was not run: the checker could not isolate its process (a grading problem)";
   }
 }
 
@@ -271,7 +291,7 @@ export class ChildHandle {
       untrack(killable);
       this.#wake();
       stdin.close().catch(() => {});
-      const final = this.#messages.find((m) => m.kind === "result" || m.kind === "error") as
+      const final = this.#messages.find((m) => m.kind !== "checkpoint") as
         | Exclude<ChildMessage, { kind: "checkpoint" }>
         | undefined;
       let outcome: Outcome;
@@ -279,11 +299,13 @@ export class ChildHandle {
       else if (status.signal) outcome = "signal";
       else if (final?.kind === "result") outcome = "ok";
       else if (final?.kind === "error") outcome = "threw";
+      else if (final?.kind === "refused") outcome = "refused";
       else outcome = "exit";
       return {
         outcome,
         value: final?.kind === "result" ? final.value : undefined,
         error: final?.kind === "error" ? final.error : undefined,
+        refused: final?.kind === "refused" ? final.reason : undefined,
         signal: status.signal ?? undefined,
         exitCode: status.code,
         pid,
@@ -469,7 +491,11 @@ function childEnv(extra?: Record<string, string>): Record<string, string> {
  */
 export function spawnChild(options: SpawnOptions): ChildHandle {
   const token = crypto.randomUUID();
-  const harness = new URL("./harness.ts", import.meta.url);
+  const harness = options.harness === undefined
+    ? new URL("./harness.ts", import.meta.url)
+    : options.harness instanceof URL
+    ? options.harness
+    : new URL(options.harness.startsWith("file:") ? options.harness : toFileUrl(options.harness));
   const drive = options.drive instanceof URL
     ? options.drive.href
     : options.drive.startsWith("file:")
@@ -481,6 +507,8 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     params: options.params ?? null,
     scratch: options.scratch,
     record: options.record ?? true,
+    parent: Deno.pid,
+    ...(options.user ? { user: options.user } : {}),
   };
   const timeoutMs = options.timeoutMs ?? 5000;
   const denoArgs = [
@@ -502,7 +530,8 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     "--core=0",
   ];
   if (options.memoryMiB) prlimitArgs.push(`--as=${options.memoryMiB * MiB}`);
-  const nproc = processLimit(limits.processHeadroom);
+  // A child of its own user counts only that user's processes: the headroom is the limit.
+  const nproc = options.user ? limits.processHeadroom : processLimit(limits.processHeadroom);
   if (nproc !== null) prlimitArgs.push(`--nproc=${nproc}`);
   // No `detached`: that makes Deno fork this whole process (~20 ms per child
   // in a grader holding a few hundred MiB, measured) instead of a cheap
@@ -516,7 +545,12 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
       stdout: "piped",
       stderr: "piped",
       clearEnv: true,
-      env: childEnv(options.env),
+      env: childEnv(
+        // A child that switches users cannot write the cache its Deno opened as root: each
+        // module it loads after the switch would retry writing its transpiled code for 150 ms
+        // (measured: 750 ms a child instead of 200). Nothing is read from or written to it then.
+        options.user ? { DENO_EMIT_CACHE_MODE: "disable", ...options.env } : options.env,
+      ),
     }).spawn();
   let process: Deno.ChildProcess | undefined;
   // prlimit sets the limits on itself, then execs Deno: the pid stays the child's.

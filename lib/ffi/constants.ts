@@ -174,6 +174,8 @@ export const FUTEX = { WAIT: 0, WAKE: 1 } as const;
  * ```
  */
 export const PR = {
+  SET_PDEATHSIG: 1,
+  SET_DUMPABLE: 4,
   SET_CHILD_SUBREAPER: 36,
 } as const;
 
@@ -200,6 +202,7 @@ export const W = {
  * ```
  */
 export const SIG = {
+  KILL: 9,
   XFSZ: 25,
 } as const;
 
@@ -207,6 +210,21 @@ export const SIG = {
 export const SYS: Record<SupportedArch, { futex: number; getpid: number }> = {
   x86_64: { futex: 202, getpid: 39 },
   aarch64: { futex: 98, getpid: 172 },
+};
+
+/**
+ * The machine code of a bare `ret` (return to the caller), per architecture:
+ * the smallest function there is, for probing whether this process may run
+ * code it wrote (`x86-64`: `c3`; `aarch64`: `d65f03c0`, little-endian).
+ *
+ * @example
+ * ```ts
+ * console.log(RETURN_INSTRUCTION.aarch64.length); // 4: every aarch64 instruction is 32 bits
+ * ```
+ */
+export const RETURN_INSTRUCTION: Readonly<Record<SupportedArch, readonly number[]>> = {
+  x86_64: [0xc3],
+  aarch64: [0xc0, 0x03, 0x5f, 0xd6],
 };
 
 /** File system magic numbers from `statfs(2)` that matter to the lab. */

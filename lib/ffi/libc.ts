@@ -13,7 +13,7 @@
 
 import { assertSupported } from "./constants.ts";
 
-/** The libc symbols mmap-lab uses, as `Deno.dlopen` declarations. */
+/** The libc symbols mmap-lab uses, as `Deno.dlopen` declarations (frozen, as is every entry). */
 export const LIBC_SYMBOLS = {
   /** void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset); */
   mmap: {
@@ -83,7 +83,38 @@ export const LIBC_SYMBOLS = {
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
   strerror: { parameters: ["i32"], result: "pointer" },
+
+  // Running a grader's children as a user of their own (lib/checker/identity.ts and
+  // lib/grader/isolation.ts): identities, and files handed to that user.
+  /** uid_t getuid(void); */
+  getuid: { parameters: [], result: "u32" },
+  /** gid_t getgid(void); */
+  getgid: { parameters: [], result: "u32" },
+  /** pid_t getppid(void); */
+  getppid: { parameters: [], result: "i32" },
+  /** int setgroups(size_t size, const gid_t *list); glibc applies it to every thread */
+  setgroups: { parameters: ["usize", "pointer"], result: "i32" },
+  /** int setresgid(gid_t rgid, gid_t egid, gid_t sgid); every thread (glibc) */
+  setresgid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  /** int setresuid(uid_t ruid, uid_t euid, uid_t suid); every thread (glibc) */
+  setresuid: { parameters: ["u32", "u32", "u32"], result: "i32" },
+  /** struct passwd *getpwuid(uid_t uid); NULL when no account has that uid */
+  getpwuid: { parameters: ["u32"], result: "pointer" },
+  /** struct group *getgrgid(gid_t gid); NULL when no group has that gid */
+  getgrgid: { parameters: ["u32"], result: "pointer" },
+  /** int openat(int dirfd, const char *pathname, int flags, mode_t mode); */
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  /** int fchown(int fd, uid_t owner, gid_t group); */
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  /** int fchmod(int fd, mode_t mode); */
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+for (const entry of Object.values(LIBC_SYMBOLS)) {
+  Object.freeze(entry.parameters);
+  Object.freeze(entry);
+}
+Object.freeze(LIBC_SYMBOLS);
 
 /** The opened libc: its typed symbols. */
 export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -91,8 +122,9 @@ export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
 let opened: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
 
 /**
- * The libc symbols, opened on first call. Throws `UnsupportedPlatformError`
- * off Linux x86-64/aarch64.
+ * The libc symbols, opened on first call: a frozen object (assigning a symbol
+ * throws a `TypeError` in a module). Throws `UnsupportedPlatformError` off
+ * Linux x86-64/aarch64.
  *
  * @example
  * ```ts
@@ -103,6 +135,9 @@ export function libc(): Libc {
   if (opened === undefined) {
     assertSupported();
     opened = Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+    // Frozen: code in the same process (a student's, in a checker's child) must
+    // not swap a symbol, say getrusage, for one that reports what it likes.
+    Object.freeze(opened.symbols);
   }
   return opened.symbols;
 }

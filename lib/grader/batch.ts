@@ -9,17 +9,11 @@
  * @module
  */
 
-import {
-  type Catalog,
-  checkerFile,
-  findLab,
-  type LabInfo,
-  loadCatalog,
-  PROJECT_ROOT,
-} from "../catalog.ts";
-import type { Check } from "../checker/check.ts";
+import { type Catalog, findLab, type LabInfo, loadCatalog, PROJECT_ROOT } from "../catalog.ts";
+import { loadLabChecks } from "../checker/load.ts";
 import { kernelLabel, kernelProfile } from "../profile.ts";
 import { adoptOrphans, type ChildLimits } from "../checker/spawn.ts";
+import type { ChildUser } from "../checker/identity.ts";
 import type { LabResult } from "../checker/run.ts";
 import { toFileUrl } from "../paths.ts";
 import {
@@ -29,7 +23,9 @@ import {
   type SubmissionFiles,
 } from "./overlay.ts";
 import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
+import { stubChecker } from "./attempts.ts";
 import { type FinishedStudent, submissionDigest } from "./journal.ts";
+import { type Isolation, startIsolation } from "./isolation.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
@@ -179,6 +175,8 @@ export interface GradeOptions {
   keep?: boolean;
   /** Resource limits of the children. */
   limits?: ChildLimits;
+  /** Multiplies every time limit (checks and children), on top of labs.json's `timeScale`. */
+  timeScale?: number;
   /** Called as labs start and finish. */
   onProgress?: (event: ProgressEvent) => void;
   /**
@@ -191,6 +189,17 @@ export interface GradeOptions {
    * problem (for the journal); not for students taken from `finished`.
    */
   onFinished?: (entry: FinishedStudent) => void;
+  /**
+   * As root, the first id of the range the children's users and groups are
+   * taken from (default 60000; see `lib/grader/isolation.ts`).
+   */
+  childIdBase?: number;
+  /**
+   * As root, run the students' code as root, without a user of its own
+   * (refused otherwise when isolation is impossible). Only inside a
+   * throw-away container that holds nothing else.
+   */
+  unsafeAsRoot?: boolean;
 }
 
 /** The labs `names` select in `catalog` (all when empty); throws on an unknown one. */
@@ -218,9 +227,7 @@ export async function loadLabMeta(root: string, labs: readonly LabInfo[]): Promi
   for (const lab of labs) {
     const meta: LabMeta = { id: lab.id, title: lab.title, file: lab.file, maxScore: 0, checks: [] };
     try {
-      const checks: Check[] = (await import(toFileUrl(checkerFile(root, lab, "check.ts"))))
-        .default;
-      if (!Array.isArray(checks)) throw new Error("check.ts has no default export of checks");
+      const checks = await loadLabChecks(root, lab, { includeHidden: true });
       meta.checks = checks.map((c) => ({
         id: c.id,
         title: c.title,
@@ -321,6 +328,8 @@ interface StudentState {
   /** Decided before grading (from `finished`, or a rejected entry): not graded. */
   ready?: StudentGrade;
   overlay?: Overlay;
+  /** The student's group, when isolating: its overlay is `root:<gid> 0750`. */
+  gid?: number;
   modules?: Promise<{ run: RunModule; catalog: Catalog }>;
   pending: number;
   grades: Map<string, LabGrade>;
@@ -367,6 +376,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const problems: string[] = metas.filter((m) => m.error).map((m) => m.error!);
   const journaling = Boolean(options.finished?.size || options.onFinished);
   const jobs = Math.max(1, options.jobs ?? navigator.hardwareConcurrency ?? 1);
+  const isStub = stubChecker(root);
 
   const controller = new AbortController();
   const budget = options.budgetMs;
@@ -383,8 +393,37 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
   const gradingRoot = options.gradingRoot ?? `${root}/.mmap-lab/grading`;
   // Folders of graders killed before they could clean up (SIGKILL, a crash); never a live run's.
   cleanLeftoverRuns(gradingRoot);
-  const runDir = createRunDir(gradingRoot, { keep: options.keep ?? false });
+  // A real path: the children's users may pass only through the folders on the way to it
+  // (a `..` would go through one closed to them).
+  const runDir = Deno.realPathSync(createRunDir(gradingRoot, { keep: options.keep ?? false }));
   if (!options.keep) activeRuns.add(runDir);
+
+  // As root: the children run as users of their own (or the grading is refused).
+  let isolation: Isolation | undefined;
+  if (!options.unsafeAsRoot) {
+    try {
+      isolation = await startIsolation({
+        root,
+        gradingRoot,
+        runDir,
+        scratchRoot: kernel.scratch.reason ? kernel.scratch.dir : undefined,
+        // The grader's own tree too, when it grades another instructor tree.
+        protect: [
+          PROJECT_ROOT,
+          ...options.submissions.filter((s) => !s.rejected).map((s) => s.dir),
+        ],
+        base: options.childIdBase,
+      });
+    } catch (err) {
+      activeRuns.delete(runDir);
+      clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onOuterAbort);
+      try {
+        Deno.removeSync(runDir, { recursive: true });
+      } catch { /* kept or gone */ }
+      throw err;
+    }
+  }
 
   const students: StudentState[] = options.submissions.map((submission) => {
     // A rejected entry is never read (a link may point anywhere).
@@ -433,11 +472,13 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         labs,
       );
       const overlayRoot = student.overlay.root;
+      if (isolation) student.gid = isolation.gateOverlay(overlayRoot);
+      // One copy of the framework and the checkers for every student: V8 never unloads a
+      // module, so importing them from each overlay grew the grader with every student.
+      // The children (drives, the harness and the student's module) run from the overlay.
       student.modules = (async () => {
-        const run: RunModule = await import(toFileUrl(`${overlayRoot}/lib/checker/run.ts`));
-        const catalogModule: CatalogModule = await import(
-          toFileUrl(`${overlayRoot}/lib/catalog.ts`)
-        );
+        const run: RunModule = await import(toFileUrl(`${root}/lib/checker/run.ts`));
+        const catalogModule: CatalogModule = await import(toFileUrl(`${root}/lib/catalog.ts`));
         return { run, catalog: catalogModule.loadCatalog(overlayRoot) };
       })();
     }
@@ -460,12 +501,15 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       student.problems.push(`${name} ${lab.id}: not graded: ${reason}`);
       return unrun(meta, "error", `not graded: ${reason}`, true);
     }
+    let user: ChildUser | undefined;
     try {
       const { run, catalog: overlayCatalog } = await modulesFor(student);
+      if (isolation && student.gid !== undefined) user = isolation.labUser(student.gid);
       const overlayLab = overlayCatalog.labs.find((l) => l.id === lab.id);
       if (!overlayLab) throw new Error(`${lab.id} is missing from the overlay's labs.json`);
       const result = await run.runLab(overlayCatalog, overlayLab, {
         includeHidden: true,
+        checkerRoot: root,
         // The overlay's own directory, unless msync cleans no page there (the project on tmpfs).
         scratchRoot: kernel.scratch.reason
           ? kernel.scratch.dir
@@ -473,9 +517,12 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         kernel,
         signal: controller.signal,
         limits: options.limits,
+        timeScale: options.timeScale,
         keepScratch: options.keep,
+        user,
       });
-      const grade = { ...fromLabResult(result, file.relative), kernel: kernelText };
+      const grade: LabGrade = { ...fromLabResult(result, file.relative), kernel: kernelText };
+      if (isStub(lab.id, lab.file, file.path)) grade.unchanged = true;
       if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
         if (c.internalError) student.problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);
@@ -490,6 +537,8 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
       const message = `the grader failed: ${err instanceof Error ? err.message : String(err)}`;
       student.problems.push(`${name} ${lab.id}: ${message}`);
       return unrun(meta, "error", message, true);
+    } finally {
+      if (user) isolation?.releaseUser(user);
     }
   };
 
@@ -516,6 +565,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
           student.problems.push(`${name}: could not remove its overlay: ${err}`);
         }
       }
+      if (student.pending === 0 && student.gid !== undefined) isolation?.releaseGroup(student.gid);
       const clean = !student.problems.length &&
         ![...student.grades.values()].some((g) => g.status === "error");
       if (student.pending === 0 && clean && options.onFinished) {
@@ -543,6 +593,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
     await Promise.all(Array.from({ length: Math.min(jobs, Math.max(tasks.length, 1)) }, worker));
   } finally {
     adoptOrphans(false);
+    isolation?.end();
     activeRuns.delete(runDir);
     clearTimeout(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);

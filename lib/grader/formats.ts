@@ -148,11 +148,18 @@ export function formatSummary(report: GradeReport, options: { color?: boolean } 
     lines.push(
       `  ${lab.id}: mean ${fmt(lab.points.mean)} / ${fmt(lab.maxScore)}, median ${
         fmt(lab.points.median)
-      }, submitted ${lab.submitted}/${lab.points.count}, full marks ${lab.full}`,
+      }, submitted ${lab.submitted}/${lab.points.count}, not attempted ${lab.notAttempted}, attempted and failed ${lab.attemptedFailed}, full marks ${lab.full}`,
     );
   }
   if (s.checks.length) {
     lines.push(paint(color, "bold", "Checks, hardest first:"));
+    lines.push(
+      paint(
+        color,
+        "gray",
+        "  (among the students who attempted the lab: untouched stubs and missing files aside)",
+      ),
+    );
     for (const c of s.checks) {
       const rate = percent(c.passRate);
       lines.push(
@@ -212,8 +219,47 @@ function cap(text: string, max = OUTPUT_CAP): string {
   return text.length > max ? `${text.slice(0, max)}\n… (cut at ${max} characters)` : text;
 }
 
-/** What a student reads about one check. */
-export function checkText(c: CheckGrade): string {
+/**
+ * Which hints of failed checks a student reads on a platform: `all` (every
+ * failed check's own hint, as the runner shows them once asked), `first`
+ * (only the first failed check's of each lab: the one to fix first), `none`.
+ * A hidden check's hint is never shown.
+ */
+export type HintPolicy = "all" | "first" | "none";
+
+/** The hint policies, for usage messages. */
+export const HINT_POLICIES: readonly HintPolicy[] = ["all", "first", "none"];
+
+/**
+ * The ids of a lab's checks whose hint a student reads under `policy`.
+ *
+ * @example
+ * ```ts ignore
+ * hintedChecks(grade, "first"); // Set { "file-holds-message" }
+ * ```
+ */
+export function hintedChecks(grade: LabGrade, policy: HintPolicy = "all"): Set<string> {
+  if (policy === "none") return new Set();
+  const hinted = grade.checks.filter((c) =>
+    c.status === "failed" && c.hint && !c.hidden && !c.internalError
+  ).map((c) => c.id);
+  return new Set(policy === "first" ? hinted.slice(0, 1) : hinted);
+}
+
+/** A lab's points over its visible checks only: what a student may be shown. */
+export function visiblePoints(grade: LabGrade): { score: number; maxScore: number } {
+  const visible = grade.checks.filter((c) => !c.hidden);
+  return {
+    score: visible.reduce((s, c) => s + c.score, 0),
+    maxScore: visible.reduce((s, c) => s + c.maxScore, 0),
+  };
+}
+
+/**
+ * What a student reads about one check (its hint only with `hint`, default
+ * true: see {@link hintedChecks}).
+ */
+export function checkText(c: CheckGrade, options: { hint?: boolean } = {}): string {
   const lines: string[] = [];
   if (c.status === "skipped") lines.push(`skipped (${c.message})`);
   else if (c.message) lines.push(c.message);
@@ -222,7 +268,9 @@ export function checkText(c: CheckGrade): string {
   if (c.details?.mistake) lines.push(`likely mistake: ${c.details.mistake}`);
   if (c.details?.kernel) lines.push(`your kernel: ${c.details.kernel}`);
   for (const note of c.notes ?? []) lines.push(note);
-  if (c.status === "failed" && c.hint && !c.internalError) lines.push(`hint: ${c.hint}`);
+  if (c.status === "failed" && c.hint && !c.internalError && (options.hint ?? true)) {
+    lines.push(`hint: ${c.hint}`);
+  }
   const printed = formatOutput(c.output, { maxLines: 20 });
   if (printed.length) {
     lines.push(...printed, "(your output is shown to help you debug; it is never graded)");
@@ -231,11 +279,24 @@ export function checkText(c: CheckGrade): string {
 }
 
 /**
- * One student's results as text (Autolab feedback, Gradescope's top-level
- * output). Hidden checks show their points only.
+ * One student's results as text (Autolab's feedback, the log of the
+ * Gradescope and PrairieLearn runs). Hidden checks show their points only,
+ * or with `visibleOnly` (what a student reads: Autolab) not at all, and the
+ * totals count the visible checks only. Hints follow `hints` (default all).
  */
-export function formatStudentReport(report: GradeReport, student: StudentGrade): string {
-  const lines: string[] = [`${student.name}: ${fmt(student.score)} / ${fmt(student.maxScore)}`];
+export function formatStudentReport(
+  report: GradeReport,
+  student: StudentGrade,
+  options: { visibleOnly?: boolean; hints?: HintPolicy } = {},
+): string {
+  const points = (g: { score: number; maxScore: number }) => `${fmt(g.score)} / ${fmt(g.maxScore)}`;
+  const visibleTotal = student.labs.map(visiblePoints).reduce(
+    (t, p) => ({ score: t.score + p.score, maxScore: t.maxScore + p.maxScore }),
+    { score: 0, maxScore: 0 },
+  );
+  const lines: string[] = [
+    `${student.name}: ${points(options.visibleOnly ? visibleTotal : student)}`,
+  ];
   for (const note of student.notes) lines.push(`note: ${sanitize(note)}`);
   for (const grade of student.labs) {
     const meta = report.labs.find((l) => l.id === grade.id);
@@ -246,19 +307,22 @@ export function formatStudentReport(report: GradeReport, student: StudentGrade):
       : "";
     lines.push(
       "",
-      `${grade.id}${meta ? `: ${meta.title}` : ""}: ${fmt(grade.score)} / ${
-        fmt(grade.maxScore)
+      `${grade.id}${meta ? `: ${meta.title}` : ""}: ${
+        points(options.visibleOnly ? visiblePoints(grade) : grade)
       }${status}`,
     );
+    const hinted = hintedChecks(grade, options.hints);
     for (const c of grade.checks) {
       const mark = c.status === "passed" ? "ok  " : c.status === "skipped" ? "skip" : "FAIL";
       if (c.hidden) {
-        lines.push(`  ${mark} (hidden check) ${fmt(c.score)}/${fmt(c.maxScore)}`);
+        if (!options.visibleOnly) {
+          lines.push(`  ${mark} (hidden check) ${fmt(c.score)}/${fmt(c.maxScore)}`);
+        }
         continue;
       }
       lines.push(`  ${mark} ${c.id}: ${sanitize(c.title)} ${fmt(c.score)}/${fmt(c.maxScore)}`);
       if (c.status !== "passed" || c.notes?.length || c.output) {
-        const text = checkText(c);
+        const text = checkText(c, { hint: hinted.has(c.id) });
         if (text) lines.push(...text.split("\n").map((l) => `       ${l}`));
       }
     }
@@ -308,7 +372,10 @@ export interface GradescopeResults {
 /**
  * Gradescope's results.json for one student: one test per check; hidden
  * checks get `hiddenVisibility` (default `after_published`), their points
- * count in `score`.
+ * count in `score` (Gradescope hides the total from the student while any
+ * test is hidden). The always-visible `output` gives each lab's points over
+ * its visible checks only, unless hidden checks are `visible`, so that no
+ * hidden check can be inferred from it. Hints follow `hints` (default all).
  *
  * @example
  * ```ts ignore
@@ -318,12 +385,19 @@ export interface GradescopeResults {
  */
 export function gradescopeResults(
   student: StudentGrade | undefined,
-  options: { executionTime: number; hiddenVisibility?: Visibility; message?: string },
+  options: {
+    executionTime: number;
+    hiddenVisibility?: Visibility;
+    message?: string;
+    hints?: HintPolicy;
+  },
 ): GradescopeResults {
   const tests: GradescopeTest[] = [];
+  const showHidden = options.hiddenVisibility === "visible";
   for (const grade of student?.labs ?? []) {
     const n = Number.parseInt(grade.id, 10);
     const labNumber = Number.isNaN(n) ? grade.id : String(n);
+    const hinted = hintedChecks(grade, options.hints);
     grade.checks.forEach((c, i) => {
       tests.push({
         name: `${grade.id} ${c.id}: ${sanitize(c.title)}`,
@@ -331,7 +405,7 @@ export function gradescopeResults(
         score: c.score,
         max_score: c.maxScore,
         status: c.status === "passed" ? "passed" : "failed",
-        output: checkText(c),
+        output: checkText(c, { hint: hinted.has(c.id) }),
         visibility: c.hidden ? options.hiddenVisibility ?? "after_published" : "visible",
       });
     });
@@ -346,7 +420,8 @@ export function gradescopeResults(
         : g.status === "error"
         ? " (not graded: a grading problem; your instructor will look at it)"
         : "";
-      parts.push(`${g.id}: ${fmt(g.score)} / ${fmt(g.maxScore)}${state}`);
+      const shown = showHidden ? g : visiblePoints(g);
+      parts.push(`${g.id}: ${fmt(shown.score)} / ${fmt(shown.maxScore)}${state}`);
     }
     const kernels = [...new Set(student.labs.flatMap((g) => g.kernel ? [g.kernel] : []))];
     for (const k of kernels) parts.push(`graded on Linux ${k}`);

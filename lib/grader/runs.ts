@@ -11,6 +11,7 @@
 
 import { statOf } from "../checker/proctable.ts";
 import { writeFileAtomic } from "./atomic.ts";
+import { reopenLeftover } from "./isolation.ts";
 
 /** The owner file of a run folder. */
 export interface RunOwner {
@@ -100,7 +101,8 @@ export function keepReason(dir: string, now = Date.now()): string | undefined {
  * Deletes the `run-*` folders under `gradingRoot` that no live grading owns:
  * their owner process is gone (killed, crashed), or they have had no owner
  * file for over a minute (a grader killed right after making the folder, or
- * one from before owner files). Returns the folders removed.
+ * one from before owner files). The modes such a grader closed while grading
+ * as root are put back first (`reopenLeftover`). Returns the folders removed.
  *
  * @example
  * ```ts ignore
@@ -119,6 +121,8 @@ export function cleanLeftoverRuns(gradingRoot: string, now = Date.now()): string
     if (!entry.isDirectory || !entry.name.startsWith("run-")) continue;
     const dir = `${gradingRoot}/${entry.name}`;
     if (keepReason(dir, now) !== undefined) continue;
+    // A grader killed as root left the instructor's tree closed to others: open it again.
+    reopenLeftover(dir);
     try {
       Deno.removeSync(dir, { recursive: true });
       removed.push(dir);

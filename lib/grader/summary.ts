@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { GradeReport } from "./types.ts";
+import type { GradeReport, LabGrade } from "./types.ts";
 
 /** Mean, median, lowest and highest of some numbers (all 0 when there are none). */
 export interface Stats {
@@ -31,6 +31,10 @@ export interface LabSummary {
   points: Stats;
   /** Students whose file for this lab was found. */
   submitted: number;
+  /** Of those, the students whose file is the stub, unchanged: not attempted. */
+  notAttempted: number;
+  /** Students who attempted the lab (changed the stub) and did not get full marks. */
+  attemptedFailed: number;
   /** Students with full marks. */
   full: number;
 }
@@ -47,7 +51,10 @@ export interface CheckSummary {
   hidden: boolean;
   /** Students who passed it. */
   passed: number;
-  /** Students graded on it (missing files included). */
+  /**
+   * Students who attempted the lab and were graded on it: a file that is not
+   * the stub unchanged, graded without a grading problem.
+   */
   total: number;
   /** passed / total (0 when total is 0). */
   passRate: number;
@@ -65,8 +72,21 @@ export interface Summary {
   points: Stats;
   /** Per lab, in catalog order. */
   labs: LabSummary[];
-  /** Per check, lowest pass rate first. */
+  /** Per check, lowest pass rate first, among the students who attempted its lab. */
   checks: CheckSummary[];
+}
+
+/**
+ * Whether a lab grade counts among those who attempted the lab: submitted,
+ * not the stub unchanged, graded without a grading problem.
+ *
+ * @example
+ * ```ts ignore
+ * report.students.flatMap((s) => s.labs).filter(attempted);
+ * ```
+ */
+export function attempted(grade: LabGrade | undefined): grade is LabGrade {
+  return grade !== undefined && grade.status === "graded" && !grade.unchanged;
 }
 
 /**
@@ -109,6 +129,8 @@ export function summarize(full: GradeReport): Summary {
       maxScore: meta.maxScore,
       points: stats(grades.map((g) => g.score)),
       submitted: grades.filter((g) => g.status !== "missing").length,
+      notAttempted: grades.filter((g) => g.status !== "missing" && g.unchanged).length,
+      attemptedFailed: grades.filter((g) => attempted(g) && g.score < g.maxScore).length,
       full: grades.filter((g) => g.maxScore > 0 && g.score === g.maxScore).length,
     };
   });
@@ -119,7 +141,8 @@ export function summarize(full: GradeReport): Summary {
       let total = 0;
       for (const student of report.students) {
         const grade = student.labs.find((g) => g.id === meta.id);
-        const c = grade?.checks.find((c) => c.id === check.id);
+        if (!attempted(grade)) continue; // hardest among those who tried: not the stubs, the missing
+        const c = grade.checks.find((c) => c.id === check.id);
         if (!c) continue;
         total++;
         if (c.status === "passed") passed++;

@@ -87,6 +87,11 @@ export interface LabGrade {
   durationMs: number;
   /** The kernel that graded it, in one line (`kernelLabel`): facts differ between kernels. */
   kernel?: string;
+  /**
+   * The student's file is the lab's stub, unchanged (line endings and
+   * trailing white space aside): not attempted. Its points count as graded.
+   */
+  unchanged?: boolean;
 }
 
 /** One student's grades. */
@@ -130,4 +135,9 @@ export interface GradeReport {
   durationMs: number;
   /** The kernel profile of the machine that graded this run (`deno task lab doctor`). */
   kernel?: KernelProfile;
+  /**
+   * The other outputs written with this file (absolute paths): `--update`
+   * writes them again, so that they never go stale.
+   */
+  outputs?: { csv?: string };
 }

@@ -80,3 +80,33 @@ Deno.test("runLab: a lab whose checker does not load is an error result, not a t
   assert.match(result.error ?? "", /could not load the checker of 99_missing/);
   assert.equal(result.passed, false);
 });
+
+Deno.test("runLab: labs.json's limits.timeScale and the run's timeScale multiply time limits", async () => {
+  const scaled = { ...lab, limits: { timeScale: 2 } };
+  const result = await runLab(catalog, scaled, { only: ["slow"], timeScale: 1.5, scratchRoot });
+  const slow = result.checks.find((c) => c.id === "slow")!;
+  assert.equal(slow.status, "failed");
+  assert.match(slow.message, /took longer than 0.9 s/);
+});
+
+Deno.test("loadCatalog refuses limits that are not positive numbers, naming the lab", () => {
+  Deno.mkdirSync(scratchRoot, { recursive: true });
+  const dir = Deno.makeTempDirSync({ dir: scratchRoot, prefix: "catalog-" });
+  try {
+    Deno.mkdirSync(`${dir}/labs`);
+    for (
+      const [limits, message] of [
+        [{ timeScale: 0 }, /01_fixture: limits.timeScale must be a positive number, not 0/],
+        [{ memoryMiB: "512" }, /limits.memoryMiB must be a positive number, not "512"/],
+        [{ seconds: 5 }, /unknown limit "seconds"/],
+        [[1], /"limits" must be an object/],
+      ] as const
+    ) {
+      const labs = [{ id: "01_fixture", title: "t", file: "s.ts", goal: "g", hints: [], limits }];
+      Deno.writeTextFileSync(`${dir}/labs/labs.json`, JSON.stringify({ labs }));
+      assert.throws(() => loadCatalog(dir), message);
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -48,3 +48,58 @@ Deno.test("harness: past the file-size limit the student's code gets EFBIG, not 
   assert.equal(resized, "ftruncate EFBIG: the length is past the file size limit (RLIMIT_FSIZE)");
   assert.match(written, /File too large|os error 27/);
 });
+
+Deno.test("harness: the call record is sealed before the student's module loads", async () => {
+  using scratch = useScratch("harness-sealed");
+  const trace = new URL("../../lib/trace.ts", import.meta.url).href;
+  const libcUrl = new URL("../../lib/ffi/libc.ts", import.meta.url).href;
+  const drive = scratch.file("drive.ts");
+  Deno.writeTextFileSync(
+    drive,
+    `import { mapAnonymous, recordCalls, startRecording, stopRecording } from "${LIB_URL}";
+    import { claimRecorder, recordedCalls, sealRecorder } from "${trace}";
+    import { libc } from "${libcUrl}";
+    export default (ctx: { calls(): { call: string }[] }) => {
+      const out: Record<string, unknown> = {};
+      const attempt = (name: string, fn: () => unknown) => {
+        try { fn(); out[name] = "allowed"; } catch (err) { out[name] = (err as Error).name; }
+      };
+      const forged = { call: "mmap", args: {}, result: "0x1" };
+      attempt("claimRecorder", () => claimRecorder()(forged));
+      attempt("sealRecorder", () => sealRecorder({ log: false }));
+      startRecording();
+      mapAnonymous(4096).unmap();
+      (recordedCalls() as unknown[]).push(forged);
+      out.user = stopRecording().map((c) => c.call);
+      recordCalls(() => {}); // clears and stops the user's record, not the sealed one
+      out.sealed = ctx.calls().map((c) => c.call);
+      out.frozenEntry = Object.isFrozen(ctx.calls()[0]);
+      out.frozenLibc = Object.isFrozen(libc());
+      attempt("patchLibc", () => { (libc() as unknown as Record<string, unknown>).getrusage = () => 0; });
+      attempt("thenOnObjects", () => { (Object.prototype as Record<string, unknown>).then = () => 0; });
+      return out;
+    };
+    `,
+  );
+  const student = scratch.file("student.ts");
+  Deno.writeTextFileSync(student, "export {};\n");
+  const result = await spawnChild({
+    drive,
+    student,
+    scratch: scratch.dir,
+    readable: [PROJECT_ROOT],
+  }).result();
+  assert.equal(result.outcome, "ok", `${result.outcome} ${result.error?.message} ${result.stderr}`);
+  assert.deepEqual(result.value, {
+    claimRecorder: "SealedRecordError",
+    sealRecorder: "SealedRecordError",
+    user: ["mmap", "munmap", "mmap"], // the user's own record: theirs to fill
+    sealed: ["mmap", "munmap"],
+    frozenEntry: true,
+    frozenLibc: true,
+    patchLibc: "TypeError",
+    thenOnObjects: "TypeError",
+  });
+  // What the checker received is the sealed record: the two real calls, nothing forged.
+  assert.deepEqual(result.calls.map((c) => c.call), ["mmap", "munmap"]);
+});

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { gradeSubmissions, listSubmissions, loadLabMeta } from "../../lib/grader/batch.ts";
-import { summarize } from "../../lib/grader/summary.ts";
+import { attempted, summarize } from "../../lib/grader/summary.ts";
 import type { GradeReport, LabGrade, LabMeta } from "../../lib/grader/types.ts";
 import { findLab, loadCatalog } from "../../lib/catalog.ts";
 import {
@@ -62,6 +62,12 @@ function expectations(m: LabMeta): Record<string, Expected> {
     message,
   });
   const write = full - points(m, "through-mapping");
+  const forged: Expected = {
+    score: write,
+    checks: { "through-mapping": "failed" },
+    rest: "passed",
+    message: /no shared, writable mmap\(\) of the message's file was made/,
+  };
   return {
     "perfect": { score: full, rest: "passed" },
     "untouched": {
@@ -91,8 +97,21 @@ function expectations(m: LabMeta): Record<string, Expected> {
     },
     "fake-output": crash(/all checks passed/),
     "writes-elsewhere": { score: full, rest: "passed" },
+    // Forged evidence: another process wrote the file (no mmap), and a forged call record
+    // (open, mmap MAP_SHARED|PROT_WRITE, munmap) was slipped into the harness's messages, the
+    // record, or what serializes them. The forged part, through-mapping, fails.
+    "rewrites-protocol": forged,
+    "patches-prototypes": forged,
+    "forges-record": forged,
+    "patches-libc": { score: full, rest: "passed" },
     "symlinked": { score: 0, status: "missing", rest: "failed", message: /symbolic link/ },
   };
+}
+
+function byName(report: GradeReport, name: string) {
+  const student = report.students.find((s) => s.name === name);
+  assert.ok(student, `no student ${name}`);
+  return student;
 }
 
 function describe(report: GradeReport): string {
@@ -144,6 +163,13 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
       }
     }
 
+    // The libc table refused the patch: the fault count is the kernel's, not 42.
+    const libcOutput = byName(report, "patches-libc").labs[0].checks[0].output?.stdout ?? "";
+    assert.match(libcOutput, /libc table: refused \(TypeError\)/, libcOutput);
+    assert.doesNotMatch(libcOutput, /minor faults: 42\n/, libcOutput);
+    const recordOutput = byName(report, "forges-record").labs[0].checks[0].output?.stdout ?? "";
+    assert.match(recordOutput, /refused: the call record is sealed/, recordOutput);
+
     // The flood was capped, not kept: the JSON report stays small.
     assert.ok(JSON.stringify(report).length < 200_000);
 
@@ -173,13 +199,19 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
       }
     }
 
-    // The summary: per-check pass rates over the class.
+    // The summary: per-check pass rates among the students who attempted the lab (not the
+    // untouched stub, not the symbolic link that was not submitted).
     const summary = summarize(report);
     assert.equal(summary.students, names.length);
     const runs = summary.checks.find((c) => c.id === "runs")!;
-    const passedRuns = report.students.filter((s) => s.labs[0].checks[0].status === "passed");
+    const tried = report.students.filter((s) => attempted(s.labs[0]));
+    assert.deepEqual(
+      report.students.filter((s) => !attempted(s.labs[0])).map((s) => s.name).sort(),
+      ["symlinked", "untouched"],
+    );
+    const passedRuns = tried.filter((s) => s.labs[0].checks[0].status === "passed");
     assert.equal(runs.passed, passedRuns.length);
-    assert.equal(runs.total, names.length);
+    assert.equal(runs.total, tried.length);
   } finally {
     removeDir(dir);
   }

@@ -203,8 +203,17 @@ Deno.test("grade: --help, and usage errors exit 2; an unwritable output exits 1 
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--gradescope/);
   assert.match(help.stdout, /Exit status/);
+  assert.match(help.stdout, /--unsafe-as-root/);
   for (
-    const args of [[], ["--lab", "99", "x"], ["--bogus"], ["--jobs", "0", "x"], ["/nonexistent"]]
+    const args of [
+      [],
+      ["--lab", "99", "x"],
+      ["--bogus"],
+      ["--jobs", "0", "x"],
+      ["/nonexistent"],
+      ["--child-uid", "1.5", "x"],
+      ["--child-uid", "61000", "--unsafe-as-root", "x"],
+    ]
   ) {
     const run = await grade(args);
     assert.equal(run.code, 2, `${args.join(" ")}: ${show(run)}`);
@@ -223,7 +232,7 @@ Deno.test("grade: --help, and usage errors exit 2; an unwritable output exits 1 
     // Its journal goes next to it: found out before grading, not after.
     assert.match(
       run.stderr,
-      /no permission to write \/tmp\/mmap-lab-grades\.csv\.journal: .*nothing was graded/,
+      /no permission to write \/tmp\/mmap-lab-grades\.csv(\.journal)?: .*nothing was graded/,
     );
     assert.doesNotMatch(run.stderr, /\[1\/1\]/);
   } finally {

@@ -21,6 +21,20 @@ export const TEST_ROOT = `${PROJECT_ROOT}/.mmap-lab/grader-tests`;
 /** The stored adversarial submissions. */
 export const FIXTURES = `${PROJECT_ROOT}/tests/fixtures/submissions`;
 
+/**
+ * Stored fixtures graded only as root, by tests/grader/privileges_test.ts, with an instructor
+ * tree of their own: they write the instructor's files, read the solutions and the grader's
+ * environment, and start processes until refused. As root the children run as users of their
+ * own and all of it fails; graded by an ordinary user, whose children are that user, it would
+ * work (the grader is no container), and change the tree the tests run from.
+ */
+export const AS_ROOT_ONLY: readonly string[] = [
+  "fork-bomb",
+  "reads-environment",
+  "reads-solutions",
+  "writes-instructor-files",
+];
+
 /** A fresh folder for one test, under {@link TEST_ROOT}. */
 export function freshDir(name: string): string {
   Deno.mkdirSync(TEST_ROOT, { recursive: true });
@@ -88,7 +102,7 @@ export function writeUntouched(dir: string): void {
  */
 export function buildClass(dir: string, only?: string[]): string[] {
   Deno.mkdirSync(dir, { recursive: true });
-  const wanted = (name: string) => !only || only.includes(name);
+  const wanted = (name: string) => only ? only.includes(name) : !AS_ROOT_ONLY.includes(name);
   for (const entry of Deno.readDirSync(FIXTURES)) {
     if (entry.isDirectory && wanted(entry.name)) {
       copyTree(`${FIXTURES}/${entry.name}`, `${dir}/${entry.name}`);
@@ -106,9 +120,12 @@ export function buildClass(dir: string, only?: string[]): string[] {
   return [...Deno.readDirSync(dir)].filter((e) => e.isDirectory).map((e) => e.name).sort();
 }
 
-/** The stored fixture names. */
+/** The stored fixture names (those graded only as root aside: {@link AS_ROOT_ONLY}). */
 export function storedFixtures(): string[] {
-  return [...Deno.readDirSync(FIXTURES)].filter((e) => e.isDirectory).map((e) => e.name).sort();
+  return [...Deno.readDirSync(FIXTURES)].filter((e) =>
+    e.isDirectory && !AS_ROOT_ONLY.includes(e.name)
+  )
+    .map((e) => e.name).sort();
 }
 
 const LIBC = {

@@ -106,10 +106,12 @@ Deno.test("summary: mean, median and the pass rate of each check, hardest first"
   assert.equal(s.students, 3);
   assert.equal(s.maxScore, 7);
   assert.deepEqual(s.points, { count: 3, mean: (7 + 1 + 0) / 3, median: 1, min: 0, max: 7 });
+  // Among the students who attempted each lab: not bob's 00 (a grading problem), nor =cmd's 01
+  // (not submitted).
   assert.deepEqual(s.checks.map((c) => [c.id, c.passed, c.total]), [
-    ["b", 1, 3],
-    ["c", 1, 3],
-    ["a", 2, 3],
+    ["b", 1, 2],
+    ["c", 1, 2],
+    ["a", 2, 2],
   ]);
   assert.equal(s.labs[1].submitted, 2);
   assert.equal(s.labs[0].full, 1);
@@ -127,7 +129,7 @@ Deno.test("table: a column per lab, - for not submitted, ERR for a grading probl
   assert.ok(formatTable(report(), { color: true }).includes("\x1b[32m"));
   const summary = formatSummary(report());
   assert.match(summary, /3 students: mean 2\.7 \/ 7, median 1/);
-  assert.match(summary, /33%\s+00 b \(hidden\)/);
+  assert.match(summary, /50%\s+00 b \(hidden\)/);
   assert.match(summary, /Grading problems \(1\)/);
 });
 

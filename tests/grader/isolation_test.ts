@@ -1,8 +1,9 @@
 /**
  * What the child isolation stops, measured one child at a time: processes a
  * student's code starts die with the child (its process group; and, with the
- * grader's "child subreaper", those that left the group), and the parent's
- * environment never reaches the child.
+ * grader's "child subreaper", those that left the group), the parent's
+ * environment never reaches the child, and the child dies with the checker
+ * that started it (PR_SET_PDEATHSIG: measured to fail without it).
  */
 
 import assert from "node:assert/strict";
@@ -11,6 +12,7 @@ import { adoptOrphans, type ChildResult, groupMembers } from "../../lib/checker/
 import { createOverlay, findSubmissionFiles } from "../../lib/grader/overlay.ts";
 import { toFileUrl } from "../../lib/paths.ts";
 import { alive, FIXTURES, freshDir, PROJECT_ROOT, removeDir } from "./fixtures.ts";
+import { procStat, readProcText } from "../../lib/inspect.ts";
 
 const LAB = "00_hello_mapping";
 const lab = findLab(loadCatalog(PROJECT_ROOT), LAB)!;
@@ -124,3 +126,69 @@ export function writeMessage(_path: string, _message: string): void {
     removeDir(dir);
   }
 });
+
+Deno.test("isolation: a child dies with the process that started it (PR_SET_PDEATHSIG)", async () => {
+  const dir = freshDir("iso-orphan");
+  try {
+    Deno.writeTextFileSync(
+      `${dir}/drive.ts`,
+      "export default () => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60_000); };\n",
+    );
+    Deno.writeTextFileSync(`${dir}/student.ts`, "export {};\n");
+    // A checker of its own: starts the child, says its pid, and waits.
+    Deno.writeTextFileSync(
+      `${dir}/checker.ts`,
+      `import { spawnChild } from "${toFileUrl(`${PROJECT_ROOT}/lib/checker/spawn.ts`)}";
+      const child = spawnChild({ drive: "${dir}/drive.ts", student: "${dir}/student.ts",
+        scratch: "${dir}", readable: ["${dir}", "${PROJECT_ROOT}"], timeoutMs: 60_000 });
+      await child.checkpoint(); // none: returns when the child ends
+      `,
+    );
+    const checker = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", `${dir}/checker.ts`],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    // The child: the checker's one child process that runs the harness.
+    let child = 0;
+    for (let i = 0; i < 300 && !child; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      child = (ownChildrenOf(checker.pid) ?? []).find((pid) =>
+        readCmdline(pid).includes("harness.ts")
+      ) ?? 0;
+    }
+    assert.ok(child > 0, "the checker started no child");
+    // Past the setsid and PR_SET_PDEATHSIG of the harness: its session is its own.
+    for (let i = 0; i < 300 && procStat(child).session !== child; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    checker.kill("SIGKILL");
+    await checker.status;
+    for (let i = 0; i < 100 && alive(child); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const survived = alive(child);
+    if (survived) Deno.kill(child, "SIGKILL");
+    assert.equal(survived, false, "the child outlived its checker");
+  } finally {
+    removeDir(dir);
+  }
+});
+
+function ownChildrenOf(pid: number): number[] | undefined {
+  try {
+    return readProcText(`/proc/${pid}/task/${pid}/children`).split(" ").filter(Boolean).map(
+      Number,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readProcText(`/proc/${pid}/cmdline`);
+  } catch {
+    return "";
+  }
+}

@@ -3,7 +3,7 @@
  * another way, says the same. No test takes one kernel's number as a law.
  */
 import assert from "node:assert/strict";
-import { mapAnonymous, mapFile, pagemap, sys } from "../../lib/mod.ts";
+import { MAP, mapAnonymous, mapFile, MmapError, pagemap, PROT, sys } from "../../lib/mod.ts";
 import {
   kernelLabel,
   kernelProfile,
@@ -89,5 +89,45 @@ Deno.test("profile: kept per release, boot and user in .mmap-lab/, measured agai
   assert.equal(
     JSON.parse(Deno.readTextFileSync(profilePath(`${root}/stale`))).bootId,
     again.bootId,
+  );
+});
+
+Deno.test("profile: executable anonymous memory is allowed exactly when mprotect(PROT_READ|PROT_EXEC) succeeds here", () => {
+  using scratch = useScratch("profile-exec");
+  const p = measureKernelProfile({ scratchCandidates: [scratch.dir] });
+  // Probed again another way: a raw mapping, and the kernel's own answer to mprotect.
+  const ps = sys.pageSize();
+  const ptr = sys.mmap(null, ps, PROT.READ | PROT.WRITE, MAP.PRIVATE | MAP.ANONYMOUS, -1, 0);
+  let allowed: boolean | null;
+  try {
+    sys.mprotect(ptr, ps, PROT.READ | PROT.EXEC);
+    allowed = true;
+  } catch (err) {
+    allowed = err instanceof MmapError && ["EACCES", "EPERM"].includes(err.code) ? false : null;
+  } finally {
+    sys.munmap(ptr, ps);
+  }
+  assert.equal(p.execAnonymous, allowed);
+  assert.equal(kernelLabel(p).includes("no executable anonymous memory"), allowed === false);
+});
+
+Deno.test("profile: one saved before execAnonymous was measured still loads, and gains the fact", () => {
+  using scratch = useScratch("profile-old");
+  const root = scratch.dir;
+  const first = kernelProfile(root, { fresh: true });
+  const old: Record<string, unknown> = { ...first, measuredAt: "old" };
+  delete old.execAnonymous;
+  const dir = `${root}/old`;
+  Deno.mkdirSync(`${dir}/.mmap-lab`, { recursive: true });
+  Deno.writeTextFileSync(
+    profilePath(dir),
+    JSON.stringify({ ...old, scratch: { ...first.scratch, dir: `${dir}/.mmap-lab/scratch` } }),
+  );
+  const loaded = kernelProfile(dir);
+  assert.equal(loaded.measuredAt, "old", "the rest is read as it was, not measured again");
+  assert.equal(loaded.execAnonymous, first.execAnonymous);
+  assert.equal(
+    JSON.parse(Deno.readTextFileSync(profilePath(dir))).execAnonymous,
+    first.execAnonymous,
   );
 });

@@ -118,6 +118,11 @@ Deno.test("lab 05's picture: the update's pages dirty after the stores, clean af
     const stub = (await capturePicture(catalog, lab))!;
     assert.equal(stub.failure, undefined);
     assert.deepEqual(indexes(stub.frames[2].pages, "dirty"), [3, 4], `${stub.frames[2].pages}`);
+    assert.equal(
+      typeof stub.frames[1].callsBefore,
+      "number",
+      "each picture placed among the calls",
+    );
     assert.equal(stub.frames[2].callsBefore, stub.frames[1].callsBefore);
     Deno.copyFileSync(`${dir}/solutions/05_msync/durable.ts`, `${dir}/labs/05_msync/durable.ts`);
     const picture = await capturePicture(catalog, lab);

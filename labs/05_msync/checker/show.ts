@@ -31,7 +31,9 @@ export default defineDrive((ctx) => {
 
   const frames: Frame[] = [];
   const log = mapFile(path, { access: "readwrite" });
-  frames.push(snapshot(`the log mapped shared, ${log.pageCount} pages, none touched yet`, log));
+  frames.push(
+    snapshot(`the log mapped shared, ${log.pageCount} pages, none touched yet`, log, ctx),
+  );
 
   // An update that spans pages 3 and 4. Stores fault one page each (a write fault maps no
   // neighbours), so smaps' dirty count names exactly the pages written.
@@ -43,6 +45,7 @@ export default defineDrive((ctx) => {
       "after storing an update's bytes in pages 3 and 4: dirty, in the page cache only " +
         "(a store is not a system call: no msync yet)",
       log,
+      ctx,
     ),
   );
 
@@ -51,6 +54,7 @@ export default defineDrive((ctx) => {
     snapshot(
       "after commitUpdate(log, …, 1): the data's pages synced, then the marker on page 0",
       log,
+      ctx,
     ),
   );
 

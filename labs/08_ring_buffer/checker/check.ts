@@ -1054,10 +1054,71 @@ export default defineChecks([
     },
   },
   {
+    id: "published-whole",
+    title: "frozen at any instant, your producer has published only whole frames",
+    points: 2,
+    parent: "send-frames",
+    hint: "Write the length prefix and the bytes first; only then Atomics.store(header, HEAD, " +
+      "head + 4 + length). Never the other way round.",
+    timeoutMs: 60_000,
+    async run(ctx) {
+      // A producer that finishes between few freezes proves little: go on with fresh
+      // producers until the checker has looked at 100 frozen instants. Measured on the
+      // 2-core grading machine, two busy loops beside it: a producer that publishes head
+      // before the frame (frames of about 1 kB, 32 MiB per producer) was caught at freeze
+      // 1-21 in 20 of 20 runs; with frames of about 160 bytes it took up to 137 freezes,
+      // and with a pause every 100 messages it escaped 12 times in 20.
+      let freezes = 0;
+      let sent = 0;
+      const messages = frozenPlan(ctx);
+      const started = performance.now();
+      for (
+        let round = 0;
+        round < 8 && freezes < 100 && (round === 0 || performance.now() - started < 20_000);
+        round++
+      ) {
+        const r = await frozenProducer(ctx, round, messages);
+        freezes += r.freezes;
+        sent += r.sent;
+        if (r.torn) {
+          ctx.fail(
+            "with the producer frozen at a random instant, head covered a frame not yet written",
+            {
+              expected: "every frame between tail and head whole, at every instant",
+              observed: `${r.torn} (freeze #${freezes})`,
+              mistake:
+                "head published before the frame: a consumer that sees the new head reads the frame " +
+                "at once, whatever is there. Write the length prefix and the bytes first, then " +
+                "Atomics.store(header, HEAD, head + 4 + length)",
+            },
+          );
+        }
+        ctx.expectOk(r.producer, "send, flat out, into a ring with room for every message");
+        if (r.wrongAfter) {
+          ctx.fail(
+            "after the producer finished, the frames in the ring are not the messages sent",
+            {
+              observed: r.torn,
+              mistake: "each frame is a 4-byte little-endian length, then the bytes, at " +
+                "data[head % capacity]; head moves by 4 + length, and close() adds the mark 0xFFFFFFFF",
+            },
+          );
+        }
+      }
+      ctx.note(
+        `your producer sent ${sent} messages; frozen ${freezes} times meanwhile, it had never ` +
+          "published a frame that was not whole",
+      );
+    },
+  },
+  {
     id: "producer-waits",
     title: "your producer with the checker's consumer: wakes it, waits when full, loses nothing",
     points: 2,
-    parent: "send-frames",
+    // A producer that publishes frames before they are whole makes any consumer read garbage,
+    // some runs sooner than others: published-whole catches it by construction, and the
+    // conversations after it would only add points lost by luck.
+    parent: "published-whole",
     hint:
       "After publishing head: if header[CONSUMER_SLEEPING], futexWake(header, HEAD, 1). When full: PRODUCER_SLEEPING = 1, look again, futexWait(header, TAIL, seen).",
     timeoutMs: 40_000,
@@ -1192,64 +1253,6 @@ export default defineChecks([
       ctx.note(
         `${base.count} messages of 0–${capacity - 4} bytes through ${capacity} bytes, ` +
           `positions ${start} → ${ring.head()}: all arrived, in order, intact`,
-      );
-    },
-  },
-  {
-    id: "published-whole",
-    title: "frozen at any instant, your producer has published only whole frames",
-    points: 2,
-    parent: "send-frames",
-    hint: "Write the length prefix and the bytes first; only then Atomics.store(header, HEAD, " +
-      "head + 4 + length). Never the other way round.",
-    timeoutMs: 60_000,
-    async run(ctx) {
-      // A producer that finishes between few freezes proves little: go on with fresh
-      // producers until the checker has looked at 100 frozen instants. Measured on the
-      // 2-core grading machine, two busy loops beside it: a producer that publishes head
-      // before the frame (frames of about 1 kB, 32 MiB per producer) was caught at freeze
-      // 1-21 in 20 of 20 runs; with frames of about 160 bytes it took up to 137 freezes,
-      // and with a pause every 100 messages it escaped 12 times in 20.
-      let freezes = 0;
-      let sent = 0;
-      const messages = frozenPlan(ctx);
-      const started = performance.now();
-      for (
-        let round = 0;
-        round < 8 && freezes < 100 && (round === 0 || performance.now() - started < 20_000);
-        round++
-      ) {
-        const r = await frozenProducer(ctx, round, messages);
-        freezes += r.freezes;
-        sent += r.sent;
-        if (r.torn) {
-          ctx.fail(
-            "with the producer frozen at a random instant, head covered a frame not yet written",
-            {
-              expected: "every frame between tail and head whole, at every instant",
-              observed: `${r.torn} (freeze #${freezes})`,
-              mistake:
-                "head published before the frame: a consumer that sees the new head reads the frame " +
-                "at once, whatever is there. Write the length prefix and the bytes first, then " +
-                "Atomics.store(header, HEAD, head + 4 + length)",
-            },
-          );
-        }
-        ctx.expectOk(r.producer, "send, flat out, into a ring with room for every message");
-        if (r.wrongAfter) {
-          ctx.fail(
-            "after the producer finished, the frames in the ring are not the messages sent",
-            {
-              observed: r.torn,
-              mistake: "each frame is a 4-byte little-endian length, then the bytes, at " +
-                "data[head % capacity]; head moves by 4 + length, and close() adds the mark 0xFFFFFFFF",
-            },
-          );
-        }
-      }
-      ctx.note(
-        `your producer sent ${sent} messages; frozen ${freezes} times meanwhile, it had never ` +
-          "published a frame that was not whole",
       );
     },
   },

@@ -9,12 +9,12 @@
  * @module
  */
 
-import type { CheckGrade, GradeReport, LabGrade, StudentGrade } from "../../lib/grader/types.ts";
-import { type CheckSummary, summarize } from "../../lib/grader/summary.ts";
-import { labColumn, sanitize } from "../../lib/grader/formats.ts";
-import { kernelLabel } from "../../lib/profile.ts";
-import { formatOutput } from "../../lib/checker/output.ts";
-import { BASE_CSS, escapeHtml } from "./style.ts";
+import type { CheckGrade, GradeReport, LabGrade, StudentGrade } from "../lib/grader/types.ts";
+import { type CheckSummary, summarize } from "../lib/grader/summary.ts";
+import { labColumn, sanitize } from "../lib/grader/formats.ts";
+import { kernelLabel } from "../lib/profile.ts";
+import { formatOutput } from "../lib/checker/output.ts";
+import { BASE_CSS, escapeHtml } from "./web/style.ts";
 
 const REPORT_CSS = `
 .summary-line { font-size: 1.05rem; }
@@ -122,17 +122,17 @@ function labTable(report: GradeReport): string {
       num(l.points.median)
     }</td><td class="num">${
       num(l.maxScore)
-    }</td><td class="num">${l.full}</td><td class="num">${l.submitted}</td></tr>`;
+    }</td><td class="num">${l.full}</td><td class="num">${l.submitted}</td><td class="num">${l.notAttempted}</td></tr>`;
   }).join("");
   return `<div class="scroll" tabindex="0" role="group" aria-label="points per lab"><table>
 <caption class="visually-hidden">Points per lab across the class</caption>
-<thead><tr><th scope="col">lab</th><th scope="col">title</th><th scope="col" class="num">mean</th><th scope="col" class="num">median</th><th scope="col" class="num">out of</th><th scope="col" class="num">full marks</th><th scope="col" class="num">submitted</th></tr></thead>
+<thead><tr><th scope="col">lab</th><th scope="col">title</th><th scope="col" class="num">mean</th><th scope="col" class="num">median</th><th scope="col" class="num">out of</th><th scope="col" class="num">full marks</th><th scope="col" class="num">submitted</th><th scope="col" class="num">not attempted</th></tr></thead>
 <tbody>${rows}</tbody>
 <tfoot><tr><th scope="row">total</th><td></td><td class="num">${
     num(s.points.mean)
   }</td><td class="num">${num(s.points.median)}</td><td class="num">${
     num(s.maxScore)
-  }</td><td></td><td></td></tr></tfoot>
+  }</td><td></td><td></td><td></td></tr></tfoot>
 </table></div>`;
 }
 
@@ -169,7 +169,7 @@ function heatMap(report: GradeReport, checks: CheckSummary[]): string {
   ).join("");
   return `<div class="heat">${labs}</div>
 <details><summary>How to read the heat map</summary><ul style="list-style:none;padding:0">${legend}</ul>
-<p class="muted">Each box is one check: the share of the class that passed it (a missing file counts as not passed), how many of how many, and its id. Hover for its title.</p></details>`;
+<p class="muted">Each box is one check: the share that passed it of the students who attempted its lab (handed in a file that is not the stub unchanged, graded without a grading problem), how many of how many, and its id. Hover for its title.</p></details>`;
 }
 
 function checkItem(c: CheckGrade): string {
