@@ -55,6 +55,7 @@ export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
 import { getuid } from "../lib/sys.ts";
+import { formatHtml } from "./grade_html.ts";
 
 const USAGE = `Usage:
   deno task grade [options] <submissions-dir>     grade a class: one sub-folder per student
@@ -76,6 +77,8 @@ Options:
 })
   --csv FILE            write points per student and lab as CSV
   --json FILE           write every check's result as JSON
+  --html FILE           write the class report as one HTML page: points per lab,
+                        every check's pass rate, each student's messages
   --update              with --json: merge this run into the existing FILE
                         (re-grade one student or one lab, keep the rest)
   --by-check            after the summary: each failing check's likely mistakes, with
@@ -270,6 +273,7 @@ async function gradeClass(
   out: {
     csv?: string;
     json?: string;
+    html?: string;
     update: boolean;
     resume: boolean;
     quiet: boolean;
@@ -292,7 +296,7 @@ async function gradeClass(
   if (!submissions.length) throw new UsageError(`${dir} has no sub-folders (one per student)`);
   if (out.update && !out.json) throw new UsageError("--update needs --json FILE");
   // Every output must be writable before grading starts: a class can take twenty minutes.
-  const unwritable = outputProblems([out.csv, out.json], PERMISSION_ADVICE);
+  const unwritable = outputProblems([out.csv, out.json, out.html], PERMISSION_ADVICE);
   if (unwritable.length) throw new Error(`${unwritable.join("; ")}; nothing was graded`);
   // Check the file to update before grading anything: a class can take an hour.
   let previous: GradeReport | undefined;
@@ -400,6 +404,7 @@ async function gradeClass(
     const [path, text] of [
       [csv, () => formatCsv(report)],
       [out.json, () => JSON.stringify(report, null, 2) + "\n"],
+      [out.html, () => formatHtml(report)],
     ] as const
   ) {
     if (!path) continue;
@@ -619,6 +624,7 @@ export async function main(argv: string[]): Promise<number> {
         jobs: { type: "string" },
         csv: { type: "string" },
         json: { type: "string" },
+        html: { type: "string" },
         update: { type: "boolean", default: false },
         resume: { type: "boolean", default: false },
         "by-check": { type: "boolean", default: false },
@@ -735,6 +741,7 @@ export async function main(argv: string[]): Promise<number> {
     return await gradeClass(resolvePath(positionals[0]), v.student ?? [], options, {
       csv: v.csv ? resolvePath(v.csv) : undefined,
       json: v.json ? resolvePath(v.json) : undefined,
+      html: v.html ? resolvePath(v.html) : undefined,
       update: v.update,
       resume: v.resume,
       quiet: v.quiet,

@@ -3,8 +3,8 @@
  *
  * With no arguments it shows progress, opens the first unfinished lab and
  * watches its file: every save re-runs the checks. Subcommands: list, check,
- * hint, reset, solution, trace, show. `deno task lab <command> --help` for
- * each.
+ * hint, reset, solution, trace, show, web, doctor. `deno task lab <command>
+ * --help` for each.
  *
  * @module
  */
@@ -55,6 +55,8 @@ import {
   type State,
   updateState,
 } from "./state.ts";
+import { capturePicture, recordRun } from "./web/run_data.ts";
+import { WEB_HELP, webCommand } from "./web/command.ts";
 
 const HELP: Record<string, string> = {
   main: `mmap-lab: learn memory-mapped files by making them work
@@ -75,6 +77,7 @@ Commands:
   solution <lab>    show the reference solution, once the lab passes (if solutions/ has it)
   trace [lab]       the mmap/msync/munmap/… calls your code made during the checks
   show [lab]        draw the pages of your mapping as the kernel sees them
+  web [lab]         the same in your browser, step by step beside your calls, live
   doctor            what this machine's kernel does, measured, and what it means for the labs
 
 A lab is named by number (1, 01), id (01_first_mapping) or slug (first_mapping);
@@ -121,6 +124,7 @@ through the wrapper (like strace): mmap, msync, munmap, mprotect, …`,
 Runs your code (default: the current lab's) and draws the mapping's pages at each step, from
 /proc/self/pagemap and smaps: · absent, 0 zero page, ▒ file page,
 █ private copy, ▓ shared memory.`,
+  web: WEB_HELP,
   doctor: `Usage: deno task lab doctor [--fresh]
 
 Measures what this machine's kernel does where kernels differ (zero page,
@@ -141,6 +145,7 @@ const OPTIONS: Record<string, string[]> = {
   solution: ["force"],
   trace: [],
   show: [],
+  web: ["port"],
   doctor: ["fresh"],
 };
 
@@ -255,6 +260,10 @@ async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<Verd
   ]);
   if (!types.ok) result.passed = false;
   record(catalog, state, result, digest);
+  // Then the picture `deno task lab web` shows (labs with one), after the checks so that its
+  // child never competes with theirs for the CPU, and the record of the run for the page.
+  const picture = await capturePicture(catalog, lab).catch(() => undefined);
+  recordRun(catalog, lab, { result, types, digest, picture });
   return { result, types };
 }
 
@@ -872,6 +881,7 @@ export async function main(args: string[]): Promise<number> {
     yes: { type: "boolean", short: "y" },
     force: { type: "boolean" },
     fresh: { type: "boolean" },
+    port: { type: "string" },
   } as const;
   let parsed;
   try {
@@ -923,6 +933,16 @@ export async function main(args: string[]): Promise<number> {
       return await cmdTrace(catalog, labOrCurrent());
     case "show":
       return await cmdShow(catalog, labOrCurrent());
+    case "web": {
+      const lab = labOrCurrent();
+      return await webCommand({
+        catalog,
+        lab,
+        port: values.port,
+        run: () => check(catalog, state, lab),
+        say,
+      });
+    }
     case "doctor":
       return cmdDoctor(catalog, values.fresh ?? false);
   }

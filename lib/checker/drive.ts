@@ -20,8 +20,13 @@
  */
 
 import type { CallRecord } from "../trace.ts";
-import type { Mapping } from "../mapping.ts";
-import type { PageState } from "../inspect.ts";
+import type { Mapping, Protection } from "../mapping.ts";
+import {
+  type FaultCounts,
+  type MappingKind,
+  type PageState,
+  threadFaultCounts,
+} from "../inspect.ts";
 
 /** What a drive receives. */
 export interface DriveContext<P = unknown> {
@@ -95,7 +100,7 @@ export function studentValue(ctx: DriveContext<unknown>, name: string): unknown 
   return ctx.student[name];
 }
 
-/** One picture of a mapping, for `deno task lab show`. */
+/** One picture of a mapping, for `deno task lab show` and `deno task lab web`. */
 export interface Frame {
   /** What the student is looking at, e.g. "after writing pages 2 and 5". */
   title: string;
@@ -109,21 +114,48 @@ export interface Frame {
     sharedDirty: number;
     anonymous: number;
   };
+  /** The kind of mapping (what its pages' states mean). */
+  kind?: MappingKind;
+  /** The mapping's protection when the picture was taken (`"none"`: a guard region). */
+  protection?: Protection;
+  /**
+   * How many libc calls the call record held when the picture was taken: the
+   * calls before it are those that made this picture (`lab web` lists them
+   * beside it).
+   */
+  calls?: number;
+  /**
+   * The main thread's fault counters just before the picture was taken, and
+   * just after (reading `/proc` faults too): the faults between two pictures
+   * are `faults` of the second minus `faultsAfter` of the first.
+   */
+  faults?: FaultCounts;
+  /** The fault counters once the picture was taken (see `faults`). */
+  faultsAfter?: FaultCounts;
 }
 
 /**
- * A snapshot of a mapping's pages and smaps numbers, for `show`.
+ * A snapshot of a mapping's pages and smaps numbers, for `show`, with the
+ * fault counters around it; given the drive's context, also how many calls
+ * the call record holds (`lab web` shows the calls between two pictures).
  *
  * @example
  * ```ts ignore
- * frames.push(snapshot("after the first write", mapping));
+ * frames.push(snapshot("after the first write", mapping, ctx));
  * ```
  */
-export function snapshot(title: string, mapping: Mapping): Frame {
+export function snapshot(
+  title: string,
+  mapping: Mapping,
+  ctx?: Pick<DriveContext<unknown>, "calls">,
+): Frame {
+  const faults = threadFaultCounts();
+  const calls = ctx?.calls().length;
   const s = mapping.smaps();
+  const pages = mapping.pages();
   return {
     title,
-    pages: mapping.pages().map((p) => p.state),
+    pages: pages.map((p) => p.state),
     smaps: {
       rss: s.rss,
       privateDirty: s.privateDirty,
@@ -131,5 +163,12 @@ export function snapshot(title: string, mapping: Mapping): Frame {
       sharedDirty: s.sharedDirty,
       anonymous: s.anonymous,
     },
+    kind: mapping.source.path === undefined
+      ? `anonymous-${mapping.source.mode}`
+      : `file-${mapping.source.mode}`,
+    protection: mapping.access,
+    ...(calls === undefined ? {} : { calls }),
+    faults,
+    faultsAfter: threadFaultCounts(),
   };
 }

@@ -9,7 +9,8 @@
  * - a lab's hidden checks: `checker/hidden.ts` and every `checker/hidden*`
  *   file (a lab whose `check.ts` declares a hidden check inline is refused),
  * - the instructor's tools and documents: `cli/grade*.ts`, `cli/mutants.ts`,
- *   `cli/handout.ts`, `lib/grader/`, `docs/` (grading, writing a lab),
+ *   `cli/handout.ts`, `lib/grader/`, `docs/` (grading, writing a lab; but
+ *   `docs/img/`, the README's pictures, ships),
  *   `bench/` and `.ci/` (they need the solutions), and the tests that need
  *   the solutions, the mistakes or the grader,
  * - anything else at the top of the tree (`grades/`, `submissions/`, …).
@@ -174,12 +175,15 @@ export function planHandout(root: string): HandoutPlan {
     if (isDir(`${root}/${test}`)) files.push(...filesUnder(root, test));
     else if (isFile(`${root}/${test}`)) files.push(test);
   }
+  // The README's pictures (its students' sections show them); the rest of docs/ stays out.
+  if (isDir(`${root}/docs/img`)) files.push(...filesUnder(root, "docs/img"));
   const shippedTop = new Set(["README.md", "deno.json", "deno.lock", ".gitignore", "cli", "lib"]);
   for (const e of Deno.readDirSync(root)) {
     if (shippedTop.has(e.name) || e.name === "labs" || e.name === ".git") continue;
     const why: Record<string, string> = {
       solutions: "the reference solutions",
-      docs: "instructors' and contributors' documents (grading, writing a lab)",
+      docs: "instructors' and contributors' documents (grading, writing a lab); docs/img/, " +
+        "the README's pictures, ships",
       bench: "the benchmarks (they need the solutions)",
       ".ci": "CI (it runs the solutions)",
       ".mmap-lab": "scratch files",

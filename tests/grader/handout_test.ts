@@ -90,12 +90,18 @@ Deno.test("handout: no solution, mistake, hidden check or instructor file; works
     for (const file of files) {
       assert.doesNotMatch(
         file,
-        /^(solutions|docs|bench|grades|submissions|\.ci)\/|\.mistake$|\.variant$|\/hidden[^/]*$|^lib\/grader\/|^cli\/(grade[^/]*|mutants|handout|resolve)\.ts$/,
+        /^(solutions|bench|grades|submissions|\.ci)\/|^docs\/(?!img\/)|\.mistake$|\.variant$|\/hidden[^/]*$|^lib\/grader\/|^cli\/(grade[^/]*|mutants|handout|resolve)\.ts$/,
         `${file} must not be in the handout`,
       );
       const text = Deno.readTextFileSync(`${student}/${file}`);
       assert.ok(!text.includes(MARKER), `${file} holds the hidden check (or personal data)`);
     }
+    // The README's pictures ship with it (docs/img/); the rest of docs/ does not.
+    const pictures = [
+      ...Deno.readTextFileSync(`${student}/README.md`).matchAll(/\]\((docs\/img\/[^)]+)\)/g),
+    ]
+      .map((m) => m[1]);
+    for (const picture of pictures) assert.ok(files.includes(picture), picture);
     for (const needed of ["README.md", "deno.json", "cli/lab.ts", "lib/mod.ts", "labs/labs.json"]) {
       assert.ok(files.includes(needed), needed);
     }

@@ -180,7 +180,17 @@ Deno.test("the runner works in a pipe: no escape codes, exit codes for scripts, 
     });
     await t.step("--help works on every subcommand; unknown commands fail", async () => {
       for (
-        const command of ["watch", "list", "check", "hint", "reset", "solution", "trace", "show"]
+        const command of [
+          "watch",
+          "list",
+          "check",
+          "hint",
+          "reset",
+          "solution",
+          "trace",
+          "show",
+          "web",
+        ]
       ) {
         const r = await lab(dir, command, "--help");
         assert.equal(r.code, 0);

@@ -30,12 +30,12 @@ export default defineDrive((ctx) => {
   const frames: Frame[] = [];
   const draft = openDraft(path);
   const ps = draft.pageSize;
-  frames.push(snapshot(`openDraft: ${draft.pageCount} pages mapped, none touched yet`, draft));
+  frames.push(snapshot(`openDraft: ${draft.pageCount} pages mapped, none touched yet`, draft, ctx));
 
   let sum = 0;
   for (let at = 0; at < draft.length; at += ps) sum += draft.bytes[at];
   void sum;
-  frames.push(snapshot("after reading every page: each is the file's page-cache page", draft));
+  frames.push(snapshot("after reading every page: each is the file's page-cache page", draft, ctx));
 
   const edited = [2, 5, 6, 11].filter((p) => p < draft.pageCount);
   for (const p of edited) edit(draft, p * ps + 100, `EDITED PAGE ${p}`);
@@ -43,15 +43,18 @@ export default defineDrive((ctx) => {
     snapshot(
       `after edit() on pages ${edited.join(", ")}: each got its own copy (Anonymous grows)`,
       draft,
+      ctx,
     ),
   );
 
   const revert = edited[1];
   revertPage(draft, revert);
-  frames.push(snapshot(`after revertPage(draft, ${revert}): the copy is gone`, draft));
+  frames.push(snapshot(`after revertPage(draft, ${revert}): the copy is gone`, draft, ctx));
 
   sum += draft.bytes[revert * ps];
-  frames.push(snapshot(`after reading page ${revert} again: the file's page once more`, draft));
+  frames.push(
+    snapshot(`after reading page ${revert} again: the file's page once more`, draft, ctx),
+  );
 
   draft.unmap();
   return { frames };
