@@ -580,6 +580,47 @@ async function conversation(
   return { count: base.count, ring, fullUsed, j0, j1 };
 }
 
+/**
+ * The student's producer and consumer through `ring`, each with its own
+ * pauses, both started at once; their results, once both have ended (a
+ * consumer left asleep by a lost wake-up is woken, and the note says so).
+ */
+async function studentPair(
+  ctx: CheckContext,
+  ring: RingFile,
+  base: Plan,
+  consumerOptions: { measureIo?: boolean } = {},
+): Promise<[ChildResult, ChildResult]> {
+  const consumer = spawn(ctx, {
+    mode: "consumer",
+    who: "student",
+    path: ring.path,
+    plan: side(ctx, base),
+    ...consumerOptions,
+  });
+  const producer = spawn(ctx, {
+    mode: "producer",
+    who: "student",
+    path: ring.path,
+    plan: side(ctx, base),
+  });
+  await reach(ctx, consumer, "ready", "openRing in the consumer");
+  await reach(ctx, producer, "ready", "openRing in the producer");
+  await consumer.resume();
+  await producer.resume();
+  const lostWakes = new LostWakes(ring, consumer);
+  const both = await awaitBoth(
+    ctx,
+    ring,
+    { child: producer, who: "student" },
+    { child: consumer, who: "student" },
+    "midway",
+    lostWakes,
+  );
+  lostWakes.note(ctx);
+  return both;
+}
+
 function startNear(ctx: CheckContext, edge: number, capacity: number): number {
   return (edge - ctx.random.int(1, capacity * 2)) >>> 0;
 }
@@ -1215,32 +1256,7 @@ export default defineChecks([
       const ring = makeRing(ctx, "pair.ring", capacity, start);
       using _ = ring.mapping;
       const base = { ...basePlan(ctx, capacity, ctx.random.int(1500, 3000)), pauseEvery: 60 };
-      const consumer = spawn(ctx, {
-        mode: "consumer",
-        who: "student",
-        path: ring.path,
-        plan: side(ctx, base),
-      });
-      const producer = spawn(ctx, {
-        mode: "producer",
-        who: "student",
-        path: ring.path,
-        plan: side(ctx, base),
-      });
-      await reach(ctx, consumer, "ready", "openRing in the consumer");
-      await reach(ctx, producer, "ready", "openRing in the producer");
-      await consumer.resume();
-      await producer.resume();
-      const lostWakes = new LostWakes(ring, consumer);
-      const both = await awaitBoth(
-        ctx,
-        ring,
-        { child: producer, who: "student" },
-        { child: consumer, who: "student" },
-        "midway",
-        lostWakes,
-      );
-      lostWakes.note(ctx);
+      const both = await studentPair(ctx, ring, base);
       sideOk(ctx, both[0], "your producer", ring);
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & { nullAgain: boolean };
       if (
@@ -1347,33 +1363,7 @@ export default defineChecks([
       };
       const ring = makeRing(ctx, "speed.ring", capacity, ctx.random.int(0, 2 ** 20));
       using _ = ring.mapping;
-      const consumer = spawn(ctx, {
-        mode: "consumer",
-        who: "student",
-        path: ring.path,
-        plan: side(ctx, base),
-        measureIo: true,
-      });
-      const producer = spawn(ctx, {
-        mode: "producer",
-        who: "student",
-        path: ring.path,
-        plan: side(ctx, base),
-      });
-      await reach(ctx, consumer, "ready", "openRing in the consumer");
-      await reach(ctx, producer, "ready", "openRing in the producer");
-      await consumer.resume();
-      await producer.resume();
-      const lostWakes = new LostWakes(ring, consumer);
-      const both = await awaitBoth(
-        ctx,
-        ring,
-        { child: producer, who: "student" },
-        { child: consumer, who: "student" },
-        "midway",
-        lostWakes,
-      );
-      lostWakes.note(ctx);
+      const both = await studentPair(ctx, ring, base, { measureIo: true });
       const pv = sideOk(ctx, both[0], "your producer", ring) as { slept: number };
       const v = sideOk(ctx, both[1], "your consumer", ring) as Verdict & {
         slept: number;
