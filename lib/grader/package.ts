@@ -252,12 +252,13 @@ function autolabMakefile(labs: readonly string[] | undefined, budget: number): s
   return `# Autolab runs \`make\` in a folder holding this file (as Makefile), autograde.tar and the
 # student's handin (made by \`deno task grade package autolab\`). The handin may be the lab
 # file itself (hello.ts, ...) or a tar of the student's files or repository. The last line
-# of the output is the scores JSON.
+# of the output is the scores JSON. The handin folder is passed as an absolute path: a relative
+# one is taken from $INIT_CWD when the environment has it (deno task's rule), not from mmap-lab/.
 all:
 \t@rm -rf mmap-lab handin-files && mkdir handin-files
 \t@for f in *; do case "$$f" in Makefile|autograde.tar|handin-files) ;; *.tar) tar xf "$$f" -C handin-files ;; *) cp -R "$$f" handin-files/ ;; esac; done
 \t@tar xf autograde.tar
-\t@cd mmap-lab && PATH="/usr/local/bin:$$PATH" deno task -q grade --autolab ../handin-files --budget ${budget}${
+\t@handin="$$PWD/handin-files" && cd mmap-lab && PATH="/usr/local/bin:$$PATH" deno task -q grade --autolab "$$handin" --budget ${budget}${
     labArgs(labs)
   }
 `;
