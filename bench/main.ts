@@ -7,6 +7,8 @@
  * 3. IPC: a shared-memory ring buffer vs a pipe between two Deno processes
  * 4. tools: `lab list` to its first screen, `lab check --all` over the reference
  *    solutions, and `grade` throughput over a class of them (in a throw-away copy)
+ * 5. where `lab check --all` spends its time: each check's wall time and the
+ *    children it starts, and what one bare child costs
  *
  * `--quick` runs each benchmark minimally, for CI: it checks they still run
  * and asserts no speed. `--json` prints machine-readable results on stdout.
@@ -31,6 +33,7 @@ import { ffiSection, wrapperSection } from "./wrapper.ts";
 import { readSection } from "./read.ts";
 import { ipcSection } from "./ipc.ts";
 import { toolsSection } from "./tools.ts";
+import { profileSection } from "./profile.ts";
 
 /** The machine the numbers come from. */
 export interface Machine {
@@ -47,7 +50,7 @@ export interface Machine {
   /** 1-minute load average when the run started. */
   loadAverage: number;
   /**
-   * Share of the run's wall time, outside sections 3 and 4 (which keep both
+   * Share of the run's wall time, outside sections 3 to 5 (which keep both
    * CPUs busy by design: a producer and a consumer; the grader's jobs and
    * their children), during which some runnable task waited for a CPU
    * (`/proc/pressure/cpu`, "some"): a sign of other work on the machine.
@@ -74,7 +77,7 @@ function cpuStallMicros(): number | null {
   return total === undefined ? null : Number(total);
 }
 
-const USAGE = `usage: deno task bench [--quick] [--json] [--only=1,2,3,4] [--rounds=N]
+const USAGE = `usage: deno task bench [--quick] [--json] [--only=1,2,3,4,5] [--rounds=N]
   --quick      run every benchmark minimally (CI: checks they run, asserts no speed)
   --json       print machine-readable results on stdout (progress stays on stderr)
   --only=LIST  run only these sections (1 includes 1b)
@@ -196,6 +199,7 @@ async function main(): Promise<number> {
     ["2", () => readSection(opts, native)],
     ["3", () => ipcSection(opts)],
     ["4", () => toolsSection(opts)],
+    ["5", () => profileSection(opts)],
   ];
   let failed = 0;
   let stalled = 0;
@@ -216,7 +220,7 @@ async function main(): Promise<number> {
     if (stallBefore !== null && stallAfter !== null) {
       const micros = (performance.now() - t0) * 1000;
       section.cpuPressure = (stallAfter - stallBefore) / micros;
-      if (id !== "3" && id !== "4") {
+      if (id !== "3" && id !== "4" && id !== "5") {
         stalled += stallAfter - stallBefore;
         watched += micros;
       }
@@ -252,7 +256,7 @@ async function main(): Promise<number> {
     if (targets) console.log(targets);
     const pressure = machine.cpuPressure === null
       ? ""
-      : `; CPU pressure ${(machine.cpuPressure * 100).toFixed(0)}% (outside sections 3 and 4)`;
+      : `; CPU pressure ${(machine.cpuPressure * 100).toFixed(0)}% (outside sections 3 to 5)`;
     console.log(
       `\ndone in ${seconds.toFixed(1)} s${pressure}${
         failed ? `, ${failed} section(s) FAILED` : ""

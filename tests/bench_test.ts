@@ -18,7 +18,7 @@ Deno.test("deno task bench --quick runs every section and reports JSON", async (
     failedSections: number;
   };
   assert.equal(report.quick, true);
-  assert.deepEqual(report.sections.map((s) => s.id), ["1", "1b", "2", "3", "4"]);
+  assert.deepEqual(report.sections.map((s) => s.id), ["1", "1b", "2", "3", "4", "5"]);
   assert.equal(report.failedSections, 0);
 });
 
