@@ -204,6 +204,19 @@ interface Verdict {
   result: LabResult;
   /** The type check (absent when the file is missing). */
   types?: TypeReport;
+  /**
+   * The picture and the record of the run for `deno task lab web`, made once
+   * the verdict is known: show the verdict first, then wait for this before
+   * the next run (the picture's child must not compete with the checks').
+   */
+  after?: Promise<void>;
+}
+
+/** {@link check}, and what it does after the verdict. */
+async function checkAndRecord(catalog: Catalog, state: State, lab: LabInfo): Promise<Verdict> {
+  const verdict = await check(catalog, state, lab);
+  await verdict.after;
+  return verdict;
 }
 
 let typeChecker: TypeChecker | undefined;
@@ -261,10 +274,14 @@ async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<Verd
   if (!types.ok) result.passed = false;
   record(catalog, state, result, digest);
   // Then the picture `deno task lab web` shows (labs with one), after the checks so that its
-  // child never competes with theirs for the CPU, and the record of the run for the page.
-  const picture = await capturePicture(catalog, lab).catch(() => undefined);
-  recordRun(catalog, lab, { result, types, digest, picture });
-  return { result, types };
+  // child never competes with theirs for the CPU, and the record of the run for the page: after
+  // the verdict, which the student sees at once.
+  const after = capturePicture(catalog, lab).catch(() => undefined)
+    .then((picture) => {
+      recordRun(catalog, lab, { result, types, digest, picture });
+    })
+    .catch(() => {/* the page's record is a convenience; the verdict is saved */});
+  return { result, types, after };
 }
 
 function progressLine(catalog: Catalog, state: State): string {
@@ -353,7 +370,7 @@ const STATUS_STYLE: Record<LabStatus, Parameters<typeof paint>[0]> = {
 
 async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise<number> {
   if (verify) {
-    for (const lab of catalog.labs) await check(catalog, state, lab);
+    for (const lab of catalog.labs) await checkAndRecord(catalog, state, lab);
   }
   const current = currentLab(catalog, state);
   say(progressLine(catalog, state));
@@ -396,6 +413,7 @@ async function cmdCheck(
     verdicts.push(verdict);
     say(renderVerdict(catalog, state, lab, verdict, `deno task lab hint ${labNumber(lab)}`));
     say();
+    await verdict.after;
   }
   const results = verdicts.map((v) => v.result);
   const passed = results.filter((r) => r.passed).length;
@@ -481,7 +499,7 @@ async function cmdSolution(
     return 1;
   }
   if (!force) {
-    const { result } = await check(catalog, state, lab);
+    const { result } = await checkAndRecord(catalog, state, lab);
     if (!result.passed) {
       say(`${lab.id} does not pass yet (${labTally(result)}).`);
       say("Finish it first, or ask for a hint: deno task lab hint " + labNumber(lab));
@@ -703,9 +721,14 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     draw();
     const passedBefore = passedAsIs(catalog.root, state, current);
     const verdict = await check(catalog, state, current);
-    if (current !== lab) return; // moved on meanwhile (n)
+    if (current !== lab) { // moved on meanwhile (n)
+      await verdict.after;
+      return;
+    }
     last = verdict;
     checking = false;
+    draw(); // the verdict first; the picture for `lab web` is made after it
+    await verdict.after;
     if (verdict.result.passed) {
       const isLast = catalog.labs.every((l) => passedAsIs(catalog.root, state, l));
       // Re-verify everything once, when the last lab has just turned green.
@@ -713,12 +736,12 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
         note = paint("green", "That was the last lab. Re-verifying every lab…");
         draw();
         const all: LabResult[] = [];
-        for (const l of catalog.labs) all.push((await check(catalog, state, l)).result);
+        for (const l of catalog.labs) all.push((await checkAndRecord(catalog, state, l)).result);
         const ok = all.filter((r) => r.passed).length;
         note = `${ok} of ${all.length} labs pass.${ok === all.length ? " Well done!" : ""}`;
+        draw();
       }
     }
-    draw();
   };
   const chain = (fn: () => Promise<void> | void) => {
     running = (running ?? Promise.resolve()).then(fn).catch((err) => {
@@ -939,7 +962,7 @@ export async function main(args: string[]): Promise<number> {
         catalog,
         lab,
         port: values.port,
-        run: () => check(catalog, state, lab),
+        run: () => checkAndRecord(catalog, state, lab),
         say,
       });
     }
