@@ -179,6 +179,15 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
   return n;
 }
 
+/** "up to 2 labs at a time … on 2 cores": how the grading was spread over the machine. */
+function jobsUsed(jobs: number | undefined): string {
+  const cores = navigator.hardwareConcurrency ?? 1;
+  const n = Math.max(1, jobs ?? cores);
+  return `up to ${n} lab${n === 1 ? "" : "s"} at a time (students and labs mixed) on ${cores} core${
+    cores === 1 ? "" : "s"
+  }`;
+}
+
 const VISIBILITIES = ["after_published", "hidden", "after_due_date", "visible"];
 
 interface Options {
@@ -442,7 +451,7 @@ async function gradeClass(
   console.error(
     `graded ${gradable} submission${gradable === 1 ? "" : "s"} × ${report.labs.length} lab${
       report.labs.length === 1 ? "" : "s"
-    } in ${(report.durationMs / 1000).toFixed(1)} s${
+    } in ${(report.durationMs / 1000).toFixed(1)} s, ${jobsUsed(options.jobs)}${
       fromJournal ? ` (${fromJournal} taken from the journal)` : ""
     }${rejected ? `; ${rejected} not graded (see the table)` : ""}`,
   );
