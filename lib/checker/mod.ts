@@ -63,6 +63,7 @@ export {
   said,
 } from "./predict.ts";
 export { callsTo, type FlagName, hasFlag, succeeded } from "./calls.ts";
+export { flightRecorder, readFlight } from "./flight.ts";
 export {
   differingPages,
   fingerprint,

@@ -23,6 +23,7 @@ import {
   type MapsEntry,
   O,
   procMaps,
+  readFlight,
   requirePrediction,
   succeeded,
   sys,
@@ -217,11 +218,7 @@ function signalRun(ctx: CheckContext, fn: SignalName): Promise<SignalRun> {
     const path = ctx.file(`${fn}.bin`, ctx.random.bytes(size));
     const flight = `${ctx.scratch}/${fn}.flight.jsonl`;
     const result = await ctx.run("drive.ts", { mode: "signal", fn, path, flight } satisfies Params);
-    let lines: CallRecord[] = [];
-    try {
-      lines = Deno.readTextFileSync(flight).split("\n").filter(Boolean).map((l) => JSON.parse(l));
-    } catch { /* the child never got that far */ }
-    return { result, flight: lines, size };
+    return { result, flight: readFlight(flight), size };
   });
 }
 

@@ -21,9 +21,9 @@
  * @module
  */
 import {
-  type CallRecord,
   defineDrive,
   type DriveContext,
+  flightRecorder,
   MAP,
   mapFile,
   type MmapError,
@@ -85,23 +85,6 @@ function predictions(ctx: DriveContext<unknown>): Record<string, unknown> {
     PREDICTED_SIGNALS: signals && typeof signals === "object" ? { ...signals } : null,
     PREDICTED_MAPS_LINES: lines === undefined ? null : lines,
   };
-}
-
-/** Appends every call the record receives to `path`, synchronously: it survives a crash. */
-function flightRecorder(ctx: DriveContext<unknown>, path: string): void {
-  const record = ctx.calls() as CallRecord[];
-  const push = record.push;
-  const encoder = new TextEncoder();
-  Deno.writeFileSync(path, new Uint8Array());
-  record.push = function (...items: CallRecord[]): number {
-    for (const item of items) {
-      Deno.writeFileSync(path, encoder.encode(JSON.stringify(item) + "\n"), { append: true });
-    }
-    return push.apply(this, items);
-  };
-  if (ctx.calls() !== record || record.push === push) {
-    throw new Error("lab 06 drive: cannot hook the call record (lib/trace.ts changed?)");
-  }
 }
 
 function guarded(ctx: DriveContext<unknown>, pages: number): GuardedBuffer {

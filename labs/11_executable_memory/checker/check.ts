@@ -37,6 +37,7 @@ import {
   procMaps,
   PROT,
   reach,
+  readFlight,
   requirePrediction,
   said,
   succeeded,
@@ -105,14 +106,6 @@ function ended(result: ChildResult): string {
   if (result.outcome === "ok") return "ran to the end";
   if (result.outcome === "threw") return `threw ${result.error?.name}: ${result.error?.message}`;
   return result.outcome;
-}
-
-function readFlight(path: string): CallRecord[] {
-  try {
-    return Deno.readTextFileSync(path).split("\n").filter(Boolean).map((l) => JSON.parse(l));
-  } catch {
-    return []; // the child never got that far
-  }
 }
 
 function showCall(c: CallRecord): string {

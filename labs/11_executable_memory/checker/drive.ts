@@ -20,6 +20,7 @@ import {
   type CallRecord,
   defineDrive,
   type DriveContext,
+  flightRecorder,
   formatCall,
   MAP,
   mapAnonymous,
@@ -111,23 +112,6 @@ function watchProtects(ctx: DriveContext<unknown>, bytes: number, looks: Protect
   };
   if (ctx.calls() !== record || record.push === push) {
     throw new Error("lab 11 drive: cannot watch the call record (lib/trace.ts changed?)");
-  }
-}
-
-/** Writes every recorded call to `path` as it is made: what led to a crash survives it. */
-function flightRecorder(ctx: DriveContext<unknown>, path: string): void {
-  const record = ctx.calls() as CallRecord[];
-  const push = record.push;
-  const encoder = new TextEncoder();
-  Deno.writeFileSync(path, new Uint8Array());
-  record.push = function (...items: CallRecord[]): number {
-    for (const item of items) {
-      Deno.writeFileSync(path, encoder.encode(JSON.stringify(item) + "\n"), { append: true });
-    }
-    return push.apply(this, items);
-  };
-  if (ctx.calls() !== record || record.push === push) {
-    throw new Error("lab 11 drive: cannot hook the call record (lib/trace.ts changed?)");
   }
 }
 
