@@ -29,6 +29,7 @@ import {
   processState,
   procMaps,
   reach,
+  readAt,
   requirePrediction,
   sleep,
   soon,
@@ -801,15 +802,7 @@ class PublishedFrames {
     this.#pos = start;
   }
   #read(at: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    this.#file.seekSync(at, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < length) {
-      const n = this.#file.readSync(out.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    return out.subarray(0, got);
+    return readAt(this.#file, at, length);
   }
   head(): number {
     const b = this.#read(HEAD * 4, 4);

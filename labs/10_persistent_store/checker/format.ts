@@ -7,6 +7,8 @@
  * @module
  */
 
+import { readAt } from "../../../lib/checker/mod.ts";
+
 /** "MLOG" read as a little-endian u32. */
 export const MAGIC = 0x474f4c4d;
 export const VERSION = 1;
@@ -205,15 +207,7 @@ export class Follower {
   }
 
   #read(at: number, length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    this.#file.seekSync(at, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < length) {
-      const n = this.#file.readSync(out.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    return out.subarray(0, got);
+    return readAt(this.#file, at, length);
   }
 
   /** Entries checked so far. */
