@@ -148,6 +148,11 @@ export interface RunLabOptions {
    */
   user?: ChildUser;
   /**
+   * A module cache filled for every child of this run (`SpawnOptions.moduleCache`):
+   * the grader fills one per student.
+   */
+  moduleCache?: string;
+  /**
    * Stops the run when aborted (a grading time budget): live children are
    * killed, and the check in progress and those after it are reported as
    * failed, "not graded", with `internalError` set (not the student's fault).
@@ -385,6 +390,7 @@ async function runChecks(
           limits: { ...labLimits, ...options.limits, ...opts.limits },
           signal: options.signal,
           user: options.user,
+          moduleCache: options.moduleCache,
         });
         children.push(child);
         child.result().then((r) => {

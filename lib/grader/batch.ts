@@ -26,6 +26,7 @@ import { cleanLeftoverRuns, createRunDir } from "./runs.ts";
 import { stubChecker } from "./attempts.ts";
 import { type FinishedStudent, submissionDigest } from "./journal.ts";
 import { type Isolation, startIsolation } from "./isolation.ts";
+import { warmModuleCache } from "./module_cache.ts";
 import type { CheckGrade, GradeReport, LabGrade, LabMeta, StudentGrade } from "./types.ts";
 
 type RunModule = typeof import("../checker/run.ts");
@@ -330,6 +331,8 @@ interface StudentState {
   overlay?: Overlay;
   /** The student's group, when isolating: its overlay is `root:<gid> 0750`. */
   gid?: number;
+  /** The module cache filled for the student's children (module_cache.ts). */
+  moduleCache?: string;
   modules?: Promise<{ run: RunModule; catalog: Catalog }>;
   pending: number;
   grades: Map<string, LabGrade>;
@@ -472,11 +475,13 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         labs,
       );
       const overlayRoot = student.overlay.root;
-      if (isolation) student.gid = isolation.gateOverlay(overlayRoot);
       // One copy of the framework and the checkers for every student: V8 never unloads a
       // module, so importing them from each overlay grew the grader with every student.
       // The children (drives, the harness and the student's module) run from the overlay.
       student.modules = (async () => {
+        // Before the gate, which opens up what the children read.
+        student.moduleCache = await warmModuleCache(overlayRoot, labs);
+        if (isolation) student.gid = isolation.gateOverlay(overlayRoot);
         const run: RunModule = await import(toFileUrl(`${root}/lib/checker/run.ts`));
         const catalogModule: CatalogModule = await import(toFileUrl(`${root}/lib/catalog.ts`));
         return { run, catalog: catalogModule.loadCatalog(overlayRoot) };
@@ -520,6 +525,7 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         timeScale: options.timeScale,
         keepScratch: options.keep,
         user,
+        moduleCache: student.moduleCache,
       });
       const grade: LabGrade = { ...fromLabResult(result, file.relative), kernel: kernelText };
       if (isStub(lab.id, lab.file, file.path)) grade.unchanged = true;
