@@ -501,6 +501,19 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         `${lab.file} was not found in the submission (looked for labs/${lab.id}/${lab.file}, ${lab.id}/${lab.file} and ${lab.file})`;
       return unrun(meta, "missing", `not submitted: ${why}`, false);
     }
+    if (isStub(lab.id, lab.file, file.path)) {
+      // Not attempted: no points for what the stub does as handed out, and no children to run.
+      return {
+        ...unrun(
+          meta,
+          "graded",
+          `not attempted: ${file.relative} is the lab's stub, unchanged`,
+          false,
+        ),
+        file: file.relative,
+        unchanged: true,
+      };
+    }
     if (controller.signal.aborted) {
       const reason = String(controller.signal.reason);
       student.problems.push(`${name} ${lab.id}: not graded: ${reason}`);
@@ -528,7 +541,6 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         moduleCache: student.moduleCache,
       });
       const grade: LabGrade = { ...fromLabResult(result, file.relative), kernel: kernelText };
-      if (isStub(lab.id, lab.file, file.path)) grade.unchanged = true;
       if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
       for (const c of grade.checks) {
         if (c.internalError) student.problems.push(`${name} ${lab.id} ${c.id}: ${c.message}`);

@@ -89,7 +89,8 @@ export interface LabGrade {
   kernel?: string;
   /**
    * The student's file is the lab's stub, unchanged (line endings and
-   * trailing white space aside): not attempted. Its points count as graded.
+   * trailing white space aside): not attempted. It is not run, and every
+   * check fails with "not attempted" (0 points, whatever the stub would pass).
    */
   unchanged?: boolean;
 }

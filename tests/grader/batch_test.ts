@@ -70,10 +70,11 @@ function expectations(m: LabMeta): Record<string, Expected> {
   };
   return {
     "perfect": { score: full, rest: "passed" },
+    // Not attempted: not run, no points for what the stub passes as handed out.
     "untouched": {
-      score: points(m, "runs"),
-      checks: { runs: "passed", "file-holds-message": "failed" },
-      rest: "skipped",
+      score: 0,
+      rest: "failed",
+      message: /^not attempted: hello\.ts is the lab's stub/,
     },
     "partial": {
       score: write,

@@ -70,12 +70,12 @@ Deno.test("grade: a class table, CSV and JSON; re-grading one student updates on
     );
     assert.deepEqual(rows["student"], ["00", "total"]);
     assert.deepEqual(rows["perfect"], ["5", "5"]);
-    assert.deepEqual(rows["untouched"], ["1", "1"]);
+    assert.deepEqual(rows["untouched"], ["0", "0"]);
     assert.deepEqual(rows["partial"], ["3", "3"]);
     assert.deepEqual(rows["edits-checker"], ["3", "3"]);
     assert.deepEqual(rows["fake-output"], ["0", "0"]);
     assert.deepEqual(rows["symlinked"], ["-", "0"]);
-    assert.match(run.stdout, /6 students: mean 2 \/ 5, median 2/);
+    assert.match(run.stdout, /6 students: mean 1.8 \/ 5, median 1.5/);
     assert.match(run.stdout, /Checks, hardest first:/);
     assert.ok(!run.stdout.includes("\x1b"), "no escape codes in a pipe");
     assert.match(run.stderr, /^\[6\/6\] /m, "plain progress lines in a pipe");
@@ -88,7 +88,7 @@ Deno.test("grade: a class table, CSV and JSON; re-grading one student updates on
         "partial,3,3,5,graded,",
         "perfect,5,5,5,graded,",
         "symlinked,0,0,5,graded,hello.ts is a symbolic link: only regular files are graded",
-        "untouched,1,1,5,graded,",
+        "untouched,0,0,5,graded,",
         "",
       ].join("\n"),
     );
@@ -120,7 +120,7 @@ Deno.test("grade: a class table, CSV and JSON; re-grading one student updates on
       "partial": 5,
       "perfect": 5,
       "symlinked": 0,
-      "untouched": 1,
+      "untouched": 0,
     });
   } finally {
     removeDir(dir);
