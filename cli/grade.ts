@@ -594,7 +594,7 @@ async function autolab(
   }
   const student = report?.students[0];
   if (report && student) {
-    // The feedback is the student's: hidden checks stay out of it (their points are in the scores).
+    // The feedback is the student's: hidden checks stay out of it, and out of the scores line.
     console.log(formatStudentReport(report, student, {
       visibleOnly: hiddenVisibility !== "visible",
       hints,
@@ -607,7 +607,7 @@ async function autolab(
   }
   if (failure) console.log(`The autograder failed: ${sanitize(failure)}`);
   // Autolab reads the last line of the output: it must be ours, and last.
-  console.log(autolabLine(student, labIds));
+  console.log(autolabLine(student, labIds, { countHidden: hiddenVisibility === "visible" }));
   return failure || report?.problems.length ? 1 : 0;
 }
 

@@ -441,16 +441,26 @@ export function gradescopeResults(
  * Autolab's scores line: `{"scores": {<lab id>: points, …}, "scoreboard":
  * [total, <lab points>…]}`. Print it as the very last line of the output.
  *
+ * Autolab shows a student every problem's score once released, and cannot
+ * hide part of one: each lab's points are those of its visible checks, so
+ * that no hidden check's outcome shows in a total. With `countHidden` (the
+ * instructor made hidden checks visible) they count too.
+ *
  * @example
  * ```ts ignore
- * console.log(autolabLine(report.students[0])); // {"scores":{"00_hello_mapping":5},"scoreboard":[5,5]}
+ * console.log(autolabLine(report.students[0], ["00_hello_mapping"])); // {"scores":{"00_hello_mapping":5},"scoreboard":[5,5]}
  * ```
  */
-export function autolabLine(student: StudentGrade | undefined, labIds: readonly string[]): string {
+export function autolabLine(
+  student: StudentGrade | undefined,
+  labIds: readonly string[],
+  options: { countHidden?: boolean } = {},
+): string {
   const scores: Record<string, number> = {};
-  for (const id of labIds) scores[id] = student?.labs.find((g) => g.id === id)?.score ?? 0;
-  return JSON.stringify({
-    scores,
-    scoreboard: [student?.score ?? 0, ...labIds.map((id) => scores[id])],
-  });
+  for (const id of labIds) {
+    const grade = student?.labs.find((g) => g.id === id);
+    scores[id] = !grade ? 0 : options.countHidden ? grade.score : visiblePoints(grade).score;
+  }
+  const total = labIds.reduce((sum, id) => sum + scores[id], 0);
+  return JSON.stringify({ scores, scoreboard: [total, ...labIds.map((id) => scores[id])] });
 }

@@ -402,6 +402,9 @@ Upload autograde-Makefile and autograde.tar as the assessment's autograder files
 problems after the labs (${labs.map((l) => l.id).join(", ")}), and give it an image with Deno
 ${options.denoVersion} and util-linux (Dockerfile and install-deno.sh here). The handin is the
 lab file itself or a tar of the student's files; the last line of the output is the scores JSON.
+Each lab's score counts its visible checks only (Autolab shows every score to the student once
+released): give each problem its lab's visible points, and grade hidden checks after the deadline
+with \`deno task grade\` over the downloaded handins.
 `,
         ),
       ];

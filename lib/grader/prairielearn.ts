@@ -4,16 +4,24 @@
  * check with `points` and `max_points`.
  *
  * PrairieLearn shows every test, and the score, to the student as soon as
- * the grading ends: it has no hidden tests. So hidden checks are not listed
- * one by one: their points make one test, "further checks (graded by your
- * instructor)", with no message; with `hiddenVisibility: "visible"` they are
- * listed like the others.
+ * the grading ends: it has no hidden tests. So hidden checks are left out
+ * of everything it is given (tests, score, message), and no total lets a
+ * student work out that one exists or how it went: grade them after the
+ * deadline with `deno task grade` over the downloaded submissions. With
+ * `hiddenVisibility: "visible"` they are listed and counted like the others.
  *
  * @module
  */
 
-import { checkText, hintedChecks, type HintPolicy, sanitize, type Visibility } from "./formats.ts";
-import type { StudentGrade } from "./types.ts";
+import {
+  checkText,
+  hintedChecks,
+  type HintPolicy,
+  sanitize,
+  type Visibility,
+  visiblePoints,
+} from "./formats.ts";
+import type { LabGrade, StudentGrade } from "./types.ts";
 
 /** One test of PrairieLearn's results. */
 export interface PrairieLearnTest {
@@ -63,16 +71,12 @@ export function prairielearnResults(
   },
 ): PrairieLearnResults {
   const tests: PrairieLearnTest[] = [];
-  let hiddenPoints = 0;
-  let hiddenMax = 0;
+  const counted = (grade: LabGrade) =>
+    options.hiddenVisibility === "visible" ? grade : visiblePoints(grade);
   for (const grade of student?.labs ?? []) {
     const hinted = hintedChecks(grade, options.hints);
     for (const c of grade.checks) {
-      if (c.hidden && options.hiddenVisibility !== "visible") {
-        hiddenPoints += c.score;
-        hiddenMax += c.maxScore;
-        continue;
-      }
+      if (c.hidden && options.hiddenVisibility !== "visible") continue;
       tests.push({
         name: `${grade.id} ${c.id}: ${sanitize(c.title)}`,
         points: c.score,
@@ -82,15 +86,6 @@ export function prairielearnResults(
       });
     }
   }
-  if (hiddenMax > 0) {
-    tests.push({
-      name: "further checks (graded by your instructor)",
-      points: hiddenPoints,
-      max_points: hiddenMax,
-      message: "",
-      output: "",
-    });
-  }
   const parts: string[] = [];
   if (options.message) parts.push(options.message);
   for (const g of student?.labs ?? []) {
@@ -99,12 +94,15 @@ export function prairielearnResults(
       : g.status === "error"
       ? " (not graded: a grading problem; your instructor will look at it)"
       : "";
-    parts.push(`${g.id}: ${fmt(g.score)} / ${fmt(g.maxScore)}${state}`);
+    const points = counted(g);
+    parts.push(`${g.id}: ${fmt(points.score)} / ${fmt(points.maxScore)}${state}`);
   }
-  const max = student?.maxScore ?? 0;
+  const labs = (student?.labs ?? []).map(counted);
+  const score = labs.reduce((sum, l) => sum + l.score, 0);
+  const max = labs.reduce((sum, l) => sum + l.maxScore, 0);
   return {
     gradable: options.gradable,
-    score: max > 0 ? Math.min(1, Math.max(0, (student?.score ?? 0) / max)) : 0,
+    score: max > 0 ? Math.min(1, Math.max(0, score / max)) : 0,
     message: sanitize(parts.join("\n")),
     output: "",
     tests,

@@ -193,6 +193,15 @@ Deno.test("autolab: scores by lab id and a scoreboard, on one line", () => {
     scores: { "00_hello": 1, "01_next": 0 },
     scoreboard: [1, 1, 0],
   });
+  // Hidden checks stay out of the scores (Autolab shows them to the student once released).
+  assert.deepEqual(JSON.parse(autolabLine(r.students[0], ["00_hello", "01_next"])), {
+    scores: { "00_hello": 1, "01_next": 4 },
+    scoreboard: [5, 1, 4],
+  });
+  assert.deepEqual(
+    JSON.parse(autolabLine(r.students[0], ["00_hello", "01_next"], { countHidden: true })),
+    { scores: { "00_hello": 3, "01_next": 4 }, scoreboard: [7, 3, 4] },
+  );
   assert.deepEqual(JSON.parse(autolabLine(undefined, ["00_hello"])), {
     scores: { "00_hello": 0 },
     scoreboard: [0, 0],

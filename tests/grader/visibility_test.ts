@@ -6,7 +6,12 @@
  */
 
 import assert from "node:assert/strict";
-import { formatStudentReport, gradescopeResults, hintedChecks } from "../../lib/grader/formats.ts";
+import {
+  autolabLine,
+  formatStudentReport,
+  gradescopeResults,
+  hintedChecks,
+} from "../../lib/grader/formats.ts";
 import { prairielearnResults } from "../../lib/grader/prairielearn.ts";
 import type { CheckGrade, GradeReport, LabGrade, StudentGrade } from "../../lib/grader/types.ts";
 import { PROJECT_ROOT } from "./fixtures.ts";
@@ -119,18 +124,24 @@ Deno.test("hints: all, first or none of the failed visible checks' hints", () =>
   ]);
 });
 
-Deno.test("prairielearn and autolab: the hidden check is not named; its points make one test in PrairieLearn", () => {
+Deno.test("prairielearn and autolab: no hidden check, and no total that counts one", () => {
   const s = student(true);
   const pl = prairielearnResults(s, { gradable: true });
   assert.ok(!JSON.stringify(pl).includes(SECRET));
-  assert.deepEqual(pl.tests.at(-1), {
-    name: "further checks (graded by your instructor)",
-    points: 2,
-    max_points: 2,
-    message: "",
-    output: "",
-  });
-  assert.equal(pl.score, 4 / 11);
+  assert.ok(!JSON.stringify(pl).includes("hidden"), JSON.stringify(pl));
+  // The score, each test's and the message's totals all count the visible checks only.
+  const visible = pl.tests.reduce((sum, t) => sum + t.points, 0);
+  const visibleMax = pl.tests.reduce((sum, t) => sum + t.max_points, 0);
+  assert.equal(visibleMax, 9);
+  assert.equal(pl.score, visible / visibleMax);
+  assert.match(pl.message, /^00_x: 2 \/ 6$/m);
+  // Made visible, it is a test like the others and counts.
+  const open = prairielearnResults(s, { gradable: true, hiddenVisibility: "visible" });
+  assert.equal(open.tests.reduce((sum, t) => sum + t.max_points, 0), 11);
+  assert.equal(open.score, 4 / 11);
+  const line = JSON.parse(autolabLine(s, ["00_x", "01_y"]));
+  assert.equal(line.scores["00_x"], 2);
+  assert.equal(line.scoreboard[0], visible);
   const feedback = formatStudentReport(report(s), s, { visibleOnly: true });
   assert.ok(!feedback.includes(SECRET) && !feedback.includes("hidden check"), feedback);
   assert.match(feedback, /^s: 2 \/ 9$/m);
