@@ -22,7 +22,17 @@
  */
 
 import { type Libc, libc } from "./ffi/libc.ts";
-import { assertSupported, ERRNO, FUTEX, O, RUSAGE, SEEK, STATX, SYS } from "./ffi/constants.ts";
+import {
+  assertSupported,
+  ERRNO,
+  FUTEX,
+  INOTIFY,
+  O,
+  RUSAGE,
+  SEEK,
+  STATX,
+  SYS,
+} from "./ffi/constants.ts";
 import { MmapError } from "./errors.ts";
 import {
   bufferArg,
@@ -796,6 +806,54 @@ export function fchown(fd: number, uid: number, gid: number): void {
   const C = "sys.fchown";
   if (L().fchown(int32(fd, C, "fd"), uint32(uid, C, "uid"), uint32(gid, C, "gid")) !== 0) {
     fail("fchown", { fd, uid, gid }, -1, errno());
+  }
+}
+
+/**
+ * `inotify_init1(2)` and `inotify_add_watch(2)`: a non-blocking descriptor
+ * that queues the events in `mask` (`INOTIFY`) of the file at `path`, from
+ * every process. Close it with {@link close}. Not recorded.
+ *
+ * @example
+ * ```ts ignore
+ * const fd = watchFile(path, INOTIFY.IN_MODIFY);
+ * // … another process writes the file …
+ * const masks = readWatchEvents(fd); // [2]
+ * close(fd);
+ * ```
+ */
+export function watchFile(path: string, mask: number): number {
+  const fd = L().inotify_init1(INOTIFY.IN_NONBLOCK | INOTIFY.IN_CLOEXEC);
+  if (fd < 0) throw new MmapError({ syscall: "inotify_init1", errno: errno(), detail: path });
+  const C = "sys.watchFile";
+  if (L().inotify_add_watch(fd, cString(path, C, "path"), uint32(mask, C, "mask")) < 0) {
+    const e = errno();
+    L().close(fd);
+    throw new MmapError({ syscall: "inotify_add_watch", errno: e, detail: path });
+  }
+  return fd;
+}
+
+/**
+ * `read(2)` of a descriptor from {@link watchFile}: the mask of each event
+ * queued since the last read, oldest first (empty when none). Not recorded.
+ */
+export function readWatchEvents(fd: number): number[] {
+  const masks: number[] = [];
+  const buffer = new Uint8Array(4096);
+  const view = new DataView(buffer.buffer);
+  for (;;) {
+    const n = Number(L().read(int32(fd, "sys.readWatchEvents", "fd"), buffer, 4096n));
+    if (n < 0) {
+      const e = errno();
+      if (e === ERRNO.EAGAIN) return masks;
+      throw new MmapError({ syscall: "read", errno: e, detail: `inotify fd ${fd}` });
+    }
+    if (n === 0) return masks;
+    // struct inotify_event { int wd; uint32_t mask, cookie, len; char name[len]; }
+    for (let at = 0; at + 16 <= n; at += 16 + view.getUint32(at + 12, true)) {
+      masks.push(view.getUint32(at + 4, true));
+    }
   }
 }
 

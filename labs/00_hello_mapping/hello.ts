@@ -13,8 +13,10 @@
  * docs in `lib/mapping.ts`.
  *
  * The checker reads the file from another process, counts the bytes your
- * process wrote with `write()` (in `/proc/PID/io`), and looks at the calls
- * your code made: a `write()` or `Deno.writeFile` will not pass.
+ * process wrote with `write()` (in `/proc/PID/io`), watches the file with
+ * inotify (`man 7 inotify`: the kernel reports every `write()` to a file,
+ * from any process, and never a store through a mapping), and looks at the
+ * calls your code made: a `write()` or `Deno.writeFile` will not pass.
  *
  * @module
  */

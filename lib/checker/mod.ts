@@ -64,7 +64,7 @@ export {
 } from "./predict.ts";
 export { callsTo, type FlagName, hasFlag, succeeded } from "./calls.ts";
 export { flightRecorder, readFlight } from "./flight.ts";
-export { readAt } from "./files.ts";
+export { readAt, witnessWrites, WriteWitness } from "./files.ts";
 export {
   differingPages,
   fingerprint,

@@ -115,6 +115,27 @@ export const O = {
 } as const;
 
 /**
+ * `inotify(7)`: the event bits mmap-lab watches for, and the flags of
+ * `inotify_init1(2)` (`IN_NONBLOCK` and `IN_CLOEXEC` are `O_NONBLOCK` and
+ * `O_CLOEXEC`). The same on every architecture (`include/uapi/linux/inotify.h`).
+ *
+ * @example
+ * ```ts
+ * const written = (mask: number) => (mask & INOTIFY.IN_MODIFY) !== 0;
+ * ```
+ */
+export const INOTIFY = {
+  /** The file was modified: write(2), truncate(2) and fallocate(2); never a store through a mapping. */
+  IN_MODIFY: 0x2,
+  /** The watched file's watch was removed (the file was deleted, or its file system unmounted). */
+  IN_IGNORED: 0x8000,
+  /** Too many events queued: some were dropped. */
+  IN_Q_OVERFLOW: 0x4000,
+  IN_NONBLOCK: 0o4000,
+  IN_CLOEXEC: 0o2000000,
+} as const;
+
+/**
  * `statx(2)`: the `dirfd` and `flags` that matter here, the `mask` bits for
  * the fields asked for, and the file types in `stx_mode` (`S_IFMT` bits).
  * The same on every architecture (`include/uapi/linux/stat.h`, `fcntl.h`).

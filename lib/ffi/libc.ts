@@ -108,6 +108,12 @@ export const LIBC_SYMBOLS = {
   fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
   /** int fchmod(int fd, mode_t mode); */
   fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  /** int inotify_init1(int flags); */
+  inotify_init1: { parameters: ["i32"], result: "i32" },
+  /** int inotify_add_watch(int fd, const char *pathname, uint32_t mask); */
+  inotify_add_watch: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t count); (an inotify descriptor's events) */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 for (const entry of Object.values(LIBC_SYMBOLS)) {

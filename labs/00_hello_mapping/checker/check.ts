@@ -9,6 +9,7 @@ import {
   type IoCounters,
   procIo,
   succeeded,
+  witnessWrites,
 } from "../../../lib/checker/mod.ts";
 
 interface Run {
@@ -21,6 +22,8 @@ interface Run {
   after?: { io: IoCounters; stdout: number };
   /** Every byte of stderr, read once the child had ended (a pipe of its own: it may lag). */
   stderr: number;
+  /** inotify's IN_MODIFY events on the file while the child ran, from any process. */
+  writes: number;
 }
 
 async function writeOnce(ctx: CheckContext) {
@@ -28,8 +31,10 @@ async function writeOnce(ctx: CheckContext) {
     // Long enough that a write() of it stands out from Deno's own 8-byte event-loop wake-ups.
     const message = `hello ${ctx.random.nonce(ctx.random.int(400, 1000))}`;
     const path = Deno.realPathSync(ctx.file("message.txt", ".".repeat(message.length)));
+    // The kernel's witness of any write() to the file, by the child or a process it starts.
+    using witness = witnessWrites(path);
     const child = ctx.spawn("drive.ts", { path, message });
-    const run: Omit<Run, "result" | "stderr"> = { path, message };
+    const run: Omit<Run, "result" | "stderr" | "writes"> = { path, message };
     if ((await child.checkpoint())?.name === "before") {
       run.before = {
         io: procIo(child.pid),
@@ -43,7 +48,7 @@ async function writeOnce(ctx: CheckContext) {
       }
     }
     const result = await child.result();
-    return { ...run, result, stderr: child.stderrBytes };
+    return { ...run, result, stderr: child.stderrBytes, writes: witness.writes() };
   });
 }
 
@@ -128,6 +133,20 @@ export default defineChecks([
             ? 'a read-only or private mapping of the file: map it with access "readwrite" (shared)'
             : "writing the file with Deno.writeFile/write() instead of through memory",
         });
+      }
+      if (run.writes > 0) {
+        ctx.fail(
+          "the message's file was changed with write() (or truncated) while writeMessage ran",
+          {
+            expected: "no IN_MODIFY event on the file: inotify reports write(), truncate and " +
+              "fallocate from any process, and never a store through a shared mapping",
+            observed: `${run.writes} IN_MODIFY event(s) on ${path}`,
+            mistake:
+              "writing the file with write() or Deno.writeFile, in this process or another one it " +
+              "started (a mapping made on the side does not count); the file already has the " +
+              "message's size, so no ftruncate either",
+          },
+        );
       }
       if (run.before && run.after) {
         // wchar counts what went to stdout and stderr too (the checker's messages, and
