@@ -13,6 +13,9 @@ import assert from "node:assert/strict";
 import { findLab, loadCatalog, solutionFile } from "../lib/catalog.ts";
 import { runLab } from "../lib/checker/run.ts";
 import { labMistakes } from "./mistakes.ts";
+import { gradeSubmissions, listSubmissions } from "../lib/grader/batch.ts";
+import { summarize } from "../lib/grader/summary.ts";
+import { freshDir, removeDir } from "./grader/fixtures.ts";
 
 const catalog = loadCatalog();
 const RUNS = 3;
@@ -42,3 +45,61 @@ for (const { lab: labId, mistake } of RACY) {
     for (const o of outcomes.slice(1)) assert.equal(o, outcomes[0], outcomes.join("\n"));
   });
 }
+
+Deno.test("a class of untouched, partial, racy and perfect submissions grades the same twice", async () => {
+  const labs = ["00_hello_mapping", "07_shared_counter"].map((id) => findLab(catalog, id)!);
+  const dir = freshDir("same-twice");
+  try {
+    const put = (student: string, lab: (typeof labs)[number], text: string) => {
+      Deno.mkdirSync(`${dir}/class/${student}/${lab.id}`, { recursive: true });
+      Deno.writeTextFileSync(`${dir}/class/${student}/${lab.id}/${lab.file}`, text);
+    };
+    const solution = (lab: (typeof labs)[number]) =>
+      Deno.readTextFileSync(solutionFile(catalog.root, lab));
+    const mistake = (lab: (typeof labs)[number], file: string) =>
+      Deno.readTextFileSync(
+        labMistakes(catalog.root, lab.id, solutionFile(catalog.root, lab))
+          .find((m) => m.file === file)!.materialize(),
+      );
+    for (const lab of labs) {
+      put("perfect", lab, solution(lab));
+      put("untouched", lab, Deno.readTextFileSync(`${catalog.root}/labs/${lab.id}/${lab.file}`));
+    }
+    put("partial", labs[0], mistake(labs[0], "no_unmap.mistake"));
+    put("racy", labs[0], solution(labs[0]));
+    put("racy", labs[1], mistake(labs[1], "check_then_set.mistake"));
+
+    const outcomes: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      const report = await gradeSubmissions({
+        submissions: listSubmissions(`${dir}/class`),
+        labs: labs.map((l) => l.id),
+        jobs: 2,
+        gradingRoot: `${dir}/grading`,
+      });
+      assert.deepEqual(report.problems, []);
+      outcomes.push(
+        report.students.map((s) =>
+          `${s.name} ${s.score}: ` +
+          s.labs.map((l) =>
+            `${l.id} ${l.score}${l.unchanged ? " not attempted" : ""} [` +
+            l.checks.map((c) => `${c.id} ${c.status}`).join(", ") + "]"
+          ).join("; ")
+        ).join("\n"),
+      );
+      const summary = summarize(report);
+      const lab07 = summary.labs.find((l) => l.id === labs[1].id)!;
+      // Untouched is not attempted; racy attempted and failed; perfect has full marks.
+      assert.equal(lab07.notAttempted, 1);
+      assert.equal(lab07.attemptedFailed, 1);
+      assert.equal(lab07.full, 1);
+      const byName = Object.fromEntries(report.students.map((s) => [s.name, s]));
+      assert.equal(byName.untouched.score, 0);
+      assert.equal(byName.perfect.score, byName.perfect.maxScore);
+      assert.ok(byName.racy.score < byName.racy.maxScore);
+    }
+    assert.equal(outcomes[1], outcomes[0]);
+  } finally {
+    removeDir(dir);
+  }
+});
