@@ -134,7 +134,7 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
     for (const name of storedFixtures()) assert.ok(expected[name], `no expectation for ${name}`);
     assert.deepEqual(names, Object.keys(expected).sort());
 
-    const start = performance.now();
+    // How long it takes is the bench's business (section 4), not a test's.
     const report = await gradeSubmissions({
       submissions: listSubmissions(`${dir}/submissions`),
       labs: [LAB],
@@ -142,10 +142,8 @@ Deno.test("grader: every adversarial submission gets exactly its score, and noth
       gradingRoot: `${dir}/grading`,
       keep: true, // to look for what the children left behind
     });
-    const seconds = (performance.now() - start) / 1000;
     const text = describe(report);
     assert.deepEqual(report.problems, [], text);
-    assert.ok(seconds < 60, `the batch took ${seconds.toFixed(1)} s`);
 
     for (const student of report.students) {
       const want = expected[student.name];
