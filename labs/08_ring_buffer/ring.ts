@@ -121,8 +121,9 @@ export function receive(ring: Ring): Uint8Array | null {
 }
 
 /**
- * Prediction: the consumer receives 1000 messages through the ring. How many
- * `read()`-family system calls does its process make meanwhile (as counted by
- * `syscr` in `/proc/PID/io`)?
+ * Prediction: your producer sends 1000 small messages, pausing 1–2 ms before
+ * each; your consumer takes each one as soon as it can. How many times does
+ * the consumer's process go to sleep meanwhile (`voluntary_ctxt_switches` in
+ * `/proc/PID/status`: each time it gives up the CPU to wait)?
  */
-export const PREDICTED_READ_CALLS_PER_1000: number | undefined = undefined; // TODO: predict
+export const PREDICTED_CONSUMER_SLEEPS_PER_1000: number | undefined = undefined; // TODO: predict

@@ -15,7 +15,7 @@ import {
 } from "../../lib/grader/batch.ts";
 import { formatCsv, formatSummary, formatTable } from "../../lib/grader/formats.ts";
 import { summarize } from "../../lib/grader/summary.ts";
-import { freshDir, PROJECT_ROOT, removeDir, symlink } from "./fixtures.ts";
+import { FIXTURES, freshDir, PROJECT_ROOT, removeDir, symlink } from "./fixtures.ts";
 
 const NFC = "Jos\u00e9";
 const NFD = "Jose\u0301";
@@ -26,6 +26,8 @@ function makeClass(dir: string): void {
     Deno.mkdirSync(`${dir}/${name}`, { recursive: true });
     Deno.copyFileSync(stub, `${dir}/${name}/hello.ts`);
   }
+  // Alice attempted it (an unchanged stub would be "not attempted", 0 points): 3 of 5.
+  Deno.copyFileSync(`${FIXTURES}/partial/00_hello_mapping/hello.ts`, `${dir}/alice/hello.ts`);
   Deno.copyFileSync(stub, `${dir}/carol.ts`);
   Deno.writeTextFileSync(`${dir}/.DS_Store`, "");
   symlink(`${dir}/alice`, `${dir}/dave`);
@@ -69,7 +71,7 @@ Deno.test("class folder: every entry that is not graded gets a row with the reas
     for (const s of report.students) {
       if (s.name === "alice") {
         assert.equal(s.status, "graded");
-        assert.equal(s.score, 1); // the stub passes "runs"
+        assert.equal(s.score, 3); // the partial solution
         continue;
       }
       assert.equal(s.status, "rejected", s.name);
@@ -84,15 +86,15 @@ Deno.test("class folder: every entry that is not graded gets a row with the reas
     const summary = summarize(report);
     assert.equal(summary.students, 1);
     assert.equal(summary.rejected, 5);
-    assert.equal(summary.points.mean, 1);
+    assert.equal(summary.points.mean, 3);
     assert.match(
       formatSummary(report),
-      /1 student: mean 1 \/ 5, median 1 \(and 5 not graded: see the table\)/,
+      /1 student: mean 3 \/ 5, median 3 \(and 5 not graded: see the table\)/,
     );
 
     const table = formatTable(report).split("\n");
     assert.match(table.find((l) => l.startsWith("carol.ts"))!, /^carol\.ts\s+-\s+-$/);
-    assert.match(table.find((l) => l.startsWith("alice"))!, /^alice\s+1\s+1$/);
+    assert.match(table.find((l) => l.startsWith("alice"))!, /^alice\s+3\s+3$/);
     const notGraded = table.indexOf("Not graded (5):");
     assert.ok(notGraded > 0, table.join("\n"));
     assert.match(table[notGraded + 1], /^ {2}\.\.\.: a hidden folder/);
@@ -104,7 +106,7 @@ Deno.test("class folder: every entry that is not graded gets a row with the reas
       csv.find((l) => l.startsWith("carol.ts"))!,
       /^carol\.ts,,,5,rejected,"a file, not a folder: each submission is a folder \(unpack an archive into one\)"$/,
     );
-    assert.match(csv.find((l) => l.startsWith("alice"))!, /^alice,1,1,5,graded,$/);
+    assert.match(csv.find((l) => l.startsWith("alice"))!, /^alice,3,3,5,graded,$/);
 
     // A rejected student fixed later: --update replaces the reason, it does not pile up.
     const fixed = mergeReports(report, {

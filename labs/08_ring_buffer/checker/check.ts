@@ -590,20 +590,25 @@ async function studentPair(
   ctx: CheckContext,
   ring: RingFile,
   base: Plan,
-  consumerOptions: { measureIo?: boolean } = {},
+  options: {
+    measureIo?: boolean;
+    /** What differs in one side's plan (its pauses, say). */
+    producer?: Partial<Plan>;
+    consumer?: Partial<Plan>;
+  } = {},
 ): Promise<[ChildResult, ChildResult]> {
   const consumer = spawn(ctx, {
     mode: "consumer",
     who: "student",
     path: ring.path,
-    plan: side(ctx, base),
-    ...consumerOptions,
+    plan: { ...side(ctx, base), ...options.consumer },
+    ...(options.measureIo ? { measureIo: true } : {}),
   });
   const producer = spawn(ctx, {
     mode: "producer",
     who: "student",
     path: ring.path,
-    plan: side(ctx, base),
+    plan: { ...side(ctx, base), ...options.producer },
   });
   await reach(ctx, consumer, "ready", "openRing in the consumer");
   await reach(ctx, producer, "ready", "openRing in the producer");
@@ -1328,23 +1333,41 @@ export default defineChecks([
     },
   },
   {
-    id: "predict-read-calls",
+    id: "predict-consumer-sleeps",
     title:
-      "prediction: read() calls per 1000 messages through the ring (and the pipe, for comparison)",
+      "prediction: how often your consumer sleeps while a slower producer sends 1000 messages (then ring and pipe, flat out)",
     points: 1,
     parent: "student-pair",
     hint:
-      "What does receive() ask the kernel for? Count the system calls it makes when there is data to take.",
+      "When a message arrives every millisecond or two, what does your receive() find each time it looks for the next one, and what does it do then?",
     timeoutMs: 40_000,
     async run(ctx) {
       const exported = (ctx.expectOk(
         await ctx.run("drive.ts", { mode: "predictions" } satisfies Params),
         "reading your prediction",
-      ) as { reads: unknown }).reads;
+      ) as { sleeps: unknown }).sleeps;
       const predicted = requirePrediction(ctx, exported, {
-        name: "PREDICTED_READ_CALLS_PER_1000",
+        name: "PREDICTED_CONSUMER_SLEEPS_PER_1000",
         allowed: "number",
       });
+      // Paced run: your producer pauses 1–2 ms before each of 1000 small messages; your
+      // consumer takes each as soon as it can. The kernel counts how often it went to sleep.
+      const paced = 1000;
+      const pacedRing = makeRing(ctx, "paced.ring", 65536, ctx.random.int(0, 2 ** 20));
+      using _paced = pacedRing.mapping;
+      const pacedPair = await studentPair(
+        ctx,
+        pacedRing,
+        { ...basePlan(ctx, 65536, paced), maxLen: 256, typicalLen: 64 },
+        { producer: { pauseEvery: 1, pauseMaxMs: 2 }, consumer: { pauseEvery: 0 } },
+      );
+      sideOk(ctx, pacedPair[0], "your producer", pacedRing);
+      const pacedVerdict = sideOk(ctx, pacedPair[1], "your consumer", pacedRing) as Verdict & {
+        slept: number;
+      };
+      checkVerdict(ctx, pacedVerdict, pacedRing);
+      const sleptPaced = Math.round(pacedVerdict.slept * 1000 / paced);
+
       // Throughput run: your pair, no pauses; the consumer counts its own read() calls.
       const capacity = 65536;
       const count = 50_000;
@@ -1364,7 +1387,6 @@ export default defineChecks([
         io: { reads: number; writes: number };
       };
       checkVerdict(ctx, v, ring);
-      const observed = Math.round(v.io.reads * 1000 / count);
       const ringRate = count / (v.ms / 1000);
 
       // The same messages through a pipe (a FIFO), one write() per message.
@@ -1398,17 +1420,23 @@ export default defineChecks([
           `ring / pipe: ${(ringRate / pipeRate).toFixed(1)}× on this run (shown, not graded)`,
         );
       }
+      const sleptFlatOut = Math.round(v.slept * 1000 / count);
       ctx.note(
-        `you predicted ${predicted} read() calls per 1000 messages; the kernel counted ${observed}`,
+        `you predicted ${predicted} sleeps per 1000 messages from a slower producer; the kernel ` +
+          `counted ${sleptPaced} (voluntary_ctxt_switches in /proc/PID/status); flat out, ` +
+          `${sleptFlatOut} per 1000`,
       );
-      const tolerance = Math.max(2, observed * 0.2);
-      if (Math.abs(predicted - observed) > tolerance) {
+      const tolerance = Math.max(5, sleptPaced * 0.25);
+      if (Math.abs(predicted - sleptPaced) > tolerance) {
         ctx.fail("the prediction is off", {
-          expected: `${observed} read() calls per 1000 messages (syscr in /proc/PID/io, this run)`,
-          observed: `${predicted} (your PREDICTED_READ_CALLS_PER_1000)`,
-          mistake: observed <= 2
-            ? "the consumer reads the ring's memory: loads and stores, no system call. The kernel is only asked to help when a side must sleep (futex), and futex is not a read()"
-            : "your consumer does read-family system calls (pread? reading the file?) instead of reading the mapping",
+          expected:
+            `${sleptPaced} sleeps per 1000 messages (voluntary context switches of your consumer, this run)`,
+          observed: `${predicted} (your PREDICTED_CONSUMER_SLEEPS_PER_1000)`,
+          mistake: sleptPaced >= 500
+            ? "each message found the ring empty: your consumer announced it would sleep and slept in futex() until the producer's wake-up, one sleep (and one futexWake by the producer) per message. " +
+              "Shared memory saves the copies, and saves system calls only while data is waiting: flat out, " +
+              `your consumer slept ${sleptFlatOut} times per 1000`
+            : "your consumer rarely slept: it spins long enough to catch each message awake (a CPU kept busy meanwhile), or something else kept it from sleeping; count what your receive() does when the ring is empty",
         });
       }
     },

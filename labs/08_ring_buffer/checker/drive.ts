@@ -296,7 +296,7 @@ export default defineDrive<Params>(async (ctx) => {
   const p = ctx.params;
   switch (p.mode) {
     case "predictions":
-      return { reads: studentValue(ctx, "PREDICTED_READ_CALLS_PER_1000") ?? null };
+      return { sleeps: studentValue(ctx, "PREDICTED_CONSUMER_SLEEPS_PER_1000") ?? null };
     case "send-frames": {
       const side = studentSide(ctx, p.path);
       for (const m of p.messages) side.send(new Uint8Array(m));
