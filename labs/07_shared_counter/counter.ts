@@ -117,5 +117,11 @@ export function readRecord(cells: Int32Array, at: number, count: number): number
  */
 export const PREDICTED_SPIN_WAITER_STATE: "R" | "S" | undefined = undefined; // TODO: predict
 
-/** Prediction: the same, for a process waiting in `lock` (the futex mutex). */
-export const PREDICTED_FUTEX_WAITER_STATE: "R" | "S" | undefined = undefined; // TODO: predict
+/**
+ * Prediction: a process holds your futex lock (`lock` returned) and another
+ * waits in `lock`. The holder is killed with SIGKILL, without `unlock`. What
+ * becomes of the waiter? `"acquires"` (it gets the lock), `"waits"` (it
+ * goes on waiting, for good) or `"error"` (its `lock` call fails)?
+ */
+export const PREDICTED_WAITER_WHEN_HOLDER_DIES: "acquires" | "waits" | "error" | undefined =
+  undefined; // TODO: predict

@@ -399,6 +399,60 @@ function futexScenario(ctx: CheckContext) {
   return ctx.once("futex-hold", () => holdAndContend(ctx, "futex", ctx.random.int(1, 2)));
 }
 
+/** What became of a waiter in `lock` once the holder was killed inside the lock. */
+type Fate = "acquires" | "waits" | "error";
+
+/**
+ * A holds the futex lock; B waits in lock() (asleep in futex); the checker
+ * kills A with SIGKILL, without unlock, and watches B for 1.5 s.
+ */
+async function holderDies(ctx: CheckContext): Promise<{ fate: Fate; seen: string }> {
+  const path = freshFile(ctx, "holder-dies.bin");
+  using mapping = mapFile(path, { access: "readwrite" });
+  const cells = new Int32Array(mapping.bytes.buffer);
+  const lock = ctx.random.int(FIRST_CELL, 1000);
+  const holder = spawn(ctx, { mode: "hold", path, kind: "futex", lock });
+  await reach(ctx, holder, "ready", "the lock holder");
+  await holder.resume();
+  await reach(ctx, holder, "held", "lock in the first process");
+  const waiter = spawn(ctx, { mode: "contend", path, kind: "futex", lock, slot: 0 });
+  const data = await reach(ctx, waiter, "ready", "a waiting process");
+  await waiter.resume();
+  const address = BigInt(String(data?.base)) + BigInt(lock * 4);
+  const w = await watchContender(waiter, cells, 0, address);
+  if (w.kind !== "asleep") {
+    waiter.kill();
+    holder.kill();
+    ctx.fail("the waiter was not asleep in futex() on the lock word before the holder died", {
+      observed: describeWait(w),
+    });
+  }
+  holder.kill("SIGKILL");
+  await holder.result();
+  const got = await until(
+    () => Atomics.load(cells, CTRL.acquired) !== 0 || waiter.ended,
+    1500,
+  );
+  const state = processState(waiter.pid);
+  const word = Atomics.load(cells, lock);
+  waiter.kill();
+  const result = await waiter.result();
+  if (got && Atomics.load(cells, CTRL.acquired) !== 0) {
+    return { fate: "acquires", seen: "it got the lock" };
+  }
+  if (got) {
+    // It ended by itself before the checker killed it.
+    const why = result.error?.message ? `: ${result.error.message}` : "";
+    return { fate: "error", seen: `its lock() ended (${result.outcome}${why})` };
+  }
+  return {
+    fate: "waits",
+    seen: `1.5 s after the holder died: still waiting, state ${state?.state ?? "?"}` +
+      `${asleepInFutex(state, address) ? " (asleep in futex() on the lock word)" : ""}, ` +
+      `lock word ${word}`,
+  };
+}
+
 // ---------------------------------------------------------------------------
 
 export default defineChecks([
@@ -757,28 +811,26 @@ export default defineChecks([
     },
   },
   {
-    id: "predict-waiter-state",
-    title: "prediction: the state the kernel shows for a spinning and a sleeping waiter",
+    id: "predict-waiters",
+    title: "prediction: a spinning waiter's state, and a waiter's fate when the holder dies",
     points: 1,
     parent: "futex-lock",
     hint:
-      "/proc/PID/stat, third field: R = running or runnable, S = asleep. Which waiter uses the CPU?",
+      "/proc/PID/stat, third field: R = running or runnable, S = asleep. And who could ever unlock a lock whose holder is gone?",
     async run(ctx) {
       const predicted = ctx.expectOk(
         await ctx.run("drive.ts", { mode: "predictions" } satisfies Params),
         "reading your predictions",
-      ) as { spin: unknown; futex: unknown };
-      const spinPredicted = predicted.spin;
-      const futexPredicted = predicted.futex;
-      requirePrediction(ctx, spinPredicted, {
+      ) as { spin: unknown; dies: unknown };
+      const spinPredicted = requirePrediction(ctx, predicted.spin, {
         name: "PREDICTED_SPIN_WAITER_STATE",
         allowed: "string",
         describe: '"R" or "S"',
       });
-      requirePrediction(ctx, futexPredicted, {
-        name: "PREDICTED_FUTEX_WAITER_STATE",
+      const fatePredicted = requirePrediction(ctx, predicted.dies, {
+        name: "PREDICTED_WAITER_WHEN_HOLDER_DIES",
         allowed: "string",
-        describe: '"R" or "S"',
+        describe: '"acquires", "waits" or "error"',
       });
       let spinSeen: string | undefined;
       try {
@@ -786,16 +838,27 @@ export default defineChecks([
       } catch {
         ctx.fail("the spinlock's waiter could not be observed: make spin-lock pass first");
       }
-      const futexWait = (await futexScenario(ctx)).waits[0];
-      const futexSeen = futexWait.states.at(-1);
+      const dies = await holderDies(ctx);
       ctx.note(`spinning waiter: you predicted ${spinPredicted}, the kernel showed ${spinSeen}`);
-      ctx.note(`sleeping waiter: you predicted ${futexPredicted}, the kernel showed ${futexSeen}`);
-      if (spinPredicted !== spinSeen || futexPredicted !== futexSeen) {
-        ctx.fail("a prediction differs from what the kernel showed", {
-          expected: `spin ${spinSeen}, futex ${futexSeen} (as /proc/PID/stat showed this run)`,
-          observed: `spin ${spinPredicted}, futex ${futexPredicted} (your predictions)`,
+      ctx.note(
+        `holder killed inside lock: you predicted "${fatePredicted}"; the waiter: ${dies.seen}`,
+      );
+      if (spinPredicted !== spinSeen) {
+        ctx.fail("the spinning waiter's state differs from what the kernel showed", {
+          expected: `${spinSeen} (as /proc/PID/stat showed this run)`,
+          observed: `${spinPredicted} (your PREDICTED_SPIN_WAITER_STATE)`,
           mistake:
-            "R means on a CPU or waiting for one: a spinner never stops running. S means asleep in the kernel until woken: a futex waiter costs no CPU",
+            "R means on a CPU or waiting for one: a spinner never stops running, however long it waits",
+        });
+      }
+      if (fatePredicted !== dies.fate) {
+        ctx.fail("the waiter's fate differs from your prediction", {
+          expected: `"${dies.fate}" (${dies.seen})`,
+          observed: `"${fatePredicted}" (your PREDICTED_WAITER_WHEN_HOLDER_DIES)`,
+          mistake: dies.fate === "waits"
+            ? "the lock word is a number in a shared page: nothing in it says who holds it, so the kernel cannot give the lock back when its holder dies, and nobody calls futexWake. " +
+              "The waiter sleeps until it is killed. Robust futexes exist for this (set_robust_list(2), pthread_mutexattr_setrobust(3)): the kernel then marks a dead owner's lock and wakes a waiter"
+            : "look at what your lock() and unlock() do: nothing else touches the word",
         });
       }
     },

@@ -120,7 +120,7 @@ export default defineDrive<Params>(async (ctx) => {
     case "predictions":
       return {
         spin: studentValue(ctx, "PREDICTED_SPIN_WAITER_STATE") ?? null,
-        futex: studentValue(ctx, "PREDICTED_FUTEX_WAITER_STATE") ?? null,
+        dies: studentValue(ctx, "PREDICTED_WAITER_WHEN_HOLDER_DIES") ?? null,
       };
     case "probe": {
       const openShared = studentExport<(path: string) => Int32Array>(ctx, "openShared");
