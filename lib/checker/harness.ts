@@ -20,7 +20,7 @@
  * @module
  */
 
-import { type ChildMessage, type ChildSpec, serializeError } from "./protocol.ts";
+import { type ChildMessage, type ChildSetup, type ChildTask, serializeError } from "./protocol.ts";
 import type { Drive } from "./drive.ts";
 import { sealRecorder } from "../trace.ts";
 import { toFileUrl } from "../paths.ts";
@@ -75,28 +75,46 @@ try {
 // EFBIG instead, an MmapError with a hint (errors.ts) the student can read.
 ignoreSignal(SIG.XFSZ);
 
-const spec: ChildSpec = JSON.parse(Deno.args[0]);
+/** Who this child is and where it may write (its argv); what it runs comes on stdin. */
+const setup: ChildSetup = JSON.parse(Deno.args[0]);
 
-// --- Standard input: the token, then one line per checkpoint, read synchronously --------------
-const inBuffer = new U8(256);
-/** Newlines read past the one last waited for. */
+// --- Standard input: the token, the task, then one line per checkpoint, read synchronously ------
+const inBuffer = new U8(4096);
+/** Bytes read past the last line taken, while lines are taken whole (before student code). */
+let held = new U8(0);
+/** Newlines read past the one last waited for (once student code may run). */
 let linesAhead = 0;
 
-/** The first line on stdin, as text (read before any student code loads). */
-function readFirstLine(): string {
-  const bytes: number[] = [];
+/**
+ * The next line on stdin, as text; `undefined` at end of input. Only before
+ * any student code loads: it uses methods a student's code could replace.
+ */
+function readLine(): string | undefined {
+  const parts: Uint8Array[] = [];
+  let chunk: Uint8Array = held;
+  held = new U8(0);
   for (;;) {
-    const n = read(inBuffer);
-    if (!n) break;
-    for (let i = 0; i < n; i++) {
-      if (inBuffer[i] === 10) {
-        for (let j = i + 1; j < n; j++) if (inBuffer[j] === 10) linesAhead++;
-        return new TextDecoder().decode(new Uint8Array(bytes));
-      }
-      if (linesAhead === 0) bytes.push(inBuffer[i]);
+    const nl = chunk.indexOf(10);
+    if (nl >= 0) {
+      parts.push(chunk.slice(0, nl));
+      held = chunk.slice(nl + 1);
+      break;
     }
+    parts.push(chunk.slice());
+    const n = read(inBuffer);
+    if (!n) {
+      if (parts.every((p) => p.length === 0)) return undefined;
+      break;
+    }
+    chunk = inBuffer.subarray(0, n);
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  const line = new U8(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    line.set(p, at);
+    at += p.length;
+  }
+  return new TextDecoder().decode(line);
 }
 
 /** Waits for the next line on stdin; `false` at end of input (the checker went away). */
@@ -119,7 +137,7 @@ function waitForLine(): boolean {
 
 // The token arrives as the first line on stdin, before any student code loads:
 // not in argv, not in the environment (both readable in /proc/self).
-const token = readFirstLine();
+const token = readLine() ?? "";
 
 // --- Messages -----------------------------------------------------------------------------------
 /**
@@ -195,9 +213,9 @@ if (sessionError !== undefined) {
 // --- Who this child is --------------------------------------------------------------------------
 try {
   // As the child's own user (a grader running as root), for good, on every thread.
-  if (spec.user) becomeUser(spec.user);
+  if (setup.user) becomeUser(setup.user);
   // After becomeUser: a change of user clears the parent-death signal.
-  dieWithParent(spec.parent);
+  dieWithParent(setup.parent);
 } catch (err) {
   refuse(err);
 }
@@ -225,7 +243,21 @@ lock(Promise.prototype, "constructor");
 lock(Promise, Symbol.species);
 
 // From here on only the wrapper records calls, and only this module reads the log.
-const log = sealRecorder({ log: spec.record });
+const log = sealRecorder({ log: setup.record });
+
+// --- What to run ---------------------------------------------------------------------------------
+// A child may be started ahead of its task (spawn.ts's ChildPool): everything above is done by
+// then, and it waits here for the second line on stdin.
+let task: ChildTask;
+try {
+  const line = readLine();
+  if (line === undefined) exit(0); // the checker went away before giving a task: nothing ran
+  task = JSON.parse(line);
+} catch (err) {
+  refuse(err);
+}
+// What came after the task (none expected yet): lines the checkpoints will find.
+for (let i = 0; i < held.length; i++) if (held[i] === 10) linesAhead++;
 let sentCalls = 0;
 /** The calls recorded since the last message (the log only grows). */
 function newCalls() {
@@ -260,21 +292,21 @@ function reportError(err: unknown, whileLoading?: "compile" | "run"): never {
 
 let drive: Drive;
 try {
-  drive = (await import(spec.drive)).default;
+  drive = (await import(task.drive)).default;
 } catch (err) {
   reportError(err);
 }
 // From here on, no `await`: a student's code could change what awaiting a promise does
 // (Promise.prototype.then, .constructor); the captured `then` cannot be changed.
 promiseThen(
-  import(toFileUrl(spec.student)),
+  import(toFileUrl(task.student)),
   (student) => {
     let result: unknown;
     try {
       result = drive({
-        params: spec.params,
+        params: task.params,
         student,
-        scratch: spec.scratch,
+        scratch: setup.scratch,
         checkpoint,
         calls: log.view,
       });

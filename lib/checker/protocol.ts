@@ -3,7 +3,8 @@
  * child process. Each protocol line on the child's stdout starts with a
  * random token the harness reads from stdin before any student code loads
  * (it is in neither argv nor the environment, which `/proc/self` would
- * show), so printed text cannot pass for a checkpoint or a result.
+ * show), so printed text cannot pass for a checkpoint or a result. The
+ * second line on stdin is the task (drive, student module, parameters).
  *
  * @module
  */
@@ -11,14 +12,12 @@
 import type { CallRecord } from "../trace.ts";
 import type { ChildUser } from "./identity.ts";
 
-/** What the parent tells the harness to run. */
-export interface ChildSpec {
-  /** File URL of the drive module (the checker's code run in the child). */
-  drive: string;
-  /** Absolute path of the student's module. */
-  student: string;
-  /** JSON parameters for the drive. */
-  params: unknown;
+/**
+ * What a child is started with (its argv): who it runs as and where it may
+ * write. Known before the check says what to run, so a child can be started
+ * ahead of its task (`ChildPool` in spawn.ts).
+ */
+export interface ChildSetup {
   /** The child's scratch directory. */
   scratch: string;
   /** Turn on the call record before the student's code loads. */
@@ -28,6 +27,22 @@ export interface ChildSpec {
   /** The user to run as (when the checker runs as root): the harness switches before any student code loads. */
   user?: ChildUser;
 }
+
+/**
+ * What the child is to run: the second line on its stdin, after the token,
+ * read once the child is set up and before any student code loads.
+ */
+export interface ChildTask {
+  /** File URL of the drive module (the checker's code run in the child). */
+  drive: string;
+  /** Absolute path of the student's module. */
+  student: string;
+  /** JSON parameters for the drive. */
+  params: unknown;
+}
+
+/** What the parent tells the harness to run: its setup and its task. */
+export type ChildSpec = ChildSetup & ChildTask;
 
 /** An error as it crosses the process boundary. */
 export interface SerializedError {

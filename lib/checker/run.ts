@@ -14,9 +14,11 @@ import {
   adoptOrphans,
   type ChildHandle,
   type ChildLimits,
+  ChildPool,
   type ChildResult,
   describeOutcome,
   spawnChild,
+  type SpawnOptions,
 } from "./spawn.ts";
 import type { CallRecord } from "../trace.ts";
 import { type KernelProfile, kernelProfile } from "../profile.ts";
@@ -152,6 +154,14 @@ export interface RunLabOptions {
    * the grader fills one per student.
    */
   moduleCache?: string;
+  /**
+   * Start each child ahead of its task while the previous one works
+   * (`ChildPool` in spawn.ts): a check finds a started Deno waiting instead of
+   * waiting ~90 ms for one. Every task still gets a process of its own. Costs
+   * one unused start per lab run (and per distinct child setup); pays where
+   * the CPU has room while checks wait, as in the runner. Default true.
+   */
+  prestart?: boolean;
   /**
    * Stops the run when aborted (a grading time budget): live children are
    * killed, and the check in progress and those after it are reported as
@@ -291,275 +301,299 @@ async function runChecks(
     ...(lab.limits?.fileSizeMiB ? { fileSizeMiB: lab.limits.fileSizeMiB } : {}),
   };
   if (options.user) handOver(scratch, options.user);
-  const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
-    id: lab.id,
-    title: lab.title,
-  };
-
-  let checks: Check[];
+  // The lab's tree, and the tree this runner's lib/ lives in (the same one, except in tests).
+  const readable = [...new Set([root, PROJECT_ROOT])];
+  /** The setup every child of this run gets, but for its task and a check's own options. */
+  const childSetup = (
+    opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
+  ): Omit<SpawnOptions, "drive"> => ({
+    // The harness of the tree the student's module imports its library from.
+    harness: treeHarness,
+    student: opts.student ?? studentFile,
+    scratch,
+    readable,
+    timeoutMs: (opts.timeoutMs ?? CHILD_TIMEOUT_MS) * timeScale,
+    record: opts.record,
+    limits: { ...labLimits, ...options.limits, ...opts.limits },
+    signal: options.signal,
+    user: options.user,
+    moduleCache: options.moduleCache,
+  });
+  const pool = options.prestart === false ? undefined : new ChildPool();
+  // The first child starts while the checker loads.
+  pool?.prestart({ drive: "", ...childSetup() });
   try {
-    checks = await loadLabChecks(options.checkerRoot ?? root, lab, {
-      includeHidden: options.includeHidden,
-    });
-  } catch (err) {
-    if (!options.keepScratch) Deno.removeSync(scratch, { recursive: true });
+    return await runLoaded();
+  } finally {
+    await pool?.close();
+  }
+
+  async function runLoaded(): Promise<LabResult> {
+    const base: Omit<LabResult, "checks" | "score" | "maxScore" | "passed" | "durationMs"> = {
+      id: lab.id,
+      title: lab.title,
+    };
+
+    let checks: Check[];
+    try {
+      checks = await loadLabChecks(options.checkerRoot ?? root, lab, {
+        includeHidden: options.includeHidden,
+      });
+    } catch (err) {
+      if (!options.keepScratch) Deno.removeSync(scratch, { recursive: true });
+      return {
+        ...base,
+        checks: [],
+        score: 0,
+        maxScore: 0,
+        passed: false,
+        error: `could not load the checker of ${lab.id}: ${
+          err instanceof Error ? err.message : err
+        }`,
+        durationMs: performance.now() - start,
+      };
+    }
+    checks = checks.filter((c) => options.includeHidden || !c.hidden);
+    if (options.only?.length) {
+      const wanted = new Set(options.only);
+      if (options.withParents !== false) {
+        for (const c of [...checks].reverse()) {
+          if (wanted.has(c.id) && c.parent) wanted.add(c.parent);
+        }
+      }
+      checks = checks.filter((c) => wanted.has(c.id));
+    }
+
+    /** The first child that could not even load the student's file, and in which check. */
+    const load: { failure?: LoadFailure } = {};
+    const shared = new Map<string, Promise<unknown>>();
+    const owners = new Map<string, string>();
+    const results: CheckResult[] = [];
+    const parentOf = (id: string) => {
+      const parent = checks.find((c) => c.id === id)?.parent;
+      return parent ? results.find((r) => r.id === parent) : undefined;
+    };
+    const random = makeRandom();
+
+    for (const check of checks) {
+      const checkStart = performance.now();
+      const notes: string[] = [];
+      const calls: CallRecord[] = [];
+      const children: ChildHandle[] = [];
+      /** Why a child of this check ran no student code (it could not be isolated). */
+      let refused: string | undefined;
+      const parent = check.parent ? results.find((r) => r.id === check.parent) : undefined;
+      const result: CheckResult = {
+        id: check.id,
+        title: check.title,
+        score: 0,
+        maxScore: check.points,
+        status: "failed",
+        message: "",
+        details: {},
+        notes,
+        hint: check.hint,
+        hidden: check.hidden ?? false,
+        calls,
+        durationMs: 0,
+      };
+      if (options.signal?.aborted) {
+        result.message = abortMessage(options.signal);
+        result.internalError = true;
+      } else if (parent && parent.status !== "passed") {
+        result.status = "skipped";
+        result.message = `needs: ${parent.id}`;
+      } else if (load.failure) {
+        // Every check would fail the same way: say it once, where it happened.
+        result.status = "skipped";
+        result.message = `needs: your file to load (see ${load.failure.check})`;
+      } else {
+        const spawn = (
+          drive: string,
+          params?: unknown,
+          opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } =
+            {},
+        ) => {
+          // What the checker wrote in the scratch folder becomes the child's.
+          if (options.user) handOver(scratch, options.user);
+          const spawnOptions = {
+            ...childSetup(opts),
+            drive: checkerFile(root, lab, drive),
+            params,
+          };
+          const child = pool ? pool.spawn(spawnOptions) : spawnChild(spawnOptions);
+          children.push(child);
+          child.result().then((r) => {
+            if (r.outcome === "refused") refused ??= r.refused ?? "refused";
+            calls.push(...r.calls);
+            // Only the student's own prints (a checker may run other code too).
+            if ((opts.student ?? studentFile) === studentFile) addOutput(result, r);
+            if (r.error?.whileLoading && (opts.student ?? studentFile) === studentFile) {
+              load.failure ??= { check: check.id, error: r.error };
+            }
+          });
+          return child;
+        };
+        const ctx: CheckContext = {
+          lab,
+          root,
+          kernel,
+          studentFile,
+          scratch,
+          random,
+          file(name, content) {
+            const path = `${scratch}/${name}`;
+            Deno.writeFileSync(
+              path,
+              typeof content === "string" ? encoder.encode(content) : content,
+            );
+            return path;
+          },
+          spawn,
+          async run(drive, params, opts) {
+            // Nobody inspects this child: let it pass its checkpoints.
+            const child = spawn(drive, params, opts);
+            while (await child.checkpoint()) await child.resume();
+            return await child.result();
+          },
+          once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+            if (!shared.has(key)) {
+              const recorded = options.observations;
+              if (recorded?.has(key)) {
+                shared.set(key, Promise.resolve(recorded.get(key)));
+              } else {
+                const running = fn();
+                shared.set(key, running);
+                running.then((value) => recorded?.set(key, value), () => {});
+              }
+              owners.set(key, check.id);
+            } else if (owners.get(key) !== check.id) {
+              result.sharedWith ??= owners.get(key);
+            }
+            return shared.get(key) as Promise<T>;
+          },
+          expectOk(r: ChildResult, doing?: string) {
+            if (r.outcome === "ok") return r.value;
+            const what = doing ? `${doing}: your code ` : "your code ";
+            const output = r.stderr.trim()
+              ? `\n${r.stderr.trim().split("\n").slice(-6).join("\n")}`
+              : "";
+            throw new CheckFailure(what + describeOutcome(r), {
+              observed: r.error?.stack && r.outcome === "threw"
+                ? r.error.stack
+                : output.trim() || undefined,
+            });
+          },
+          fail(message, details) {
+            throw new CheckFailure(message, details);
+          },
+          expectEqual(actual, expected, { what, mistake }) {
+            if (!isDeepStrictEqual(actual, expected)) {
+              throw new CheckFailure(`${what} is wrong`, {
+                expected: show(expected),
+                observed: show(actual),
+                mistake,
+              });
+            }
+          },
+          note(line) {
+            notes.push(line);
+          },
+        };
+        try {
+          await abortable(
+            withTimeout(
+              Promise.resolve().then(() => check.run(ctx)),
+              (check.timeoutMs ?? CHECK_TIMEOUT_MS) * timeScale,
+              `check ${check.id}`,
+            ),
+            options.signal,
+          );
+          result.status = "passed";
+          result.score = check.points;
+        } catch (err) {
+          if (options.signal?.aborted) {
+            result.message = abortMessage(options.signal);
+            result.details = {};
+            result.internalError = true;
+          } else if (err instanceof CheckFailure) {
+            result.message = err.message;
+            result.details = err.details;
+            if (err.details.awaitingPrediction) {
+              // This check's notes, and those of the checks it depends on, may
+              // show what the kernel did: the answer to the prediction.
+              for (let c: CheckResult | undefined = result; c; c = parentOf(c.id)) {
+                if (c.notes.length) {
+                  c.notes.length = 0;
+                  c.notes.push("what the kernel did is shown once your prediction is in");
+                }
+              }
+            }
+          } else {
+            result.message = `the checker itself failed: ${
+              err instanceof Error ? err.message : String(err)
+            }`;
+            result.internalError = true;
+          }
+        } finally {
+          for (const child of children) child.kill();
+          await Promise.allSettled(children.map((c) => c.result()));
+        }
+        // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
+        const failure = loadFailureOf(load);
+        const notIsolated = refusedOf(() => refused);
+        if (result.status === "failed" && notIsolated !== undefined) {
+          result.message = `not graded: a child could not be isolated: ${notIsolated}`;
+          result.details = {};
+          result.internalError = true;
+        }
+        if (result.status === "failed" && failure?.check === check.id) {
+          const error = failure.error;
+          const [first, ...rest] = String(error.message).split("\n");
+          const file = studentFile.startsWith(`${root}/`)
+            ? studentFile.slice(root.length + 1)
+            : studentFile;
+          if (error.whileLoading === "compile") {
+            result.message = `your file does not load: ${first}`;
+            result.details = {
+              observed: rest.length ? [first, ...rest].join("\n") : undefined,
+              mistake:
+                `fix that line and save; \`deno check ${file}\` lists every error with its line`,
+            };
+          } else {
+            result.message = `your file threw as it was loaded: ${error.name}: ${first}`;
+            result.details = {
+              observed: error.stack ?? undefined,
+              mistake: "code at the top level of the file runs as soon as it is imported: " +
+                "move it into the functions the checks call",
+            };
+          }
+          result.internalError = undefined;
+          result.hint = undefined; // about the check's subject, not about loading
+        }
+      }
+      result.durationMs = performance.now() - checkStart;
+      result.children = children.length;
+      results.push(result);
+      options.onCheck?.(result);
+    }
+    await Promise.allSettled([...shared.values()]);
+    if (!options.keepScratch) {
+      try {
+        Deno.removeSync(scratch, { recursive: true });
+      } catch { /* a child may have left it read-only; harmless */ }
+    }
+    const score = results.reduce((sum, r) => sum + r.score, 0);
+    const maxScore = results.reduce((sum, r) => sum + r.maxScore, 0);
     return {
       ...base,
-      checks: [],
-      score: 0,
-      maxScore: 0,
-      passed: false,
-      error: `could not load the checker of ${lab.id}: ${err instanceof Error ? err.message : err}`,
+      checks: results,
+      score,
+      maxScore,
+      passed: results.every((r) => r.status === "passed"),
       durationMs: performance.now() - start,
     };
   }
-  checks = checks.filter((c) => options.includeHidden || !c.hidden);
-  if (options.only?.length) {
-    const wanted = new Set(options.only);
-    if (options.withParents !== false) {
-      for (const c of [...checks].reverse()) {
-        if (wanted.has(c.id) && c.parent) wanted.add(c.parent);
-      }
-    }
-    checks = checks.filter((c) => wanted.has(c.id));
-  }
-
-  /** The first child that could not even load the student's file, and in which check. */
-  const load: { failure?: LoadFailure } = {};
-  const shared = new Map<string, Promise<unknown>>();
-  const owners = new Map<string, string>();
-  const results: CheckResult[] = [];
-  const parentOf = (id: string) => {
-    const parent = checks.find((c) => c.id === id)?.parent;
-    return parent ? results.find((r) => r.id === parent) : undefined;
-  };
-  const random = makeRandom();
-  // The lab's tree, and the tree this runner's lib/ lives in (the same one, except in tests).
-  const readable = [...new Set([root, PROJECT_ROOT])];
-
-  for (const check of checks) {
-    const checkStart = performance.now();
-    const notes: string[] = [];
-    const calls: CallRecord[] = [];
-    const children: ChildHandle[] = [];
-    /** Why a child of this check ran no student code (it could not be isolated). */
-    let refused: string | undefined;
-    const parent = check.parent ? results.find((r) => r.id === check.parent) : undefined;
-    const result: CheckResult = {
-      id: check.id,
-      title: check.title,
-      score: 0,
-      maxScore: check.points,
-      status: "failed",
-      message: "",
-      details: {},
-      notes,
-      hint: check.hint,
-      hidden: check.hidden ?? false,
-      calls,
-      durationMs: 0,
-    };
-    if (options.signal?.aborted) {
-      result.message = abortMessage(options.signal);
-      result.internalError = true;
-    } else if (parent && parent.status !== "passed") {
-      result.status = "skipped";
-      result.message = `needs: ${parent.id}`;
-    } else if (load.failure) {
-      // Every check would fail the same way: say it once, where it happened.
-      result.status = "skipped";
-      result.message = `needs: your file to load (see ${load.failure.check})`;
-    } else {
-      const spawn = (
-        drive: string,
-        params?: unknown,
-        opts: { timeoutMs?: number; record?: boolean; student?: string; limits?: ChildLimits } = {},
-      ) => {
-        // What the checker wrote in the scratch folder becomes the child's.
-        if (options.user) handOver(scratch, options.user);
-        const child = spawnChild({
-          drive: checkerFile(root, lab, drive),
-          // The harness of the tree the student's module imports its library from.
-          harness: treeHarness,
-          student: opts.student ?? studentFile,
-          params,
-          scratch,
-          readable,
-          timeoutMs: (opts.timeoutMs ?? CHILD_TIMEOUT_MS) * timeScale,
-          record: opts.record,
-          limits: { ...labLimits, ...options.limits, ...opts.limits },
-          signal: options.signal,
-          user: options.user,
-          moduleCache: options.moduleCache,
-        });
-        children.push(child);
-        child.result().then((r) => {
-          if (r.outcome === "refused") refused ??= r.refused ?? "refused";
-          calls.push(...r.calls);
-          // Only the student's own prints (a checker may run other code too).
-          if ((opts.student ?? studentFile) === studentFile) addOutput(result, r);
-          if (r.error?.whileLoading && (opts.student ?? studentFile) === studentFile) {
-            load.failure ??= { check: check.id, error: r.error };
-          }
-        });
-        return child;
-      };
-      const ctx: CheckContext = {
-        lab,
-        root,
-        kernel,
-        studentFile,
-        scratch,
-        random,
-        file(name, content) {
-          const path = `${scratch}/${name}`;
-          Deno.writeFileSync(path, typeof content === "string" ? encoder.encode(content) : content);
-          return path;
-        },
-        spawn,
-        async run(drive, params, opts) {
-          // Nobody inspects this child: let it pass its checkpoints.
-          const child = spawn(drive, params, opts);
-          while (await child.checkpoint()) await child.resume();
-          return await child.result();
-        },
-        once<T>(key: string, fn: () => Promise<T>): Promise<T> {
-          if (!shared.has(key)) {
-            const recorded = options.observations;
-            if (recorded?.has(key)) {
-              shared.set(key, Promise.resolve(recorded.get(key)));
-            } else {
-              const running = fn();
-              shared.set(key, running);
-              running.then((value) => recorded?.set(key, value), () => {});
-            }
-            owners.set(key, check.id);
-          } else if (owners.get(key) !== check.id) {
-            result.sharedWith ??= owners.get(key);
-          }
-          return shared.get(key) as Promise<T>;
-        },
-        expectOk(r: ChildResult, doing?: string) {
-          if (r.outcome === "ok") return r.value;
-          const what = doing ? `${doing}: your code ` : "your code ";
-          const output = r.stderr.trim()
-            ? `\n${r.stderr.trim().split("\n").slice(-6).join("\n")}`
-            : "";
-          throw new CheckFailure(what + describeOutcome(r), {
-            observed: r.error?.stack && r.outcome === "threw"
-              ? r.error.stack
-              : output.trim() || undefined,
-          });
-        },
-        fail(message, details) {
-          throw new CheckFailure(message, details);
-        },
-        expectEqual(actual, expected, { what, mistake }) {
-          if (!isDeepStrictEqual(actual, expected)) {
-            throw new CheckFailure(`${what} is wrong`, {
-              expected: show(expected),
-              observed: show(actual),
-              mistake,
-            });
-          }
-        },
-        note(line) {
-          notes.push(line);
-        },
-      };
-      try {
-        await abortable(
-          withTimeout(
-            Promise.resolve().then(() => check.run(ctx)),
-            (check.timeoutMs ?? CHECK_TIMEOUT_MS) * timeScale,
-            `check ${check.id}`,
-          ),
-          options.signal,
-        );
-        result.status = "passed";
-        result.score = check.points;
-      } catch (err) {
-        if (options.signal?.aborted) {
-          result.message = abortMessage(options.signal);
-          result.details = {};
-          result.internalError = true;
-        } else if (err instanceof CheckFailure) {
-          result.message = err.message;
-          result.details = err.details;
-          if (err.details.awaitingPrediction) {
-            // This check's notes, and those of the checks it depends on, may
-            // show what the kernel did: the answer to the prediction.
-            for (let c: CheckResult | undefined = result; c; c = parentOf(c.id)) {
-              if (c.notes.length) {
-                c.notes.length = 0;
-                c.notes.push("what the kernel did is shown once your prediction is in");
-              }
-            }
-          }
-        } else {
-          result.message = `the checker itself failed: ${
-            err instanceof Error ? err.message : String(err)
-          }`;
-          result.internalError = true;
-        }
-      } finally {
-        for (const child of children) child.kill();
-        await Promise.allSettled(children.map((c) => c.result()));
-      }
-      // (Set by a child's result callback: a call, so TypeScript does not narrow it away.)
-      const failure = loadFailureOf(load);
-      const notIsolated = refusedOf(() => refused);
-      if (result.status === "failed" && notIsolated !== undefined) {
-        result.message = `not graded: a child could not be isolated: ${notIsolated}`;
-        result.details = {};
-        result.internalError = true;
-      }
-      if (result.status === "failed" && failure?.check === check.id) {
-        const error = failure.error;
-        const [first, ...rest] = String(error.message).split("\n");
-        const file = studentFile.startsWith(`${root}/`)
-          ? studentFile.slice(root.length + 1)
-          : studentFile;
-        if (error.whileLoading === "compile") {
-          result.message = `your file does not load: ${first}`;
-          result.details = {
-            observed: rest.length ? [first, ...rest].join("\n") : undefined,
-            mistake:
-              `fix that line and save; \`deno check ${file}\` lists every error with its line`,
-          };
-        } else {
-          result.message = `your file threw as it was loaded: ${error.name}: ${first}`;
-          result.details = {
-            observed: error.stack ?? undefined,
-            mistake: "code at the top level of the file runs as soon as it is imported: " +
-              "move it into the functions the checks call",
-          };
-        }
-        result.internalError = undefined;
-        result.hint = undefined; // about the check's subject, not about loading
-      }
-    }
-    result.durationMs = performance.now() - checkStart;
-    result.children = children.length;
-    results.push(result);
-    options.onCheck?.(result);
-  }
-  await Promise.allSettled([...shared.values()]);
-  if (!options.keepScratch) {
-    try {
-      Deno.removeSync(scratch, { recursive: true });
-    } catch { /* a child may have left it read-only; harmless */ }
-  }
-  const score = results.reduce((sum, r) => sum + r.score, 0);
-  const maxScore = results.reduce((sum, r) => sum + r.maxScore, 0);
-  return {
-    ...base,
-    checks: results,
-    score,
-    maxScore,
-    passed: results.every((r) => r.status === "passed"),
-    durationMs: performance.now() - start,
-  };
 }
 
 function fileExists(path: string): boolean {

@@ -14,7 +14,12 @@
  * @module
  */
 
-import { type ChildMessage, type ChildSpec, type SerializedError } from "./protocol.ts";
+import {
+  type ChildMessage,
+  type ChildSetup,
+  type ChildTask,
+  type SerializedError,
+} from "./protocol.ts";
 import { signalHint } from "./signals.ts";
 import { toFileUrl } from "../paths.ts";
 import type { CallRecord } from "../trace.ts";
@@ -245,12 +250,20 @@ export class ChildHandle {
    * (the harness calls setsid() before loading student code), so kills reach
    * the whole group.
    */
-  constructor(process: Deno.ChildProcess, token: string, options: SpawnOptions) {
+  constructor(
+    process: Deno.ChildProcess,
+    token: string,
+    options: SpawnOptions,
+    tokenSentOn?: WritableStreamDefaultWriter<Uint8Array>,
+  ) {
     this.#process = process;
     this.pid = process.pid;
-    this.#stdin = process.stdin.getWriter();
-    // The protocol token, first thing on stdin (see harness.ts).
-    this.#stdin.write(new TextEncoder().encode(`${token}\n`)).catch(() => {});
+    this.#stdin = tokenSentOn ?? process.stdin.getWriter();
+    // The protocol token, first thing on stdin (already sent, on `tokenSentOn`, to a child
+    // started ahead of its task), then the task (see harness.ts).
+    const task = JSON.stringify(taskOf(options));
+    this.#stdin.write(new TextEncoder().encode(`${tokenSentOn ? "" : `${token}\n`}${task}\n`))
+      .catch(() => {});
     const cap = options.outputCap ?? 65536;
     const out = new Capture(cap);
     const err = new Capture(cap);
@@ -468,6 +481,16 @@ export class ChildHandle {
   }
 }
 
+/** What `options` ask the child to run: the drive (as a file URL), the student's module, the parameters. */
+function taskOf(options: SpawnOptions): ChildTask {
+  const drive = options.drive instanceof URL
+    ? options.drive.href
+    : options.drive.startsWith("file:")
+    ? options.drive
+    : toFileUrl(options.drive);
+  return { drive, student: options.student, params: options.params ?? null };
+}
+
 /** The child's environment: nothing of the parent's but `DENO_DIR` (the module cache). */
 function childEnv(extra?: Record<string, string>): Record<string, string> {
   const env: Record<string, string> = {};
@@ -498,21 +521,38 @@ function childEnv(extra?: Record<string, string>): Record<string, string> {
  * ```
  */
 export function spawnChild(options: SpawnOptions): ChildHandle {
-  const token = crypto.randomUUID();
+  const started = startProcess(options);
+  return new ChildHandle(started.process, started.token, options);
+}
+
+/** A Deno process started on the harness, waiting for (or given) its task. */
+interface Started {
+  process: Deno.ChildProcess;
+  token: string;
+  /** Everything the process was started with: a task for the same key may take it. */
+  key: string;
+  /** Set once the process has ended. */
+  ended: boolean;
+}
+
+/** How a child with the setup `options` give is started (not its task: that goes on stdin). */
+interface Plan {
+  prlimitArgs: string[];
+  denoArgs: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** All of the above: a child started from this plan may take a task of the same key. */
+  key: string;
+}
+
+/** The plan of a child for `options` (their drive, student and params do not enter it). */
+function planProcess(options: SpawnOptions): Plan {
   const harness = options.harness === undefined
     ? new URL("./harness.ts", import.meta.url)
     : options.harness instanceof URL
     ? options.harness
     : new URL(options.harness.startsWith("file:") ? options.harness : toFileUrl(options.harness));
-  const drive = options.drive instanceof URL
-    ? options.drive.href
-    : options.drive.startsWith("file:")
-    ? options.drive
-    : toFileUrl(options.drive);
-  const spec: ChildSpec = {
-    drive,
-    student: options.student,
-    params: options.params ?? null,
+  const setup: ChildSetup = {
     scratch: options.scratch,
     record: options.record ?? true,
     parent: Deno.pid,
@@ -531,7 +571,7 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     `--allow-write=${options.scratch}`,
     "--v8-flags=--max-old-space-size=512",
     harness.href,
-    JSON.stringify(spec),
+    JSON.stringify(setup),
   ];
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const prlimitArgs = [
@@ -544,6 +584,34 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
   // A child of its own user counts only that user's processes: the headroom is the limit.
   const nproc = options.user ? limits.processHeadroom : processLimit(limits.processHeadroom);
   if (nproc !== null) prlimitArgs.push(`--nproc=${nproc}`);
+  const env = childEnv(
+    // A child that switches users cannot write the cache its Deno opened as root: each
+    // module it loads after the switch would retry writing its transpiled code for 150 ms
+    // (measured: 750 ms a child instead of 200). Nothing is read from or written to it then.
+    options.moduleCache
+      ? { ...options.env, DENO_DIR: options.moduleCache, DENO_EMIT_CACHE_MODE: "normal" }
+      : options.user
+      ? { DENO_EMIT_CACHE_MODE: "disable", ...options.env }
+      : options.env,
+  );
+  return {
+    prlimitArgs,
+    denoArgs,
+    cwd: options.scratch,
+    env,
+    key: JSON.stringify([prlimitArgs, denoArgs, options.scratch, env]),
+  };
+}
+
+/** The setup key of `options` (see {@link ChildPool}). */
+function setupKey(options: SpawnOptions): string {
+  return planProcess(options).key;
+}
+
+/** Starts the harness on a plan. */
+function startProcess(options: SpawnOptions, plan = planProcess(options)): Started {
+  const token = crypto.randomUUID();
+  const { prlimitArgs, denoArgs, env } = plan;
   // No `detached`: that makes Deno fork this whole process (~20 ms per child
   // in a grader holding a few hundred MiB, measured) instead of a cheap
   // posix_spawn. The harness calls setsid() itself before loading any
@@ -551,21 +619,12 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
   const start = (command: string, args: string[]) =>
     new Deno.Command(command, {
       args,
-      cwd: options.scratch,
+      cwd: plan.cwd,
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
       clearEnv: true,
-      env: childEnv(
-        // A child that switches users cannot write the cache its Deno opened as root: each
-        // module it loads after the switch would retry writing its transpiled code for 150 ms
-        // (measured: 750 ms a child instead of 200). Nothing is read from or written to it then.
-        options.moduleCache
-          ? { ...options.env, DENO_DIR: options.moduleCache, DENO_EMIT_CACHE_MODE: "normal" }
-          : options.user
-          ? { DENO_EMIT_CACHE_MODE: "disable", ...options.env }
-          : options.env,
-      ),
+      env,
     }).spawn();
   let process: Deno.ChildProcess | undefined;
   // prlimit sets the limits on itself, then execs Deno: the pid stays the child's.
@@ -582,5 +641,154 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
     }
   }
   process ??= start(Deno.execPath(), denoArgs);
-  return new ChildHandle(process, token, { ...options, timeoutMs });
+  const started: Started = {
+    process,
+    token,
+    key: plan.key,
+    ended: false,
+  };
+  process.status.then(() => started.ended = true, () => started.ended = true);
+  return started;
+}
+
+/** A child started ahead of its task, waiting on stdin. */
+interface Waiting extends Started {
+  stdin: WritableStreamDefaultWriter<Uint8Array>;
+  killable: Killable;
+}
+
+/**
+ * Children started ahead of their tasks: a Deno process takes about 90 ms of
+ * CPU to start (measured on a 2-core VM), most of it before it can know what
+ * to run. A pool starts the next child while the current one works, so a
+ * check that spawns finds one ready. Each child still runs one task and
+ * ends: nothing of one task's process (the student's module, its globals,
+ * its crashes) reaches another's. A child waiting in the pool has loaded the
+ * harness and the library, switched to its user and sealed its call record;
+ * it has not seen the drive, the student's module or the parameters, which
+ * come on stdin when it is taken. Its time limit starts when it is taken.
+ *
+ * A child is taken only by a task started with the same setup (limits, time
+ * limit, user, scratch folder, environment, harness): the pool keeps one
+ * waiting per setup it has seen (`depth`), and `close()` kills those left.
+ *
+ * @example
+ * ```ts ignore
+ * await using pool = new ChildPool();
+ * pool.prestart({ drive, student, scratch, readable: [root] });
+ * const child = pool.spawn({ drive, student, scratch, readable: [root], params: { n: 3 } });
+ * const result = await child.result();
+ * ```
+ */
+export class ChildPool {
+  readonly #waiting = new Map<string, Waiting[]>();
+  #closed = false;
+  #taken = 0;
+  #started = 0;
+
+  /**
+   * An empty pool: nothing starts before {@link ChildPool.prestart} or the first
+   * {@link ChildPool.spawn}.
+   *
+   * @param depth Children kept waiting per setup (default 1).
+   */
+  constructor(readonly depth = 1) {}
+
+  /** Children handed a task from the pool so far (the rest of {@link ChildPool.spawn}'s started cold). */
+  get taken(): number {
+    return this.#taken;
+  }
+
+  /** Children the pool started ahead of a task. */
+  get started(): number {
+    return this.#started;
+  }
+
+  /** Starts children for tasks with the setup of `options` (drive, student and params are ignored), up to `depth`. */
+  prestart(options: SpawnOptions): void {
+    if (this.#closed || options.signal?.aborted) return;
+    const plan = planProcess(options);
+    const list: Waiting[] = [];
+    for (const waiting of this.#waiting.get(plan.key) ?? []) {
+      if (waiting.ended) this.#discard(waiting);
+      else list.push(waiting);
+    }
+    while (list.length < this.depth) {
+      const started = startProcess(options, plan);
+      list.push({ ...started, ...this.#hold(started) });
+      this.#started++;
+    }
+    this.#waiting.set(plan.key, list);
+  }
+
+  /** Sends the token at once, and tracks the process so that an interrupt kills it. */
+  #hold(started: Started): Pick<Waiting, "stdin" | "killable"> {
+    const stdin = started.process.stdin.getWriter();
+    stdin.write(new TextEncoder().encode(`${started.token}\n`)).catch(() => {});
+    const process = started.process;
+    const killable: Killable = {
+      pid: process.pid,
+      killGroup: (signal) => {
+        try {
+          Deno.kill(-process.pid, signal);
+          return;
+        } catch { /* no group yet: the process alone */ }
+        try {
+          process.kill(signal);
+        } catch { /* gone */ }
+      },
+    };
+    track(killable);
+    return { stdin, killable };
+  }
+
+  /** Kills a waiting child that will never get a task, and lets go of its pipes. */
+  async #discard(waiting: Waiting): Promise<void> {
+    waiting.killable.killGroup("SIGKILL");
+    untrack(waiting.killable);
+    await Promise.allSettled([
+      waiting.process.status,
+      waiting.stdin.close(),
+      waiting.process.stdout.cancel(),
+      waiting.process.stderr.cancel(),
+    ]);
+  }
+
+  /**
+   * Runs a task as {@link spawnChild} does, on a child started ahead with the
+   * same setup when one is waiting (else on a fresh one), and starts the next.
+   */
+  spawn(options: SpawnOptions): ChildHandle {
+    if (this.#closed) return spawnChild(options);
+    const probe = setupKey(options);
+    const list = this.#waiting.get(probe) ?? [];
+    let waiting: Waiting | undefined;
+    while ((waiting = list.shift())) {
+      if (!waiting.ended) break;
+      this.#discard(waiting);
+    }
+    let child: ChildHandle;
+    if (waiting) {
+      untrack(waiting.killable);
+      this.#taken++;
+      child = new ChildHandle(waiting.process, waiting.token, options, waiting.stdin);
+    } else {
+      child = spawnChild(options);
+    }
+    this.prestart(options);
+    return child;
+  }
+
+  /** Kills every child still waiting; the pool then starts none ahead. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#waiting.values()].flat();
+    this.#waiting.clear();
+    await Promise.all(all.map((w) => this.#discard(w)));
+  }
+
+  /** {@link ChildPool.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }
