@@ -11,6 +11,26 @@
  * @module
  */
 
+import { getrusage } from "../lib/sys.ts";
+import { RUSAGE } from "../lib/ffi/constants.ts";
+
+/**
+ * CPU time (user + system) of this process's children that have ended and
+ * been waited for, and of their own waited-for descendants, ms
+ * (`getrusage(RUSAGE_CHILDREN)`): take it before and after a child's run.
+ *
+ * @example
+ * ```ts ignore
+ * const cpu0 = childrenCpuMs();
+ * await new Deno.Command("true").output();
+ * console.log(childrenCpuMs() - cpu0); // a few ms
+ * ```
+ */
+export function childrenCpuMs(): number {
+  const usage = getrusage(RUSAGE.CHILDREN);
+  return (usage.userMicros + usage.systemMicros) / 1000;
+}
+
 /** Options from the command line. */
 export interface BenchOptions {
   /** Run every benchmark minimally: checks they still run, asserts no speed. */

@@ -6,8 +6,9 @@
  *   several rounds;
  * - `deno task lab check --all` with every reference solution in place: one
  *   round (it runs every check of every lab);
- * - `deno task grade` over 20 copies of the reference solutions: submissions
- *   per minute, and every student must get full marks.
+ * - `deno task grade` over 40 copies of the reference solutions: submissions
+ *   per minute, the CPU time it took (the grader and every child), and every
+ *   student must get full marks.
  *
  * The runner keeps state (`.mmap-lab/state.json`) and restores stubs from
  * git, so it runs in a throw-away copy of the project (a git repository of
@@ -23,6 +24,7 @@
 import { cpSync, rmSync } from "node:fs";
 import {
   type BenchOptions,
+  childrenCpuMs,
   measure,
   progress,
   type Ratio,
@@ -45,8 +47,8 @@ const GRADES = `${WORK_DIR}/grades.json`;
 const LIST_TARGET_MS = 150;
 const CHECK_TARGET_S = 5;
 const GRADE_TARGET_PER_MIN = 60;
-/** Submissions graded in a full run. */
-const STUDENTS = 20;
+/** Submissions graded in a full run (a class, not a handful). */
+const STUDENTS = 40;
 
 interface Run {
   ms: number;
@@ -123,7 +125,7 @@ async function makeProject(): Promise<void> {
   await git(["commit", "-q", "-m", "bench copy"], PROJECT);
 }
 
-/** 20 (or `count`) students, each with the reference solutions side by side. */
+/** 40 (or `count`) students, each with the reference solutions side by side. */
 function makeSubmissions(labs: LabInfo[], count: number): void {
   rmSync(SUBMISSIONS, { recursive: true, force: true });
   for (let i = 1; i <= count; i++) {
@@ -258,7 +260,9 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
   ];
   const labsGraded = opts.quick ? 1 : labs.length;
   progress(`section 4: grading ${students} submissions × ${labsGraded} lab(s) (one round)`);
-  const g = await runDeno(gradeArgs, ROOT, 1_800_000);
+  const cpu0 = childrenCpuMs();
+  const g = await runDeno(gradeArgs, ROOT, 3_600_000);
+  const cpuMs = childrenCpuMs() - cpu0;
   if (g.code !== 0) {
     throw new Error(`deno task grade exited with code ${g.code}:\n${tail(g.output)}`);
   }
@@ -283,6 +287,26 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
     max: g.ms,
     also: `${perMinute.toFixed(1)} submissions/min, ${(g.ms / students / 1000).toFixed(2)} s each`,
   });
+  const cores = navigator.hardwareConcurrency;
+  results.push({
+    id: "tools.gradeCpu",
+    group: "grader",
+    name: "CPU time per submission (grader and children)",
+    unit: "ms",
+    ops: 1,
+    samples: [cpuMs / students],
+    median: cpuMs / students,
+    min: cpuMs / students,
+    max: cpuMs / students,
+    also: `${(cpuMs / g.ms).toFixed(2)} of ${cores} cores busy on average`,
+  });
+  notes.push(
+    `grading took ${(cpuMs / 1000).toFixed(0)} s of CPU in ${(g.ms / 1000).toFixed(0)} s: ` +
+      `${(cpuMs / students / 1000).toFixed(1)} s a submission, ${
+        (cpuMs / g.ms).toFixed(2)
+      } of ${cores} cores busy; ${GRADE_TARGET_PER_MIN} submissions a minute on ${cores} cores ` +
+      `leaves ${(cores * 60 / GRADE_TARGET_PER_MIN).toFixed(1)} s of CPU a submission`,
+  );
   ratios.push(budget(
     "tools.grade/target",
     `${labsGraded}-lab submissions per minute / ${GRADE_TARGET_PER_MIN}`,

@@ -539,6 +539,9 @@ export async function gradeSubmissions(options: GradeOptions): Promise<GradeRepo
         keepScratch: options.keep,
         user,
         moduleCache: student.moduleCache,
+        // Every core is kept busy with labs of several students: a child started ahead of its
+        // task would only take CPU from them.
+        prestart: false,
       });
       const grade: LabGrade = { ...fromLabResult(result, file.relative), kernel: kernelText };
       if (grade.error) student.problems.push(`${name} ${lab.id}: ${grade.error}`);
