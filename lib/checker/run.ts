@@ -279,6 +279,9 @@ export async function runLab(
   }
 }
 
+/** Children each lab's last full run started, by tree, lab and student file (see `prestart`). */
+const childrenLastRun = new Map<string, number>();
+
 async function runChecks(
   catalog: Catalog,
   lab: LabInfo,
@@ -319,11 +322,20 @@ async function runChecks(
     user: options.user,
     moduleCache: options.moduleCache,
   });
-  const pool = options.prestart === false ? undefined : new ChildPool();
+  const poolKey = `${root}\0${lab.id}\0${studentFile}`;
+  // As many started ahead as the last run of this lab in this process had children (watch mode
+  // runs a lab again and again), so that none is left unused.
+  const pool = options.prestart === false
+    ? undefined
+    : new ChildPool(1, childrenLastRun.get(poolKey) ?? Infinity);
   // The first child starts while the checker loads.
   pool?.prestart({ drive: "", ...childSetup() });
   try {
-    return await runLoaded();
+    const result = await runLoaded();
+    if (!options.only?.length && !options.signal?.aborted) {
+      childrenLastRun.set(poolKey, result.checks.reduce((n, c) => n + (c.children ?? 0), 0));
+    }
+    return result;
   } finally {
     await pool?.close();
   }

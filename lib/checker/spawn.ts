@@ -691,8 +691,11 @@ export class ChildPool {
    * {@link ChildPool.spawn}.
    *
    * @param depth Children kept waiting per setup (default 1).
+   * @param expected How many tasks are expected in all (e.g. as many as the
+   *   last run of the same checks had): no child is started ahead past that
+   *   many, so none is left unused at the end. Default: no bound.
    */
-  constructor(readonly depth = 1) {}
+  constructor(readonly depth = 1, readonly expected = Infinity) {}
 
   /** Children handed a task from the pool so far (the rest of {@link ChildPool.spawn}'s started cold). */
   get taken(): number {
@@ -713,7 +716,7 @@ export class ChildPool {
       if (waiting.ended) this.#discard(waiting);
       else list.push(waiting);
     }
-    while (list.length < this.depth) {
+    while (list.length < this.depth && this.#started < this.expected) {
       const started = startProcess(options, plan);
       list.push({ ...started, ...this.#hold(started) });
       this.#started++;

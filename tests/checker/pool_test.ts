@@ -114,3 +114,22 @@ Deno.test("pool: a child taken from the pool ends the same way as one started co
   }
   assert.equal(pool.taken, 4);
 });
+
+Deno.test("pool: no child is started ahead past the tasks expected", async () => {
+  using scratch = useScratch("pool-expected");
+  const drive = scratch.file("drive.ts");
+  Deno.writeTextFileSync(drive, DRIVE);
+  const student = scratch.file("student.ts");
+  Deno.writeTextFileSync(student, STUDENT);
+  const options = { drive, student, scratch: scratch.dir, readable: [PROJECT_ROOT] };
+  await using pool = new ChildPool(1, 2);
+  pool.prestart(options);
+  for (let i = 0; i < 3; i++) {
+    const result = await pool.spawn({ ...options, params: i }).result();
+    assert.equal(result.outcome, "ok", result.stderr);
+  }
+  // Two were started ahead (the first before any task, the second as the first was taken), and
+  // taken; the third task started its own child, and none was left waiting.
+  assert.equal(pool.started, 2);
+  assert.equal(pool.taken, 2);
+});
