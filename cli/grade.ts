@@ -54,7 +54,8 @@ import { resolvePath } from "./resolve.ts";
 export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
-import { getuid } from "../lib/sys.ts";
+import { getrusage, getuid } from "../lib/sys.ts";
+import { RUSAGE } from "../lib/ffi/constants.ts";
 import { formatHtml } from "./grade_html.ts";
 
 const USAGE = `Usage:
@@ -186,6 +187,28 @@ function jobsUsed(jobs: number | undefined): string {
   return `up to ${n} lab${n === 1 ? "" : "s"} at a time (students and labs mixed) on ${cores} core${
     cores === 1 ? "" : "s"
   }`;
+}
+
+/** CPU time (user + system) of this process and of its children that have ended, s (NaN without FFI). */
+function cpuSeconds(): number {
+  try {
+    const self = getrusage(RUSAGE.SELF);
+    const children = getrusage(RUSAGE.CHILDREN);
+    return (self.userMicros + self.systemMicros + children.userMicros + children.systemMicros) /
+      1e6;
+  } catch {
+    return NaN; // no FFI: the line says less
+  }
+}
+
+/**
+ * ", 1.7 of them busy on average (212 s of CPU)": how much of the machine the
+ * grading used, to choose `--jobs` by (a few busy cores with many idle means
+ * the checks mostly wait: more jobs would help).
+ */
+function coresBusy(cpu: number, wall: number): string {
+  if (!Number.isFinite(cpu) || wall <= 0) return "";
+  return `, ${(cpu / wall).toFixed(1)} of them busy on average (${cpu.toFixed(0)} s of CPU)`;
 }
 
 const VISIBILITIES = ["after_published", "hidden", "after_due_date", "visible"];
@@ -373,6 +396,8 @@ async function gradeClass(
 
   const progress = progressFor(out.quiet);
   let report: GradeReport;
+  const cpuAtStart = cpuSeconds();
+  const wallAtStart = performance.now();
   try {
     report = await gradeSubmissions({
       submissions,
@@ -452,8 +477,10 @@ async function gradeClass(
     `graded ${gradable} submission${gradable === 1 ? "" : "s"} × ${report.labs.length} lab${
       report.labs.length === 1 ? "" : "s"
     } in ${(report.durationMs / 1000).toFixed(1)} s, ${jobsUsed(options.jobs)}${
-      fromJournal ? ` (${fromJournal} taken from the journal)` : ""
-    }${rejected ? `; ${rejected} not graded (see the table)` : ""}`,
+      coresBusy(cpuSeconds() - cpuAtStart, (performance.now() - wallAtStart) / 1000)
+    }${fromJournal ? ` (${fromJournal} taken from the journal)` : ""}${
+      rejected ? `; ${rejected} not graded (see the table)` : ""
+    }`,
   );
   return problems.length || failures.length ? 1 : 0;
 }
