@@ -223,6 +223,22 @@ let typeChecker: TypeChecker | undefined;
 /** Points of the whole course (set in main). */
 let courseTotal = 0;
 
+/**
+ * Before checking several labs: type-checks all their files in one compiler
+ * run (lib/ once), whose verdicts each lab's {@link check} then finds. It
+ * runs alongside the first lab's checks.
+ */
+function shareTypeCheck(catalog: Catalog, labs: LabInfo[]): void {
+  if (labs.length < 2) return;
+  typeChecker ??= new TypeChecker(catalog.root);
+  void typeChecker.prefetch(
+    labs.map((lab) => ({
+      file: labFile(catalog.root, lab),
+      digest: fileDigest(catalog.root, lab),
+    })),
+  );
+}
+
 function record(catalog: Catalog, state: State, result: LabResult, digest?: string): void {
   updateState(catalog.root, state, (fresh) => {
     const s = labState(fresh, result.id);
@@ -370,6 +386,7 @@ const STATUS_STYLE: Record<LabStatus, Parameters<typeof paint>[0]> = {
 
 async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise<number> {
   if (verify) {
+    shareTypeCheck(catalog, catalog.labs);
     for (const lab of catalog.labs) await checkAndRecord(catalog, state, lab);
   }
   const current = currentLab(catalog, state);
@@ -408,6 +425,7 @@ async function cmdCheck(
     say(paint("gray", `scratch files go to ${scratch.dir}: ${scratch.reason}`));
   }
   const verdicts: Verdict[] = [];
+  shareTypeCheck(catalog, labs);
   for (const lab of labs) {
     const verdict = await check(catalog, state, lab);
     verdicts.push(verdict);
@@ -736,6 +754,7 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
         note = paint("green", "That was the last lab. Re-verifying every lab…");
         draw();
         const all: LabResult[] = [];
+        shareTypeCheck(catalog, catalog.labs);
         for (const l of catalog.labs) all.push((await checkAndRecord(catalog, state, l)).result);
         const ok = all.filter((r) => r.passed).length;
         note = `${ok} of ${all.length} labs pass.${ok === all.length ? " Well done!" : ""}`;
