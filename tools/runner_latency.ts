@@ -205,6 +205,8 @@ try {
     console.log(`check --all: median ${fmt(median(times))} of ${times.length}`);
   }
   if (!args["no-watch"]) {
+    // A fresh state: with every other lab passed, each passing save would re-verify every lab.
+    rmSync(`${dir}/.mmap-lab/state.json`, { force: true });
     const firsts: number[] = [];
     const fulls: number[] = [];
     const perLabFirst: number[] = [];
