@@ -2,14 +2,16 @@
  * Measures the runner's speed as a student feels it (issue 16), in a
  * throw-away copy of a project tree with every reference solution in place:
  *
- * - `deno task lab check --all`, wall time;
+ * - `deno task lab check --all`, wall time and CPU time (its children included);
  * - watch mode: from a save of the lab's file to the first check's verdict on
  *   screen, and to the whole verdict (the status line says the lab passes),
  *   for every lab, the runner in a pseudo-terminal (`script`) at 80×24.
  *
  * Not a test (nothing is asserted): a tool for before/after figures. Run it
  * alone on an idle machine, e.g. `deno run -A tools/runner_latency.ts
- * --tree /path/to/checkout --saves 3 --all-rounds 2`; it prints medians.
+ * --tree /path/to/before --tree /path/to/after --saves 3 --all-rounds 2`
+ * (the trees take turns, lab by lab, to share the machine's load; default:
+ * this checkout); it prints medians per tree.
  *
  * @module
  */
@@ -20,7 +22,7 @@ import { cpSync, rmSync } from "node:fs";
 const args = parseArgs({
   args: Deno.args,
   options: {
-    tree: { type: "string" },
+    tree: { type: "string", multiple: true },
     saves: { type: "string", default: "3" },
     "all-rounds": { type: "string", default: "2" },
     labs: { type: "string" },
@@ -31,7 +33,7 @@ const args = parseArgs({
 }).values;
 
 const here = decodeURIComponent(new URL("..", import.meta.url).pathname).replace(/\/$/, "");
-const tree = (args.tree ?? here).replace(/\/$/, "");
+const trees = (args.tree ?? [here]).map((t) => t.replace(/\/$/, ""));
 const saves = Number(args.saves);
 const allRounds = Number(args["all-rounds"]);
 const decoder = new TextDecoder();
@@ -57,8 +59,8 @@ async function git(argv: string[], cwd: string): Promise<void> {
   if (!r.success) throw new Error(`git ${argv[0]}: ${decoder.decode(r.stderr)}`);
 }
 
-/** A copy of `tree` (stubs committed, as a student's checkout), solutions over the stubs. */
-async function makeCopy(): Promise<{ dir: string; labs: Lab[] }> {
+/** A copy of a tree (stubs committed, as a student's checkout), solutions over the stubs. */
+async function makeCopy(tree: string): Promise<{ dir: string; labs: Lab[] }> {
   const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "runner-latency-" });
   for (const part of ["lib", "cli", "labs", "solutions"]) {
     cpSync(`${tree}/${part}`, `${dir}/${part}`, { recursive: true });
@@ -81,10 +83,19 @@ async function makeCopy(): Promise<{ dir: string; labs: Lab[] }> {
 
 const LAB = ["run", "-q", "--no-prompt", "-P=lab", "cli/lab.ts"];
 
-async function checkAll(dir: string): Promise<number> {
+/** `check --all` once: wall time, and CPU time of the runner and all its children (GNU time). */
+async function checkAll(dir: string): Promise<{ ms: number; cpuMs?: number }> {
+  const time = ["/usr/bin/time", "-f", "cpu %U %S"];
+  let timed = true;
+  try {
+    Deno.statSync(time[0]);
+  } catch {
+    timed = false;
+  }
+  const argv = [...(timed ? time : []), Deno.execPath(), ...LAB, "check", "--all"];
   const start = performance.now();
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [...LAB, "check", "--all"],
+  const r = await new Deno.Command(argv[0], {
+    args: argv.slice(1),
     cwd: dir,
     stdin: "null",
     stdout: "piped",
@@ -93,8 +104,14 @@ async function checkAll(dir: string): Promise<number> {
   }).output();
   const ms = performance.now() - start;
   const out = decoder.decode(r.stdout);
-  console.log(`  check --all: ${fmt(ms)}, exit ${r.code}: ${out.trim().split("\n").at(-1)}`);
-  return ms;
+  const cpu = /^cpu ([\d.]+) ([\d.]+)$/m.exec(decoder.decode(r.stderr));
+  const cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : undefined;
+  console.log(
+    `  check --all: ${fmt(ms)}${
+      cpuMs === undefined ? "" : ` (CPU ${fmt(cpuMs)})`
+    }, exit ${r.code}: ${out.trim().split("\n").at(-1)}`,
+  );
+  return { ms, cpuMs };
 }
 
 /** One frame the runner drew (it clears the screen before each), with when it began. */
@@ -114,7 +131,7 @@ class Watch {
     const command = `stty cols 80 rows 24; exec ${Deno.execPath()} ${
       LAB.join(" ")
     } watch ${lab.id}`;
-    this.#child = new Deno.Command("script", {
+    const child = new Deno.Command("script", {
       args: ["-qfec", command, "/dev/null"],
       cwd: dir,
       stdin: "piped",
@@ -122,9 +139,10 @@ class Watch {
       stderr: "null",
       env: { NO_COLOR: "1", TERM: "xterm" },
     }).spawn();
-    this.#stdin = this.#child.stdin.getWriter();
+    this.#child = child;
+    this.#stdin = child.stdin.getWriter();
     this.#reading = (async () => {
-      for await (const chunk of this.#child.stdout) {
+      for await (const chunk of child.stdout) {
         const now = performance.now();
         const parts = decoder.decode(chunk, { stream: true }).split("\x1b[2J");
         // The first part continues the frame being drawn; each other part begins a frame now.
@@ -164,7 +182,11 @@ const FULL = (t: string) => /passes!|Save the file to re-run/.test(t) && !/check
 /** At least one check's verdict of the run under way is on screen (the runner counts them). */
 const PARTIAL = (t: string) => /checking… [1-9]\d* of \d+ checks/.test(t);
 
-async function watchLab(dir: string, lab: Lab): Promise<{ first: number[]; full: number[] }> {
+async function watchLab(
+  dir: string,
+  lab: Lab,
+  name: string,
+): Promise<{ first: number[]; full: number[] }> {
   const path = `${dir}/labs/${lab.id}/${lab.file}`;
   const original = Deno.readTextFileSync(path);
   const watch = new Watch(dir, lab);
@@ -189,48 +211,76 @@ async function watchLab(dir: string, lab: Lab): Promise<{ first: number[]; full:
     Deno.writeTextFileSync(path, original);
   }
   console.log(
-    `  ${lab.id.padEnd(24)} first verdict ${first.map(fmt).join(", ")}; whole ${
+    `  ${name.padEnd(10)} ${lab.id.padEnd(24)} first verdict ${first.map(fmt).join(", ")}; whole ${
       full.map(fmt).join(", ")
     }`,
   );
   return { first, full };
 }
 
-const { dir, labs } = await makeCopy();
-console.log(`tree ${tree}, copy ${dir}, ${labs.length} labs`);
+// Several trees (before / after a change) take turns, lab by lab, so that they share the load of
+// the machine at the time.
+const copies = [];
+for (const tree of trees) {
+  copies.push({ tree, name: tree.split("/").at(-1)!, ...await makeCopy(tree) });
+}
+const labs = copies[0].labs;
+for (const c of copies) {
+  console.log(`tree ${c.tree} (${c.name}): copy ${c.dir}, ${c.labs.length} labs`);
+}
 try {
   if (!args["no-all"]) {
-    const times: number[] = [];
-    for (let i = 0; i < allRounds; i++) times.push(await checkAll(dir));
-    console.log(`check --all: median ${fmt(median(times))} of ${times.length}`);
+    const runs = copies.map(() => [] as { ms: number; cpuMs?: number }[]);
+    for (let i = 0; i < allRounds; i++) {
+      for (const [k, c] of copies.entries()) {
+        console.log(`  ${c.name}:`);
+        runs[k].push(await checkAll(c.dir));
+      }
+    }
+    for (const [k, c] of copies.entries()) {
+      const cpu = runs[k].flatMap((r) => r.cpuMs === undefined ? [] : [r.cpuMs]);
+      console.log(
+        `${c.name}: check --all: median ${fmt(median(runs[k].map((r) => r.ms)))} of ${
+          runs[k].length
+        }${cpu.length ? `, CPU ${fmt(median(cpu))}` : ""}`,
+      );
+    }
   }
   if (!args["no-watch"]) {
     // A fresh state: with every other lab passed, each passing save would re-verify every lab.
-    rmSync(`${dir}/.mmap-lab/state.json`, { force: true });
-    const firsts: number[] = [];
-    const fulls: number[] = [];
-    const perLabFirst: number[] = [];
-    const perLabFull: number[] = [];
+    for (const c of copies) rmSync(`${c.dir}/.mmap-lab/state.json`, { force: true });
+    const seen = copies.map(() => ({
+      firsts: [] as number[],
+      fulls: [] as number[],
+      perLabFirst: [] as number[],
+      perLabFull: [] as number[],
+    }));
     for (const lab of labs) {
-      const { first, full } = await watchLab(dir, lab);
-      firsts.push(...first);
-      fulls.push(...full);
-      perLabFirst.push(median(first));
-      perLabFull.push(median(full));
+      for (const [k, c] of copies.entries()) {
+        const { first, full } = await watchLab(c.dir, lab, c.name);
+        seen[k].firsts.push(...first);
+        seen[k].fulls.push(...full);
+        seen[k].perLabFirst.push(median(first));
+        seen[k].perLabFull.push(median(full));
+      }
     }
-    console.log(
-      `watch, save → first check verdict: median ${fmt(median(firsts))} over ${firsts.length} ` +
-        `saves (median of the labs' medians ${fmt(median(perLabFirst))}, worst lab ${
-          fmt(Math.max(...perLabFirst))
-        })`,
-    );
-    console.log(
-      `watch, save → whole verdict: median ${fmt(median(fulls))} over ${fulls.length} saves ` +
-        `(median of the labs' medians ${fmt(median(perLabFull))}, worst lab ${
-          fmt(Math.max(...perLabFull))
-        })`,
-    );
+    for (const [k, c] of copies.entries()) {
+      const { firsts, fulls, perLabFirst, perLabFull } = seen[k];
+      console.log(
+        `${c.name}: watch, save → first check verdict: median ${fmt(median(firsts))} over ` +
+          `${firsts.length} saves (median of the labs' medians ${fmt(median(perLabFirst))}, ` +
+          `worst lab ${fmt(Math.max(...perLabFirst))})`,
+      );
+      console.log(
+        `${c.name}: watch, save → whole verdict: median ${
+          fmt(median(fulls))
+        } over ${fulls.length} ` +
+          `saves (median of the labs' medians ${fmt(median(perLabFull))}, worst lab ${
+            fmt(Math.max(...perLabFull))
+          })`,
+      );
+    }
   }
 } finally {
-  if (!args.keep) rmSync(dir, { recursive: true, force: true });
+  if (!args.keep) { for (const c of copies) rmSync(c.dir, { recursive: true, force: true }); }
 }
