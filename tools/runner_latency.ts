@@ -84,7 +84,13 @@ async function makeCopy(tree: string): Promise<{ dir: string; labs: Lab[] }> {
 const LAB = ["run", "-q", "--no-prompt", "-P=lab", "cli/lab.ts"];
 
 /** `check --all` once: wall time, and CPU time of the runner and all its children (GNU time). */
-async function checkAll(dir: string): Promise<{ ms: number; cpuMs?: number }> {
+async function checkAll(dir: string, labs: Lab[]): Promise<{ ms: number; cpuMs?: number }> {
+  // Every file edited, as a student's would be: `deno check` keeps the verdict on an unchanged
+  // module graph, and a round after the first would find every type check done.
+  for (const lab of labs) {
+    const path = `${dir}/labs/${lab.id}/${lab.file}`;
+    Deno.writeTextFileSync(path, `${Deno.readTextFileSync(path)}\n// edited ${Date.now()}\n`);
+  }
   const time = ["/usr/bin/time", "-f", "cpu %U %S"];
   let timed = true;
   try {
@@ -234,7 +240,7 @@ try {
     for (let i = 0; i < allRounds; i++) {
       for (const [k, c] of copies.entries()) {
         console.log(`  ${c.name}:`);
-        runs[k].push(await checkAll(c.dir));
+        runs[k].push(await checkAll(c.dir, c.labs));
       }
     }
     for (const [k, c] of copies.entries()) {
