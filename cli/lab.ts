@@ -819,7 +819,12 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
   };
 
   /** Draws the whole screen from what is known, fitted to the terminal's size now. */
+  let drawnAt = 0;
+  let drawLater: ReturnType<typeof setTimeout> | undefined;
   const draw = () => {
+    clearTimeout(drawLater);
+    drawLater = undefined;
+    drawnAt = performance.now();
     const { columns: cols, rows } = Deno.consoleSize();
     const body = showRun()
       ? runBlocks(catalog, run!, cols)
@@ -853,8 +858,18 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     note = undefined;
     const thisRun: RunUnderWay = { lab: current, done: [] };
     run = thisRun;
+    // Checks that finish together are drawn together: at most one screen per 50 ms while the
+    // run goes on (each draw costs CPU that the checks and the compiler need).
     const redraw = () => {
-      if (run === thisRun && checking) draw();
+      if (run !== thisRun || !checking || drawLater !== undefined) return;
+      const wait = drawnAt + 50 - performance.now();
+      if (wait <= 0) draw();
+      else {
+        drawLater = setTimeout(() => {
+          drawLater = undefined;
+          if (run === thisRun && checking) draw();
+        }, wait);
+      }
     };
     listChecks(catalog, current).then((checks) => {
       thisRun.checks = checks;
@@ -1024,6 +1039,7 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     clearTimeout(resized);
   }
   await running;
+  clearTimeout(drawLater);
   say(`\n${progressLine(catalog, state)}`);
   return 0;
 }
