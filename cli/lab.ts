@@ -20,7 +20,8 @@ import {
   PROJECT_ROOT,
   solutionFile,
 } from "../lib/catalog.ts";
-import { type LabResult, runLab } from "../lib/checker/run.ts";
+import { type CheckResult, type LabResult, runLab } from "../lib/checker/run.ts";
+import { loadLabChecks } from "../lib/checker/load.ts";
 import { formatOutput } from "../lib/checker/output.ts";
 import { describeOutcome, spawnChild } from "../lib/checker/spawn.ts";
 import type { Frame } from "../lib/checker/drive.ts";
@@ -223,6 +224,22 @@ let typeChecker: TypeChecker | undefined;
 /** Points of the whole course (set in main). */
 let courseTotal = 0;
 
+/**
+ * Before checking several labs: type-checks all their files in one compiler
+ * run (lib/ once), whose verdicts each lab's {@link check} then finds. It
+ * runs alongside the first lab's checks.
+ */
+function shareTypeCheck(catalog: Catalog, labs: LabInfo[]): void {
+  if (labs.length < 2) return;
+  typeChecker ??= new TypeChecker(catalog.root);
+  void typeChecker.prefetch(
+    labs.map((lab) => ({
+      file: labFile(catalog.root, lab),
+      digest: fileDigest(catalog.root, lab),
+    })),
+  );
+}
+
 function record(catalog: Catalog, state: State, result: LabResult, digest?: string): void {
   updateState(catalog.root, state, (fresh) => {
     const s = labState(fresh, result.id);
@@ -247,7 +264,20 @@ function missingFile(catalog: Catalog, lab: LabInfo): string | undefined {
   }
 }
 
-async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<Verdict> {
+/** Told as a run goes (watch mode shows each check's verdict as it arrives). */
+interface Progress {
+  /** A check finished. */
+  onCheck?: (result: CheckResult) => void;
+  /** The type check's verdict is known. */
+  onTypes?: (report: TypeReport) => void;
+}
+
+async function check(
+  catalog: Catalog,
+  state: State,
+  lab: LabInfo,
+  progress: Progress = {},
+): Promise<Verdict> {
   // The file as it was when the check started: a save during the run makes it "changed".
   const digest = fileDigest(catalog.root, lab);
   const missing = missingFile(catalog, lab);
@@ -268,8 +298,11 @@ async function check(catalog: Catalog, state: State, lab: LabInfo): Promise<Verd
   typeChecker ??= new TypeChecker(catalog.root);
   // The compiler and the checks run side by side; a type error holds back the checks' verdicts.
   const [result, types] = await Promise.all([
-    runLab(catalog, lab),
-    typeChecker.check(labFile(catalog.root, lab), digest),
+    runLab(catalog, lab, { onCheck: progress.onCheck }),
+    typeChecker.check(labFile(catalog.root, lab), digest).then((types) => {
+      progress.onTypes?.(types);
+      return types;
+    }),
   ]);
   if (!types.ok) result.passed = false;
   record(catalog, state, result, digest);
@@ -348,6 +381,91 @@ function verdictBlocks(
   return blocks;
 }
 
+/** A run under way in watch mode: the lab's checks, those done so far, the type check once known. */
+interface RunUnderWay {
+  lab: LabInfo;
+  /** The lab's checks in order (undefined until listed, or when they cannot be). */
+  checks?: { id: string; title: string }[];
+  /** The checks done so far, in the order they finished. */
+  done: CheckResult[];
+  /** The type check's verdict, once known. */
+  types?: TypeReport;
+}
+
+/** The lab's checks as the student runner runs them (no hidden ones); undefined if they do not load. */
+async function listChecks(catalog: Catalog, lab: LabInfo) {
+  try {
+    return (await loadLabChecks(catalog.root, lab)).map(({ id, title }) => ({ id, title }));
+  } catch {
+    return undefined; // the run says why
+  }
+}
+
+const RUN_MARK: Record<CheckResult["status"], [string, Parameters<typeof paint>[0]]> = {
+  passed: ["✓", "green"],
+  failed: ["✗", "red"],
+  skipped: ["·", "gray"],
+};
+
+/** `text` cut to `room` characters, "…" marking the cut (0: no limit). */
+function cut(text: string, room: number): string {
+  const chars = [...text];
+  return room <= 0 || chars.length <= room
+    ? text
+    : chars.slice(0, Math.max(0, room - 1)).join("") + "…";
+}
+
+/**
+ * A run under way in blocks, one line each (titles cut to `cols`): the lab's
+ * heading, each check done so far (✓/✗/·, its points), the rest pending, and
+ * one line while the type check runs. A type error replaces the checks'
+ * verdicts, as on the final screen.
+ */
+function runBlocks(catalog: Catalog, run: RunUnderWay, cols: number): Block[] {
+  const total = Math.max(run.checks?.length ?? 0, run.done.length);
+  const typeError = run.types !== undefined && !run.types.ok;
+  const tally = typeError
+    ? "type error: checks held back"
+    : `checking: ${run.done.length} of ${total} done`;
+  const blocks: Block[] = [{
+    text: `${paint("bold", `Lab ${labNumber(run.lab)}`)} · ${run.lab.title}  ${
+      paint("gray", tally)
+    }`,
+    key: true,
+  }];
+  if (typeError) {
+    blocks.push({ text: renderTypeErrors(run.types!, (p) => relative(catalog, p)), key: true });
+    return blocks;
+  }
+  const done = new Map(run.done.map((c) => [c.id, c]));
+  const order = [
+    ...(run.checks ?? []),
+    ...run.done.filter((c) => !run.checks?.some((k) => k.id === c.id)),
+  ];
+  let first = true;
+  for (const { id, title } of order) {
+    const c = done.get(id);
+    if (!c) {
+      const room = cols ? cols - `  … ${id}  `.length : 0;
+      blocks.push({ text: paint("gray", `  … ${id}  ${cut(title, room)}`) });
+      continue;
+    }
+    const [mark, style] = RUN_MARK[c.status];
+    const points = `(${c.score}/${c.maxScore})`;
+    const room = cols ? cols - `  ${mark} ${id}    ${points}`.length : 0;
+    const failed = c.status === "failed";
+    blocks.push({
+      text: `  ${paint(style, mark)} ${paint("bold", id)}  ${cut(c.title, room)}  ${
+        paint("gray", points)
+      }`,
+      key: failed && first,
+    });
+    if (failed) first = false;
+  }
+  if (!run.types) blocks.push({ text: paint("gray", "  … type-checking your file (deno check)") });
+  return blocks;
+}
+
 function renderVerdict(
   catalog: Catalog,
   state: State,
@@ -370,6 +488,7 @@ const STATUS_STYLE: Record<LabStatus, Parameters<typeof paint>[0]> = {
 
 async function cmdList(catalog: Catalog, state: State, verify: boolean): Promise<number> {
   if (verify) {
+    shareTypeCheck(catalog, catalog.labs);
     for (const lab of catalog.labs) await checkAndRecord(catalog, state, lab);
   }
   const current = currentLab(catalog, state);
@@ -410,6 +529,7 @@ async function cmdCheck(
   // Several labs at once, as the grader does (a lab's checks mostly wait: for a child to start,
   // for a frozen process, for a stress run), up to one per core; verdicts are printed in order.
   const jobs = Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, labs.length));
+  shareTypeCheck(catalog, labs);
   const pending: Promise<Verdict>[] = [];
   let started = 0;
   const startNext = (): void => {
@@ -660,8 +780,17 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
 
   let running: Promise<void> | undefined;
   let last: Verdict | undefined;
-  /** What the screen shows: the verdict, or "checking…" while a run is on. */
+  /** A run is on. */
   let checking = false;
+  /**
+   * The run under way. The previous verdict stays on screen until the run's
+   * first check verdict (or a type error) arrives; then the checks done so
+   * far replace it, the rest pending.
+   */
+  let run: RunUnderWay | undefined;
+  const showRun = () =>
+    checking && run !== undefined &&
+    (run.done.length > 0 || (run.types !== undefined && !run.types.ok) || !last);
   let note: string | undefined;
   const encoder = new TextEncoder();
   const write = (text: string) => {
@@ -690,6 +819,10 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     );
 
   const status = (v: Verdict | undefined): string => {
+    if (checking && showRun() && run!.done.length) {
+      const total = Math.max(run!.checks?.length ?? 0, run!.done.length);
+      return paint("gray", `checking… ${run!.done.length} of ${total} checks done`);
+    }
     if (checking || !v) return paint("gray", "checking…");
     if (note) return note;
     if (v.result.passed) {
@@ -699,12 +832,17 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
   };
 
   /** Draws the whole screen from what is known, fitted to the terminal's size now. */
+  let drawnAt = 0;
+  let drawLater: ReturnType<typeof setTimeout> | undefined;
   const draw = () => {
+    clearTimeout(drawLater);
+    drawLater = undefined;
+    drawnAt = performance.now();
     const { columns: cols, rows } = Deno.consoleSize();
-    const body = last && !checking
-      ? verdictBlocks(catalog, state, lab!, last, "press h")
+    const body = showRun()
+      ? runBlocks(catalog, run!, cols)
       : last
-      ? verdictBlocks(catalog, state, lab!, last, "press h").slice(0, 1)
+      ? verdictBlocks(catalog, state, lab!, last, "press h")
       : [];
     const passed = !checking && (last?.result.passed ?? false);
     let screen = fitScreen(
@@ -731,9 +869,38 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     const current = lab!;
     checking = true;
     note = undefined;
+    const thisRun: RunUnderWay = { lab: current, done: [] };
+    run = thisRun;
+    // Checks that finish together are drawn together: at most one screen per 50 ms while the
+    // run goes on (each draw costs CPU that the checks and the compiler need).
+    const redraw = () => {
+      if (run !== thisRun || !checking || drawLater !== undefined) return;
+      const wait = drawnAt + 50 - performance.now();
+      if (wait <= 0) draw();
+      else {
+        drawLater = setTimeout(() => {
+          drawLater = undefined;
+          if (run === thisRun && checking) draw();
+        }, wait);
+      }
+    };
+    listChecks(catalog, current).then((checks) => {
+      thisRun.checks = checks;
+      if (showRun()) redraw();
+    });
     draw();
     const passedBefore = passedAsIs(catalog.root, state, current);
-    const verdict = await check(catalog, state, current);
+    const verdict = await check(catalog, state, current, {
+      onCheck: (c) => {
+        thisRun.done.push(c);
+        redraw();
+      },
+      onTypes: (types) => {
+        thisRun.types = types;
+        if (showRun()) redraw();
+      },
+    });
+    if (run === thisRun) run = undefined;
     if (current !== lab) { // moved on meanwhile (n)
       await verdict.after;
       return;
@@ -749,6 +916,7 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
         note = paint("green", "That was the last lab. Re-verifying every lab…");
         draw();
         const all: LabResult[] = [];
+        shareTypeCheck(catalog, catalog.labs);
         for (const l of catalog.labs) all.push((await checkAndRecord(catalog, state, l)).result);
         const ok = all.filter((r) => r.passed).length;
         note = `${ok} of ${all.length} labs pass.${ok === all.length ? " Well done!" : ""}`;
@@ -884,6 +1052,7 @@ async function watch(catalog: Catalog, state: State, chosen?: LabInfo): Promise<
     clearTimeout(resized);
   }
   await running;
+  clearTimeout(drawLater);
   say(`\n${progressLine(catalog, state)}`);
   return 0;
 }

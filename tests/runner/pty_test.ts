@@ -101,3 +101,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "watch mode shows each check's verdict as it arrives, the rest pending, within 80×24",
+  ignore: missing !== undefined,
+  async fn() {
+    const dir = makeProject(["00_hello_mapping", "01_first_mapping"]);
+    // The reference solution, but countLines never returns: the checks before it finish while
+    // the one that calls it waits for its time limit, so the screen of a run under way stays
+    // up for seconds.
+    const solution = Deno.readTextFileSync(`${dir}/solutions/01_first_mapping/first_mapping.ts`);
+    const hanging = solution.replace(
+      /(export function countLines\(path: string\): number \{\n)/,
+      "$1  while (path.length > 0) { /* never returns */ }\n",
+    );
+    assert.notEqual(hanging, solution);
+    Deno.writeTextFileSync(`${dir}/${STUDENT}`, hanging);
+    try {
+      await using tmux = new Tmux(dir, [Deno.execPath(), ...LAB_COMMAND, "watch", "1"], 80, 24);
+      const during = await tmux.waitFor(
+        (s) => /checking… [1-9] of \d+ checks done/.test(s) && /… counts-lines/.test(s),
+        "a run under way with a check done and counts-lines pending",
+      );
+      const text = during.join("\n");
+      assert.ok(during.length <= 24, text);
+      for (const line of during) assert.ok([...line].length <= 80, JSON.stringify(line));
+      const heading = /^Lab 01 · First mapping \(read-only\) {2}checking: ([1-9]) of (\d+) done$/m
+        .exec(text);
+      assert.ok(heading, `the lab's heading counts the checks done:\n${text}`);
+      const [, done, total] = heading;
+      assert.match(text, new RegExp(`^checking… ${done} of ${total} checks done$`, "m"));
+      assert.match(text, /^ {2}✓ maps-lazily {2}.* \(\d+\/\d+\)$/m, `a finished check:\n${text}`);
+      assert.match(text, /^ {2}… reads-window {2}readWindow maps only/m, "a pending check");
+      assert.match(text, /^ {2}… counts-lines /m, "the check that waits for countLines");
+      const listed = text.split("\n").filter((l) => /^ {2}[✓✗·…] [a-z-]+ {2}/.test(l));
+      assert.equal(listed.length, Number(total), `one line per check:\n${text}`);
+      assert.doesNotMatch(text, /Save the file to re-run|passes!/, "no final status yet");
+      // The whole verdict, as before: counts-lines failed on its time limit.
+      const after = await tmux.waitFor((s) => /Save the file to re-run/.test(s), "the verdict");
+      const final = after.join("\n");
+      assert.match(final, /✗ counts-lines/);
+      assert.match(final, /checks passed/);
+      assert.doesNotMatch(final, /… counts-lines|checking…/);
+      tmux.keys("q");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
