@@ -92,6 +92,11 @@ export interface LabResult {
   error?: string;
   /** Wall-clock time, ms. */
   durationMs: number;
+  /**
+   * Children started ahead of their tasks (`prestart`), and how many of them
+   * a task took; absent when none was started ahead.
+   */
+  prestarted?: { started: number; taken: number };
 }
 
 /** Options for {@link runLab}. */
@@ -332,6 +337,7 @@ async function runChecks(
   pool?.prestart({ drive: "", ...childSetup() });
   try {
     const result = await runLoaded();
+    if (pool) result.prestarted = { started: pool.started, taken: pool.taken };
     if (!options.only?.length && !options.signal?.aborted) {
       childrenLastRun.set(poolKey, result.checks.reduce((n, c) => n + (c.children ?? 0), 0));
     }
