@@ -101,6 +101,8 @@ export async function profileSection(opts: BenchOptions): Promise<Section> {
   /** Wall and children's CPU of every lab, children started ahead (warm) and on demand (cold). */
   const total = { warm: 0, cold: 0, warmCpu: 0, coldCpu: 0 };
   let children = 0;
+  /** Children started ahead that no task took (another setup came, or the lab ended). */
+  let unused = 0;
   let i = 0;
   for (const lab of labs) {
     progress(`section 5: ${lab.id} on its reference solution, children started ahead and not`);
@@ -120,6 +122,7 @@ export async function profileSection(opts: BenchOptions): Promise<Section> {
     total.warmCpu += runs.warm.cpu;
     total.coldCpu += runs.cold.cpu;
     const r = runs.warm.r;
+    unused += (r.prestarted?.started ?? 0) - (r.prestarted?.taken ?? 0);
     const started = r.checks.reduce((n, c) => n + (c.children ?? 0), 0);
     children += started;
     for (const c of r.checks) {
@@ -163,7 +166,7 @@ export async function profileSection(opts: BenchOptions): Promise<Section> {
     `children started ahead of their tasks (the runner's way): ${s(total.warm)} ` +
     `(${total.warm <= total.cold ? "saves" : "costs"} ${s(Math.abs(total.cold - total.warm))}); ` +
     `CPU of all children ${s(total.warmCpu)} against ${s(total.coldCpu)} on demand ` +
-    `(one unused start per lab run); a start costs ${startCpu.toFixed(0)} ms of CPU, ` +
+    `(${unused} started ahead and never taken); a start costs ${startCpu.toFixed(0)} ms of CPU, ` +
     `${s(children * startCpu)} for ${children} children`,
     "slowest checks: " +
     costs.sort((a, b) => b.ms - a.ms).slice(0, 8).map((c) =>
