@@ -529,8 +529,6 @@ export function spawnChild(options: SpawnOptions): ChildHandle {
 interface Started {
   process: Deno.ChildProcess;
   token: string;
-  /** Everything the process was started with: a task for the same key may take it. */
-  key: string;
   /** Set once the process has ended. */
   ended: boolean;
 }
@@ -603,11 +601,6 @@ function planProcess(options: SpawnOptions): Plan {
   };
 }
 
-/** The setup key of `options` (see {@link ChildPool}). */
-function setupKey(options: SpawnOptions): string {
-  return planProcess(options).key;
-}
-
 /** Starts the harness on a plan. */
 function startProcess(options: SpawnOptions, plan = planProcess(options)): Started {
   const token = crypto.randomUUID();
@@ -641,12 +634,7 @@ function startProcess(options: SpawnOptions, plan = planProcess(options)): Start
     }
   }
   process ??= start(Deno.execPath(), denoArgs);
-  const started: Started = {
-    process,
-    token,
-    key: plan.key,
-    ended: false,
-  };
+  const started: Started = { process, token, ended: false };
   process.status.then(() => started.ended = true, () => started.ended = true);
   return started;
 }
@@ -709,8 +697,11 @@ export class ChildPool {
 
   /** Starts children for tasks with the setup of `options` (drive, student and params are ignored), up to `depth`. */
   prestart(options: SpawnOptions): void {
+    this.#prestart(options, planProcess(options));
+  }
+
+  #prestart(options: SpawnOptions, plan: Plan): void {
     if (this.#closed || options.signal?.aborted) return;
-    const plan = planProcess(options);
     const list: Waiting[] = [];
     for (const waiting of this.#waiting.get(plan.key) ?? []) {
       if (waiting.ended) this.#discard(waiting);
@@ -763,8 +754,8 @@ export class ChildPool {
    */
   spawn(options: SpawnOptions): ChildHandle {
     if (this.#closed) return spawnChild(options);
-    const probe = setupKey(options);
-    const list = this.#waiting.get(probe) ?? [];
+    const plan = planProcess(options);
+    const list = this.#waiting.get(plan.key) ?? [];
     let waiting: Waiting | undefined;
     while ((waiting = list.shift())) {
       if (!waiting.ended) break;
@@ -776,9 +767,10 @@ export class ChildPool {
       this.#taken++;
       child = new ChildHandle(waiting.process, waiting.token, options, waiting.stdin);
     } else {
-      child = spawnChild(options);
+      const started = startProcess(options, plan);
+      child = new ChildHandle(started.process, started.token, options);
     }
-    this.prestart(options);
+    this.#prestart(options, plan);
     return child;
   }
 

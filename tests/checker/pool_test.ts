@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { ChildPool, spawnChild } from "../../lib/checker/spawn.ts";
 import { ownChildren, statOf } from "../../lib/checker/proctable.ts";
-import { PROJECT_ROOT, useScratch } from "../helpers/scratch.ts";
+import { PROJECT_ROOT, type Scratch, useScratch } from "../helpers/scratch.ts";
 
 /** A drive that reports its pid, its parameters and a module-level counter of its student. */
 const DRIVE = `export default (ctx: { params: unknown; student: { bump(): number } }) => ({
@@ -23,6 +23,15 @@ interface Reply {
   count: number;
 }
 
+/** Spawn options for DRIVE and STUDENT, written in `scratch`. */
+function spawnOptions(scratch: Scratch, drive = DRIVE, student = STUDENT) {
+  const drivePath = scratch.file("drive.ts");
+  Deno.writeTextFileSync(drivePath, drive);
+  const studentPath = scratch.file("student.ts");
+  Deno.writeTextFileSync(studentPath, student);
+  return { drive: drivePath, student: studentPath, scratch: scratch.dir, readable: [PROJECT_ROOT] };
+}
+
 /** Whether a process is still there (not a zombie either). */
 function alive(pid: number): boolean {
   const state = statOf(pid)?.state;
@@ -31,11 +40,7 @@ function alive(pid: number): boolean {
 
 Deno.test("pool: each task runs in a process of its own, started ahead, with its own parameters", async () => {
   using scratch = useScratch("pool-tasks");
-  const drive = scratch.file("drive.ts");
-  Deno.writeTextFileSync(drive, DRIVE);
-  const student = scratch.file("student.ts");
-  Deno.writeTextFileSync(student, STUDENT);
-  const options = { drive, student, scratch: scratch.dir, readable: [PROJECT_ROOT] };
+  const options = spawnOptions(scratch);
   await using pool = new ChildPool();
   pool.prestart(options);
   assert.equal(pool.started, 1);
@@ -55,11 +60,7 @@ Deno.test("pool: each task runs in a process of its own, started ahead, with its
 
 Deno.test("pool: a task with another setup starts its own child; close() kills those waiting", async () => {
   using scratch = useScratch("pool-setups");
-  const drive = scratch.file("drive.ts");
-  Deno.writeTextFileSync(drive, DRIVE);
-  const student = scratch.file("student.ts");
-  Deno.writeTextFileSync(student, STUDENT);
-  const options = { drive, student, scratch: scratch.dir, readable: [PROJECT_ROOT] };
+  const options = spawnOptions(scratch);
   const pool = new ChildPool();
   pool.prestart(options);
   // A longer time limit is another setup (another CPU limit): not the waiting child.
@@ -80,26 +81,14 @@ Deno.test("pool: a task with another setup starts its own child; close() kills t
 
 Deno.test("pool: a child taken from the pool ends the same way as one started cold", async () => {
   using scratch = useScratch("pool-same");
-  const drive = scratch.file("drive.ts");
-  Deno.writeTextFileSync(
-    drive,
-    `export default (ctx: { params: string; checkpoint(n: string): Promise<void> }) => {
+  const drive = `export default (ctx: { params: string }) => {
       if (ctx.params === "throw") throw new RangeError("from the drive");
       if (ctx.params === "exit") Deno.exit(3);
       if (ctx.params === "hang") for (;;) {}
       return ctx.params;
     };
-    `,
-  );
-  const student = scratch.file("student.ts");
-  Deno.writeTextFileSync(student, "export {};\n");
-  const options = {
-    drive,
-    student,
-    scratch: scratch.dir,
-    readable: [PROJECT_ROOT],
-    timeoutMs: 3000,
-  };
+    `;
+  const options = { ...spawnOptions(scratch, drive, "export {};\n"), timeoutMs: 3000 };
   await using pool = new ChildPool();
   pool.prestart(options);
   for (const params of ["ok", "throw", "exit", "hang"]) {
@@ -117,11 +106,7 @@ Deno.test("pool: a child taken from the pool ends the same way as one started co
 
 Deno.test("pool: no child is started ahead past the tasks expected", async () => {
   using scratch = useScratch("pool-expected");
-  const drive = scratch.file("drive.ts");
-  Deno.writeTextFileSync(drive, DRIVE);
-  const student = scratch.file("student.ts");
-  Deno.writeTextFileSync(student, STUDENT);
-  const options = { drive, student, scratch: scratch.dir, readable: [PROJECT_ROOT] };
+  const options = spawnOptions(scratch);
   await using pool = new ChildPool(1, 2);
   pool.prestart(options);
   for (let i = 0; i < 3; i++) {
