@@ -11,13 +11,13 @@
  * @module
  */
 
-import { getrusage } from "../lib/sys.ts";
+import { cpuTimeMs } from "../lib/sys.ts";
 import { RUSAGE } from "../lib/ffi/constants.ts";
 
 /**
- * CPU time (user + system) of this process's children that have ended and
- * been waited for, and of their own waited-for descendants, ms
- * (`getrusage(RUSAGE_CHILDREN)`): take it before and after a child's run.
+ * CPU time of this process's children that have ended and been waited for,
+ * and of their own waited-for descendants, ms: take it before and after a
+ * child's run.
  *
  * @example
  * ```ts ignore
@@ -27,8 +27,7 @@ import { RUSAGE } from "../lib/ffi/constants.ts";
  * ```
  */
 export function childrenCpuMs(): number {
-  const usage = getrusage(RUSAGE.CHILDREN);
-  return (usage.userMicros + usage.systemMicros) / 1000;
+  return cpuTimeMs(RUSAGE.CHILDREN);
 }
 
 /** Options from the command line. */

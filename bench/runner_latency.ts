@@ -17,6 +17,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { copyProject } from "./tools.ts";
+import { childrenCpuMs } from "./harness.ts";
 import { cpSync, rmSync } from "node:fs";
 
 const args = parseArgs({
@@ -53,23 +55,10 @@ function median(xs: number[]): number {
 
 const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function git(argv: string[], cwd: string): Promise<void> {
-  const r = await new Deno.Command("git", { args: argv, cwd, stdout: "null", stderr: "piped" })
-    .output();
-  if (!r.success) throw new Error(`git ${argv[0]}: ${decoder.decode(r.stderr)}`);
-}
-
 /** A copy of a tree (stubs committed, as a student's checkout), solutions over the stubs. */
 async function makeCopy(tree: string): Promise<{ dir: string; labs: Lab[] }> {
   const dir = Deno.makeTempDirSync({ dir: "/var/tmp", prefix: "runner-latency-" });
-  for (const part of ["lib", "cli", "labs", "solutions"]) {
-    cpSync(`${tree}/${part}`, `${dir}/${part}`, { recursive: true });
-  }
-  cpSync(`${tree}/deno.json`, `${dir}/deno.json`);
-  Deno.writeTextFileSync(`${dir}/.gitignore`, ".mmap-lab/\n");
-  await git(["init", "-q"], dir);
-  await git(["add", "-A"], dir);
-  await git(["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "copy"], dir);
+  await copyProject(tree, dir);
   let labs: Lab[] = JSON.parse(Deno.readTextFileSync(`${dir}/labs/labs.json`)).labs;
   if (args.labs) {
     const wanted = args.labs.split(",");
@@ -83,25 +72,18 @@ async function makeCopy(tree: string): Promise<{ dir: string; labs: Lab[] }> {
 
 const LAB = ["run", "-q", "--no-prompt", "-P=lab", "cli/lab.ts"];
 
-/** `check --all` once: wall time, and CPU time of the runner and all its children (GNU time). */
-async function checkAll(dir: string, labs: Lab[]): Promise<{ ms: number; cpuMs?: number }> {
+/** `check --all` once: wall time, and CPU time of the runner and all its children. */
+async function checkAll(dir: string, labs: Lab[]): Promise<{ ms: number; cpuMs: number }> {
   // Every file edited, as a student's would be: `deno check` keeps the verdict on an unchanged
   // module graph, and a round after the first would find every type check done.
   for (const lab of labs) {
     const path = `${dir}/labs/${lab.id}/${lab.file}`;
     Deno.writeTextFileSync(path, `${Deno.readTextFileSync(path)}\n// edited ${Date.now()}\n`);
   }
-  const time = ["/usr/bin/time", "-f", "cpu %U %S"];
-  let timed = true;
-  try {
-    Deno.statSync(time[0]);
-  } catch {
-    timed = false;
-  }
-  const argv = [...(timed ? time : []), Deno.execPath(), ...LAB, "check", "--all"];
+  const cpu0 = childrenCpuMs();
   const start = performance.now();
-  const r = await new Deno.Command(argv[0], {
-    args: argv.slice(1),
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [...LAB, "check", "--all"],
     cwd: dir,
     stdin: "null",
     stdout: "piped",
@@ -109,13 +91,12 @@ async function checkAll(dir: string, labs: Lab[]): Promise<{ ms: number; cpuMs?:
     env: { NO_COLOR: "1" },
   }).output();
   const ms = performance.now() - start;
+  const cpuMs = childrenCpuMs() - cpu0;
   const out = decoder.decode(r.stdout);
-  const cpu = /^cpu ([\d.]+) ([\d.]+)$/m.exec(decoder.decode(r.stderr));
-  const cpuMs = cpu ? (Number(cpu[1]) + Number(cpu[2])) * 1000 : undefined;
   console.log(
-    `  check --all: ${fmt(ms)}${
-      cpuMs === undefined ? "" : ` (CPU ${fmt(cpuMs)})`
-    }, exit ${r.code}: ${out.trim().split("\n").at(-1)}`,
+    `  check --all: ${fmt(ms)} (CPU ${fmt(cpuMs)}), exit ${r.code}: ${
+      out.trim().split("\n").at(-1)
+    }`,
   );
   return { ms, cpuMs };
 }
@@ -236,7 +217,7 @@ for (const c of copies) {
 }
 try {
   if (!args["no-all"]) {
-    const runs = copies.map(() => [] as { ms: number; cpuMs?: number }[]);
+    const runs = copies.map(() => [] as { ms: number; cpuMs: number }[]);
     for (let i = 0; i < allRounds; i++) {
       for (const [k, c] of copies.entries()) {
         console.log(`  ${c.name}:`);
@@ -244,11 +225,10 @@ try {
       }
     }
     for (const [k, c] of copies.entries()) {
-      const cpu = runs[k].flatMap((r) => r.cpuMs === undefined ? [] : [r.cpuMs]);
       console.log(
         `${c.name}: check --all: median ${fmt(median(runs[k].map((r) => r.ms)))} of ${
           runs[k].length
-        }${cpu.length ? `, CPU ${fmt(median(cpu))}` : ""}`,
+        }, CPU ${fmt(median(runs[k].map((r) => r.cpuMs)))}`,
       );
     }
   }

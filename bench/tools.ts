@@ -109,20 +109,26 @@ async function git(args: string[], cwd: string): Promise<void> {
 }
 
 /**
- * A fresh copy of the project (lib/, cli/, labs/, solutions/, deno.json) in
- * its own git repository, stubs committed as in a student's checkout.
+ * A fresh copy of a project tree (lib/, cli/, labs/, solutions/, deno.json)
+ * at `dest`, in a git repository of its own, stubs committed as in a
+ * student's checkout: the runner keeps state there and restores stubs from it.
+ *
+ * @example
+ * ```ts ignore
+ * await copyProject("/work/main", "/var/tmp/copy");
+ * ```
  */
-async function makeProject(): Promise<void> {
-  rmSync(PROJECT, { recursive: true, force: true });
-  Deno.mkdirSync(PROJECT, { recursive: true });
+export async function copyProject(tree: string, dest: string): Promise<void> {
+  rmSync(dest, { recursive: true, force: true });
+  Deno.mkdirSync(dest, { recursive: true });
   for (const dir of ["lib", "cli", "labs", "solutions"]) {
-    cpSync(`${ROOT}${dir}`, `${PROJECT}/${dir}`, { recursive: true });
+    cpSync(`${tree}/${dir}`, `${dest}/${dir}`, { recursive: true });
   }
-  cpSync(`${ROOT}deno.json`, `${PROJECT}/deno.json`);
-  Deno.writeTextFileSync(`${PROJECT}/.gitignore`, ".mmap-lab/\n");
-  await git(["init", "-q"], PROJECT);
-  await git(["add", "-A"], PROJECT);
-  await git(["commit", "-q", "-m", "bench copy"], PROJECT);
+  cpSync(`${tree}/deno.json`, `${dest}/deno.json`);
+  Deno.writeTextFileSync(`${dest}/.gitignore`, ".mmap-lab/\n");
+  await git(["init", "-q"], dest);
+  await git(["add", "-A"], dest);
+  await git(["commit", "-q", "-m", "bench copy"], dest);
 }
 
 /** 40 (or `count`) students, each with the reference solutions side by side. */
@@ -170,7 +176,7 @@ export async function toolsSection(opts: BenchOptions): Promise<Section> {
 
   // --- the runner, in a throw-away copy of the project -------------------
   progress("section 4: copying the project to .mmap-lab/bench/tools-project");
-  await makeProject();
+  await copyProject(ROOT.replace(/\/$/, ""), PROJECT);
   const listArgs = ["run", "-q", "--no-prompt", "-P=lab", "cli/lab.ts", "list"];
   const listRun = async () => {
     const r = await runDeno(listArgs, PROJECT, 30_000);

@@ -54,7 +54,7 @@ import { resolvePath } from "./resolve.ts";
 export { resolvePath };
 import { killAllChildren } from "../lib/checker/spawn.ts";
 import { selectLabs } from "../lib/grader/batch.ts";
-import { getrusage, getuid } from "../lib/sys.ts";
+import { cpuTimeMs, getuid } from "../lib/sys.ts";
 import { RUSAGE } from "../lib/ffi/constants.ts";
 import { formatHtml } from "./grade_html.ts";
 
@@ -192,10 +192,7 @@ function jobsUsed(jobs: number | undefined): string {
 /** CPU time (user + system) of this process and of its children that have ended, s (NaN without FFI). */
 function cpuSeconds(): number {
   try {
-    const self = getrusage(RUSAGE.SELF);
-    const children = getrusage(RUSAGE.CHILDREN);
-    return (self.userMicros + self.systemMicros + children.userMicros + children.systemMicros) /
-      1e6;
+    return (cpuTimeMs(RUSAGE.SELF) + cpuTimeMs(RUSAGE.CHILDREN)) / 1000;
   } catch {
     return NaN; // no FFI: the line says less
   }

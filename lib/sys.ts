@@ -575,6 +575,21 @@ export function getrusage(who: number = RUSAGE.SELF): ResourceUsage {
   };
 }
 
+/**
+ * CPU time (user + system) that `getrusage(who)` reports, ms: this process
+ * (`RUSAGE.SELF`, the default), or its children that have ended and been
+ * waited for, with their own waited-for children (`RUSAGE.CHILDREN`).
+ *
+ * @example
+ * ```ts
+ * console.log(cpuTimeMs() > 0); // true: loading this module took some
+ * ```
+ */
+export function cpuTimeMs(who: number = RUSAGE.SELF): number {
+  const usage = getrusage(who);
+  return (usage.userMicros + usage.systemMicros) / 1000;
+}
+
 const statfsBuf = new BigInt64Array(16);
 /** `statfs(2)`: the file system's magic number (`f_type`) for a path, e.g. `0xef53` for ext4. */
 export function fileSystemType(path: string): number {
